@@ -27,7 +27,9 @@ impl AtomicFile {
         let file_name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| crate::DiskImageError::Invalid(format!("{} is not a file name", shown(&target))))?;
+            .ok_or_else(|| {
+                crate::DiskImageError::Invalid(format!("{} is not a file name", shown(&target)))
+            })?;
         let temp = dir.join(format!(
             ".{file_name}.partial-{}-{}",
             std::process::id(),
@@ -48,7 +50,9 @@ impl AtomicFile {
 
     /// The open temporary file.
     pub fn file(&self) -> &File {
-        self.file.as_ref().expect("an AtomicFile holds its file until commit")
+        self.file
+            .as_ref()
+            .expect("an AtomicFile holds its file until commit")
     }
 
     /// The path the file will have once committed.
@@ -58,7 +62,10 @@ impl AtomicFile {
 
     /// Syncs the data, renames the file into place and syncs the directory.
     pub fn commit(mut self) -> Result<()> {
-        let file = self.file.take().expect("an AtomicFile holds its file until commit");
+        let file = self
+            .file
+            .take()
+            .expect("an AtomicFile holds its file until commit");
         file.sync_all()
             .context(|| format!("syncing {}", shown(&self.temp)))?;
         drop(file);

@@ -84,7 +84,10 @@ mod tests {
             ChecksumKind::Sha1.compute(b"abc"),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
-        assert_eq!(ChecksumKind::of_member("Ref:1/00000000.xxhash"), Some(ChecksumKind::Xxhash));
+        assert_eq!(
+            ChecksumKind::of_member("Ref:1/00000000.xxhash"),
+            Some(ChecksumKind::Xxhash)
+        );
         assert_eq!(ChecksumKind::of_member("Ref:1/00000000"), None);
     }
 }

@@ -30,6 +30,21 @@ pub trait RandomAccessDisk: Send + Sync {
     fn name(&self) -> String;
 }
 
+impl<T: RandomAccessDisk + ?Sized> RandomAccessDisk for Box<T> {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        (**self).read_exact_at(buf, offset)
+    }
+    fn data_ranges(&self) -> io::Result<Vec<Range<u64>>> {
+        (**self).data_ranges()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
 /// A regular file or a block device. Its size comes from the device itself; its data ranges
 /// from `SEEK_DATA` / `SEEK_HOLE` where the filesystem supports them, so holes (and
 /// fallocated, never written extents) are skipped without reading them.

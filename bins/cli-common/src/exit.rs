@@ -1,0 +1,45 @@
+//! The exit-code convention of every binary.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything succeeded: exit 0.
+    Success,
+    /// The run completed but some items (VMs, disks, checks) failed: exit 1.
+    PartialFailure,
+}
+
+/// An error caused by the invocation or the configuration rather than by the work itself:
+/// exit 2. Wrap such errors in it (`anyhow::Error::new(UsageError(..))` or `.context(..)` on
+/// a `UsageError`).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Runs a binary's body: prints a failure's whole error chain on standard error (`error: a:
+/// b: c`) and maps the result to the exit code. `is_usage` classifies library errors that
+/// count as configuration errors (exit 2); a [`UsageError`] anywhere in the chain always does.
+pub fn run(
+    body: impl FnOnce() -> anyhow::Result<Outcome>,
+    is_usage: impl Fn(&anyhow::Error) -> bool,
+) -> ExitCode {
+    match body() {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::PartialFailure) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let usage = error.chain().any(|cause| cause.is::<UsageError>()) || is_usage(&error);
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Progress reporting: a bar on a terminal, periodic log lines under cron or systemd.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use disk_image::Progress;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar on standard error.
+pub struct TerminalProgress {
+    bar: ProgressBar,
+}
+
+impl TerminalProgress {
+    /// A hidden bar until the first phase starts.
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        TerminalProgress { bar }
+    }
+}
+
+impl Default for TerminalProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn start(&self, label: &str, total: u64) {
+        self.bar.reset();
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+        self.bar.set_message(label.to_owned());
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn finish(&self) {
+        self.bar.finish();
+    }
+}
+
+/// Logs a line with the percentage done at most every `interval`, and one when a phase ends.
+pub struct LogProgress {
+    interval: Duration,
+    state: Mutex<LogState>,
+}
+
+struct LogState {
+    label: String,
+    total: u64,
+    done: u64,
+    started: Instant,
+    last_report: Instant,
+}
+
+impl LogProgress {
+    /// Reports at most every `interval`.
+    pub fn new(interval: Duration) -> Self {
+        let now = Instant::now();
+        LogProgress {
+            interval,
+            state: Mutex::new(LogState {
+                label: String::new(),
+                total: 0,
+                done: 0,
+                started: now,
+                last_report: now,
+            }),
+        }
+    }
+}
+
+impl Progress for LogProgress {
+    fn start(&self, label: &str, total: u64) {
+        let mut state = self.state.lock().expect("progress lock");
+        let now = Instant::now();
+        *state = LogState {
+            label: label.to_owned(),
+            total,
+            done: 0,
+            started: now,
+            last_report: now,
+        };
+    }
+
+    fn advance(&self, bytes: u64) {
+        let mut state = self.state.lock().expect("progress lock");
+        state.done += bytes;
+        if state.last_report.elapsed() >= self.interval {
+            state.last_report = Instant::now();
+            let percent = if state.total == 0 { 100 } else { state.done * 100 / state.total };
+            tracing::info!(item = %state.label, done = state.done, total = state.total, "{percent}% done");
+        }
+    }
+
+    fn finish(&self) {
+        let state = self.state.lock().expect("progress lock");
+        let seconds = state.started.elapsed().as_secs_f64();
+        tracing::info!(item = %state.label, bytes = state.done, seconds, "done");
+    }
+}
+
+/// The progress reporter fit for where standard error goes: a bar on a terminal, log lines
+/// every 30 seconds otherwise; `quiet` reports nothing.
+pub fn progress_for(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(disk_image::NoProgress)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(TerminalProgress::new())
+    } else {
+        Box::new(LogProgress::new(Duration::from_secs(30)))
+    }
+}

@@ -1,0 +1,304 @@
+//! `xva-build build`: disk images or a xend configuration in, an XVA out.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use cli_common::{Outcome, UsageError};
+use disk_image::compress::{CompressWriter, Compression};
+use disk_image::xva::{XvaOptions, write_xva};
+use disk_image::{Boot, ChecksumKind, DiskInput, DiskSpec, Progress, VifSpec, VmSpec, xend};
+
+use crate::inputs::{Destination, open_disk};
+
+/// Options of `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// A disk image or block device (repeatable; the first is the boot disk). Raw or VHD.
+    #[arg(short, long = "disk", value_name = "PATH", required_unless_present = "config")]
+    disks: Vec<PathBuf>,
+    /// Read the VM (name, memory, disks, vifs, boot, platform flags) from a xend guest
+    /// configuration file. It is read as data, never executed.
+    #[arg(short, long, value_name = "FILE", conflicts_with_all = ["disks", "name", "memory", "vcpus", "hvm", "pv", "kernel", "vifs"])]
+    config: Option<PathBuf>,
+    /// VM name (default: the first disk's file name).
+    #[arg(short, long)]
+    name: Option<String>,
+    /// VM description.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Memory in MiB.
+    #[arg(short, long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    memory: u64,
+    /// Virtual CPUs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    vcpus: u32,
+    /// Fully virtualised guest (the default, unless --kernel or --bootloader is given).
+    #[arg(long, conflicts_with = "pv")]
+    hvm: bool,
+    /// Paravirtualised guest (booted by --bootloader, pygrub by default, or --kernel).
+    #[arg(long)]
+    pv: bool,
+    /// PV: boot this dom0 kernel; it must be copied to the hosts (the command says where).
+    #[arg(short, long, value_name = "PATH", conflicts_with = "hvm")]
+    kernel: Option<PathBuf>,
+    /// PV: the initial ramdisk that goes with --kernel.
+    #[arg(short, long, value_name = "PATH", requires = "kernel")]
+    ramdisk: Option<PathBuf>,
+    /// PV: kernel command line.
+    #[arg(short, long, value_name = "TEXT", default_value = "")]
+    args: String,
+    /// PV: bootloader run in dom0 (implies --pv).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["kernel", "hvm"])]
+    bootloader: Option<String>,
+    /// HVM boot order (c = disk, d = CD, n = network).
+    #[arg(long, default_value = "cd")]
+    boot_order: String,
+    /// Disable ACPI.
+    #[arg(long)]
+    no_acpi: bool,
+    /// Disable the local APIC.
+    #[arg(long)]
+    no_apic: bool,
+    /// Disable Viridian (Hyper-V) enlightenments.
+    #[arg(long)]
+    no_viridian: bool,
+    /// Disable PAE.
+    #[arg(long)]
+    no_pae: bool,
+    /// Enable NX.
+    #[arg(long)]
+    nx: bool,
+    /// No empty CD drive (HVM guests get one by default).
+    #[arg(long)]
+    no_cd: bool,
+    /// A network interface: `network=NAME[,mac=MAC]` or just NAME (repeatable).
+    #[arg(long = "vif", value_name = "SPEC", value_parser = parse_vif)]
+    vifs: Vec<VifSpec>,
+    /// Checksum after each chunk: sha1 (every XenServer) or xxhash (8.1 and later, faster).
+    #[arg(long, value_enum, default_value_t = ChecksumArg::Sha1)]
+    checksum: ChecksumArg,
+    /// Compress the archive (XAPI's importer reads both).
+    #[arg(long, value_enum)]
+    compress: Option<CompressArg>,
+    /// Compression level (zstd 1-19, default 3; gzip 1-9, default 6).
+    #[arg(long, value_name = "N")]
+    compress_level: Option<i32>,
+    /// Round disks whose size is not a multiple of 512 bytes up (XAPI needs whole sectors).
+    #[arg(long)]
+    pad: bool,
+    /// Threads reading and hashing (default: one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Output file, or `-` for standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Print a JSON summary on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--checksum`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ChecksumArg {
+    Sha1,
+    Xxhash,
+}
+
+/// `--compress`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CompressArg {
+    Zstd,
+    Gzip,
+}
+
+fn parse_vif(text: &str) -> Result<VifSpec, String> {
+    let mut vif = VifSpec {
+        mac: None,
+        network: String::new(),
+    };
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some(("network" | "bridge", value)) => vif.network = value.to_owned(),
+            Some(("mac", value)) => vif.mac = Some(value.to_owned()),
+            Some((key, _)) => return Err(format!("unknown vif key `{key}` (use network= and mac=)")),
+            None => vif.network = part.to_owned(),
+        }
+    }
+    if vif.network.is_empty() {
+        return Err("a vif needs a network".to_owned());
+    }
+    if let Some(mac) = &vif.mac {
+        let valid = mac.split(':').count() == 6
+            && mac.split(':').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !valid {
+            return Err(format!("`{mac}` is not a MAC address"));
+        }
+    }
+    Ok(vif)
+}
+
+/// Runs `build`.
+pub fn run(args: BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
+    if args.json && args.output.as_os_str() == "-" {
+        bail!(UsageError("--json prints on standard output; it cannot go with -o -".into()));
+    }
+    let mut spec = match &args.config {
+        Some(path) => {
+            let config = xend::read(path)?;
+            for warning in &config.warnings {
+                eprintln!("note: {warning}");
+            }
+            config.to_vm_spec()?
+        }
+        None => spec_from_flags(&args)?,
+    };
+    let kernel_copy = place_kernel(&mut spec);
+    let disks = spec
+        .disks
+        .iter()
+        .map(|disk| open_disk(&disk.path, args.pad))
+        .collect::<Result<Vec<_>>>()?;
+    let options = XvaOptions {
+        checksum: match args.checksum {
+            ChecksumArg::Sha1 => ChecksumKind::Sha1,
+            ChecksumArg::Xxhash => ChecksumKind::Xxhash,
+        },
+        workers: args.workers.unwrap_or_else(disk_image::chunks::default_workers).max(1),
+    };
+    let compression = compression(&args)?;
+    let destination = Destination::create(&args.output)?;
+    let name = destination.name();
+    let summary = {
+        let mut out = CompressWriter::new(destination.writer(), compression)
+            .with_context(|| format!("starting compression into `{name}`"))?;
+        let inputs = disks.iter().map(|d| DiskInput::Random(d.as_ref())).collect();
+        let summary = write_xva(&spec, inputs, &mut out, &name, &options, progress)
+            .with_context(|| format!("building `{name}`"))?;
+        out.finish().with_context(|| format!("finishing `{name}`"))?;
+        summary
+    };
+    destination.commit()?;
+    for (local, host) in &kernel_copy {
+        eprintln!("PV boot file: copy `{local}` to `{host}` on every host of the pool");
+    }
+    if args.json {
+        let report = serde_json::json!({ "output": name, "vm": spec, "summary": summary });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.output.as_os_str() != "-" {
+        println!(
+            "{name}: VM `{}`, {} disk(s), {} bytes",
+            spec.name,
+            summary.disks.len(),
+            summary.archive_bytes
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+fn compression(args: &BuildArgs) -> Result<Compression> {
+    Ok(match (args.compress, args.compress_level) {
+        (None, None) => Compression::None,
+        (None, Some(_)) => bail!(UsageError("--compress-level needs --compress".into())),
+        (Some(CompressArg::Zstd), level) => {
+            let level = level.unwrap_or(3);
+            if !(1..=19).contains(&level) {
+                bail!(UsageError(format!("zstd level {level} is not in 1-19")));
+            }
+            let threads = u32::try_from(disk_image::chunks::default_workers()).unwrap_or(2);
+            Compression::Zstd { level, threads }
+        }
+        (Some(CompressArg::Gzip), level) => {
+            let level = level.unwrap_or(6);
+            if !(1..=9).contains(&level) {
+                bail!(UsageError(format!("gzip level {level} is not in 1-9")));
+            }
+            Compression::Gzip { level: level.cast_unsigned() }
+        }
+    })
+}
+
+fn spec_from_flags(args: &BuildArgs) -> Result<VmSpec> {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args.disks[0]
+            .file_stem()
+            .map_or_else(|| "Unnamed".to_owned(), |s| s.to_string_lossy().into_owned()),
+    };
+    let mut spec = VmSpec::new(name);
+    spec.description.clone_from(&args.description);
+    spec.memory = args
+        .memory
+        .checked_mul(1 << 20)
+        .ok_or_else(|| UsageError(format!("{} MiB is too much memory", args.memory)))?;
+    spec.vcpus = args.vcpus;
+    let pv = args.pv || args.kernel.is_some() || args.bootloader.is_some();
+    spec.boot = if pv {
+        Boot::Pv {
+            bootloader: match &args.kernel {
+                Some(_) => None,
+                None => Some(args.bootloader.clone().unwrap_or_else(|| "pygrub".to_owned())),
+            },
+            kernel: args.kernel.as_ref().map(|p| p.display().to_string()),
+            ramdisk: args.ramdisk.as_ref().map(|p| p.display().to_string()),
+            args: args.args.clone(),
+        }
+    } else {
+        Boot::Hvm {
+            order: args.boot_order.clone(),
+        }
+    };
+    spec.platform.acpi = !args.no_acpi;
+    spec.platform.apic = !args.no_apic;
+    spec.platform.viridian = !args.no_viridian;
+    spec.platform.pae = !args.no_pae;
+    spec.platform.nx = args.nx;
+    spec.cd_drive = !pv && !args.no_cd;
+    spec.disks = args
+        .disks
+        .iter()
+        .map(|path| DiskSpec {
+            path: path.clone(),
+            device: None,
+            writable: true,
+        })
+        .collect();
+    spec.vifs.clone_from(&args.vifs);
+    Ok(spec)
+}
+
+/// A PV guest booting a dom0 kernel needs it on the host, where XAPI looks for it (as xva.py
+/// did): rewrite the kernel and ramdisk paths to `/boot/guest/<uuid>/` and return the
+/// (local path, host path) pairs to copy.
+fn place_kernel(spec: &mut VmSpec) -> Vec<(String, String)> {
+    let Boot::Pv {
+        kernel: Some(kernel),
+        ramdisk,
+        ..
+    } = &mut spec.boot
+    else {
+        return Vec::new();
+    };
+    let dir = format!("/boot/guest/{}", uuid::Uuid::new_v4());
+    let mut copies = vec![(std::mem::replace(kernel, format!("{dir}/vmlinuz")), format!("{dir}/vmlinuz"))];
+    if let Some(ramdisk) = ramdisk {
+        copies.push((std::mem::replace(ramdisk, format!("{dir}/initrd")), format!("{dir}/initrd")));
+    }
+    copies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vif_specs() {
+        let vif = parse_vif("network=xenbr1,mac=00:16:3e:aa:bb:cc").unwrap();
+        assert_eq!(vif.network, "xenbr1");
+        assert_eq!(vif.mac.as_deref(), Some("00:16:3e:aa:bb:cc"));
+        assert_eq!(parse_vif("xenbr0").unwrap().network, "xenbr0");
+        assert!(parse_vif("mac=00:16:3e:aa:bb").unwrap_err().contains("network"));
+        assert!(parse_vif("xenbr0,mac=zz:16:3e:aa:bb:cc").unwrap_err().contains("not a MAC"));
+        assert!(parse_vif("xenbr0,speed=1").unwrap_err().contains("unknown vif key"));
+    }
+}

@@ -1,0 +1,61 @@
+//! `xva-build verify`: every checksum and the structure of an XVA.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use cli_common::Outcome;
+use disk_image::Progress;
+use disk_image::xva::XvaReader;
+
+/// Options of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The archive (plain, gzip or zstd).
+    file: PathBuf,
+    /// Print a JSON report on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `verify`: exit 0 when the archive is sound, 1 (with the failing member named) when
+/// it is not.
+pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
+    let result = verify(args, progress);
+    if args.json {
+        let report = match &result {
+            Ok(disks) => serde_json::json!({ "file": args.file, "ok": true, "disks": disks }),
+            Err(error) => serde_json::json!({ "file": args.file, "ok": false, "error": format!("{error:#}") }),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    match result {
+        Ok(disks) => {
+            if !args.json {
+                for disk in &disks {
+                    println!(
+                        "{}: {} chunks, {} bytes of data, checksums ok",
+                        disk.id, disk.chunks, disk.data_bytes
+                    );
+                }
+                println!("{}: ok", args.file.display());
+            }
+            Ok(Outcome::Success)
+        }
+        Err(error) if args.json => {
+            eprintln!("error: {error:#}");
+            Ok(Outcome::PartialFailure)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn verify(args: &VerifyArgs, progress: &dyn Progress) -> Result<Vec<disk_image::xva::DiskReport>> {
+    let (mut reader, _) = XvaReader::open_path(&args.file)?;
+    let mut disks = Vec::new();
+    while let Some(report) = reader.read_disk(None, true, progress)? {
+        disks.push(report);
+    }
+    reader.finish()?;
+    Ok(disks)
+}
