@@ -309,13 +309,14 @@ fn scan_stream(
             });
         }
         drop(done_tx);
-        let every_chunk = RangeCursor::new(vec![0..layout.count]);
+        let every_chunk = RangeCursor::new(crate::source::whole(layout.count));
         consume(layout, every_chunk, free_tx, &done_rx, progress, visit)
     })
 }
 
 /// The consumer: hands out chunks in order, returns buffers to the pool. Dropping `free_tx`
 /// on return wakes (and ends) any reader waiting for a buffer.
+#[allow(clippy::needless_pass_by_value)] // Taking `free_tx` is the point: see above.
 fn consume(
     layout: &Layout,
     mut to_read: RangeCursor,
@@ -432,7 +433,7 @@ mod tests {
     fn random_and_stream_agree_and_skip_holes() {
         let mut bytes = vec![0u8; 10 * 4096 + 512];
         bytes[5 * 4096 + 7] = 1;
-        let disk = MemDisk(bytes.clone(), vec![5 * 4096..6 * 4096]);
+        let disk = MemDisk(bytes.clone(), std::iter::once(5 * 4096..6 * 4096).collect());
         for workers in [1, 2, 4] {
             let random = collect(DiskInput::Random(&disk), &options(workers));
             assert_eq!(random.len(), 11);
@@ -467,7 +468,7 @@ mod tests {
 
     #[test]
     fn consumer_errors_stop_the_workers() {
-        let disk = MemDisk(vec![1u8; 64 * 4096], vec![0..64 * 4096]);
+        let disk = MemDisk(vec![1u8; 64 * 4096], crate::source::whole(64 * 4096));
         let err = scan(
             DiskInput::Random(&disk),
             &options(2),

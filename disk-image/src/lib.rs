@@ -1,6 +1,57 @@
-//! Disk images as streams.
+//! Disk images as streams: read a disk once, at disk speed, in bounded memory, and write it
+//! out as an XVA, a VHD or a sparse raw image; read those back, verifying.
 //!
-//! (Crate overview written with the XVA, VHD and pipeline modules.)
+//! # Pieces
+//!
+//! - **Sources.** [`FileDisk`] opens a file or block device (its size from the device, its
+//!   data ranges from `SEEK_DATA` / `SEEK_HOLE`, so holes are never read);
+//!   [`vhd::VhdDisk`] reads a VHD the same way; [`StreamDisk`] wraps any `Read` of known size
+//!   (an HTTP body). All are [`RandomAccessDisk`]s or [`SequentialDisk`]s, handed to writers
+//!   as a [`DiskInput`].
+//! - **The chunk pipeline** ([`chunks`]): 1 MiB chunks read, zero-checked and hashed on
+//!   every core, delivered in order to one consumer, with a fixed pool of buffers.
+//! - **Writers.** [`xva::write_xva`] (a VM described by a [`VmSpec`]) and
+//!   [`xva::write_archive`] (ready `ova.xml` records) write XenServer's VM archive;
+//!   [`DiskSink`]s receive a disk front to back: [`RawFileSink`] (sparse), [`RawStreamSink`],
+//!   [`vhd::DynamicVhdSink`], [`vhd::FixedVhdSink`]; [`copy_disk`] drives one from a source.
+//! - **Readers.** [`xva::XvaReader`] streams an XVA (plain, gzip or zstd), places every disk's
+//!   chunks exactly as XAPI's importer does, and verifies every checksum.
+//! - **Around them.** [`compress`] (zstd on several threads, gzip; magic-byte detection),
+//!   [`AtomicFile`] (output that appears only when complete), [`Progress`] (reporting without
+//!   terminal code), [`xend`] (xend guest configurations read as data into a [`VmSpec`]).
+//!
+//! Errors are one type, [`DiskImageError`], whose message names the file, the archive member
+//! or the offset.
+//!
+//! # Example: a raw disk into an XVA, and back
+//!
+//! ```
+//! use disk_image::xva::{XvaOptions, XvaReader, write_xva};
+//! use disk_image::{DiskInput, DiskSpec, FileDisk, NoProgress, RawFileSink, VmSpec};
+//! # use std::os::unix::fs::FileExt;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let raw = dir.path().join("disk.raw");
+//! let file = std::fs::File::create(&raw)?;
+//! file.set_len(64 << 20)?; // 64 MiB, sparse
+//! file.write_all_at(b"boot sector", 0)?;
+//!
+//! let mut spec = VmSpec::new("web");
+//! spec.disks.push(DiskSpec { path: raw.clone(), device: None, writable: true });
+//! let disk = FileDisk::open(&raw)?;
+//! let mut xva = Vec::new();
+//! let summary = write_xva(&spec, vec![DiskInput::Random(&disk)], &mut xva, "web.xva",
+//!                         &XvaOptions::default(), &NoProgress)?;
+//! assert_eq!(summary.disks[0].chunks, 2); // the first and the last chunk only
+//!
+//! let mut reader = XvaReader::open(&xva[..], "web.xva")?;
+//! assert_eq!(reader.metadata().vms[0].1.name_label, "web");
+//! let copy = std::fs::File::create(dir.path().join("copy.raw"))?;
+//! reader.read_disk(Some(&mut RawFileSink::new(&copy, "copy.raw")), true, &NoProgress)?;
+//! reader.finish()?;
+//! assert_eq!(copy.metadata()?.len(), 64 << 20);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod atomic;
 mod checksum;

@@ -107,7 +107,7 @@ pub(crate) fn whole(size: u64) -> Vec<Range<u64>> {
 
 /// Data ranges of an open file by `SEEK_DATA` / `SEEK_HOLE`; the whole file when the
 /// filesystem or device does not support them.
-fn seek_data_ranges(file: &File, size: u64) -> io::Result<Vec<Range<u64>>> {
+pub(crate) fn seek_data_ranges(file: &File, size: u64) -> io::Result<Vec<Range<u64>>> {
     let mut ranges = Vec::new();
     let mut offset = 0u64;
     while offset < size {

@@ -49,4 +49,4 @@ mod writer;
 
 pub use metadata::{ExportVersion, XvaDisk, XvaMetadata, XvaObject};
 pub use reader::{DiskReport, XvaReader};
-pub use writer::{WrittenDisk, XvaOptions, XvaSummary, write_xva};
+pub use writer::{WrittenDisk, XvaOptions, XvaSummary, ova_xml, write_archive, write_xva};

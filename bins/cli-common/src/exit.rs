@@ -38,7 +38,8 @@ pub fn run(
         Ok(Outcome::PartialFailure) => ExitCode::from(1),
         Err(error) => {
             eprintln!("error: {error:#}");
-            let usage = error.chain().any(|cause| cause.is::<UsageError>()) || is_usage(&error);
+            let usage =
+                error.chain().any(<dyn std::error::Error>::is::<UsageError>) || is_usage(&error);
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

@@ -99,7 +99,7 @@ impl Progress for LogProgress {
         state.done += bytes;
         if state.last_report.elapsed() >= self.interval {
             state.last_report = Instant::now();
-            let percent = if state.total == 0 { 100 } else { state.done * 100 / state.total };
+            let percent = (state.done * 100).checked_div(state.total).unwrap_or(100);
             tracing::info!(item = %state.label, done = state.done, total = state.total, "{percent}% done");
         }
     }

@@ -13,9 +13,15 @@ use crate::inputs::{Destination, open_disk};
 
 /// Options of `build`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // Command-line switches, each independent.
 pub struct BuildArgs {
     /// A disk image or block device (repeatable; the first is the boot disk). Raw or VHD.
-    #[arg(short, long = "disk", value_name = "PATH", required_unless_present = "config")]
+    #[arg(
+        short,
+        long = "disk",
+        value_name = "PATH",
+        required_unless_present = "config"
+    )]
     disks: Vec<PathBuf>,
     /// Read the VM (name, memory, disks, vifs, boot, platform flags) from a xend guest
     /// configuration file. It is read as data, never executed.
@@ -119,10 +125,12 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
     };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('=') {
-            Some(("network" | "bridge", value)) => vif.network = value.to_owned(),
+            Some(("network" | "bridge", value)) => value.clone_into(&mut vif.network),
             Some(("mac", value)) => vif.mac = Some(value.to_owned()),
-            Some((key, _)) => return Err(format!("unknown vif key `{key}` (use network= and mac=)")),
-            None => vif.network = part.to_owned(),
+            Some((key, _)) => {
+                return Err(format!("unknown vif key `{key}` (use network= and mac=)"));
+            }
+            None => part.clone_into(&mut vif.network),
         }
     }
     if vif.network.is_empty() {
@@ -130,7 +138,9 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
     }
     if let Some(mac) = &vif.mac {
         let valid = mac.split(':').count() == 6
-            && mac.split(':').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+            && mac
+                .split(':')
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
         if !valid {
             return Err(format!("`{mac}` is not a MAC address"));
         }
@@ -139,9 +149,11 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
 }
 
 /// Runs `build`.
-pub fn run(args: BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
+pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
     if args.json && args.output.as_os_str() == "-" {
-        bail!(UsageError("--json prints on standard output; it cannot go with -o -".into()));
+        bail!(UsageError(
+            "--json prints on standard output; it cannot go with -o -".into()
+        ));
     }
     let mut spec = match &args.config {
         Some(path) => {
@@ -151,7 +163,7 @@ pub fn run(args: BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
             }
             config.to_vm_spec()?
         }
-        None => spec_from_flags(&args)?,
+        None => spec_from_flags(args)?,
     };
     let kernel_copy = place_kernel(&mut spec);
     let disks = spec
@@ -164,18 +176,26 @@ pub fn run(args: BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
             ChecksumArg::Sha1 => ChecksumKind::Sha1,
             ChecksumArg::Xxhash => ChecksumKind::Xxhash,
         },
-        workers: args.workers.unwrap_or_else(disk_image::chunks::default_workers).max(1),
+        workers: args
+            .workers
+            .unwrap_or_else(disk_image::chunks::default_workers)
+            .max(1),
+        xapi_keepalive_every: None,
     };
-    let compression = compression(&args)?;
+    let compression = compression(args)?;
     let destination = Destination::create(&args.output)?;
     let name = destination.name();
     let summary = {
         let mut out = CompressWriter::new(destination.writer(), compression)
             .with_context(|| format!("starting compression into `{name}`"))?;
-        let inputs = disks.iter().map(|d| DiskInput::Random(d.as_ref())).collect();
+        let inputs = disks
+            .iter()
+            .map(|d| DiskInput::Random(d.as_ref()))
+            .collect();
         let summary = write_xva(&spec, inputs, &mut out, &name, &options, progress)
             .with_context(|| format!("building `{name}`"))?;
-        out.finish().with_context(|| format!("finishing `{name}`"))?;
+        out.finish()
+            .with_context(|| format!("finishing `{name}`"))?;
         summary
     };
     destination.commit()?;
@@ -213,7 +233,9 @@ fn compression(args: &BuildArgs) -> Result<Compression> {
             if !(1..=9).contains(&level) {
                 bail!(UsageError(format!("gzip level {level} is not in 1-9")));
             }
-            Compression::Gzip { level: level.cast_unsigned() }
+            Compression::Gzip {
+                level: level.cast_unsigned(),
+            }
         }
     })
 }
@@ -221,9 +243,10 @@ fn compression(args: &BuildArgs) -> Result<Compression> {
 fn spec_from_flags(args: &BuildArgs) -> Result<VmSpec> {
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => args.disks[0]
-            .file_stem()
-            .map_or_else(|| "Unnamed".to_owned(), |s| s.to_string_lossy().into_owned()),
+        None => args.disks[0].file_stem().map_or_else(
+            || "Unnamed".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        ),
     };
     let mut spec = VmSpec::new(name);
     spec.description.clone_from(&args.description);
@@ -237,7 +260,11 @@ fn spec_from_flags(args: &BuildArgs) -> Result<VmSpec> {
         Boot::Pv {
             bootloader: match &args.kernel {
                 Some(_) => None,
-                None => Some(args.bootloader.clone().unwrap_or_else(|| "pygrub".to_owned())),
+                None => Some(
+                    args.bootloader
+                        .clone()
+                        .unwrap_or_else(|| "pygrub".to_owned()),
+                ),
             },
             kernel: args.kernel.as_ref().map(|p| p.display().to_string()),
             ramdisk: args.ramdisk.as_ref().map(|p| p.display().to_string()),
@@ -280,9 +307,15 @@ fn place_kernel(spec: &mut VmSpec) -> Vec<(String, String)> {
         return Vec::new();
     };
     let dir = format!("/boot/guest/{}", uuid::Uuid::new_v4());
-    let mut copies = vec![(std::mem::replace(kernel, format!("{dir}/vmlinuz")), format!("{dir}/vmlinuz"))];
+    let mut copies = vec![(
+        std::mem::replace(kernel, format!("{dir}/vmlinuz")),
+        format!("{dir}/vmlinuz"),
+    )];
     if let Some(ramdisk) = ramdisk {
-        copies.push((std::mem::replace(ramdisk, format!("{dir}/initrd")), format!("{dir}/initrd")));
+        copies.push((
+            std::mem::replace(ramdisk, format!("{dir}/initrd")),
+            format!("{dir}/initrd"),
+        ));
     }
     copies
 }
@@ -297,8 +330,20 @@ mod tests {
         assert_eq!(vif.network, "xenbr1");
         assert_eq!(vif.mac.as_deref(), Some("00:16:3e:aa:bb:cc"));
         assert_eq!(parse_vif("xenbr0").unwrap().network, "xenbr0");
-        assert!(parse_vif("mac=00:16:3e:aa:bb").unwrap_err().contains("network"));
-        assert!(parse_vif("xenbr0,mac=zz:16:3e:aa:bb:cc").unwrap_err().contains("not a MAC"));
-        assert!(parse_vif("xenbr0,speed=1").unwrap_err().contains("unknown vif key"));
+        assert!(
+            parse_vif("mac=00:16:3e:aa:bb")
+                .unwrap_err()
+                .contains("network")
+        );
+        assert!(
+            parse_vif("xenbr0,mac=zz:16:3e:aa:bb:cc")
+                .unwrap_err()
+                .contains("not a MAC")
+        );
+        assert!(
+            parse_vif("xenbr0,speed=1")
+                .unwrap_err()
+                .contains("unknown vif key")
+        );
     }
 }

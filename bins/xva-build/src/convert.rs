@@ -31,17 +31,27 @@ pub struct ConvertArgs {
 pub fn run(args: &ConvertArgs, progress: &dyn Progress) -> Result<Outcome> {
     let format = ImageFormat::for_output(args.format, &args.output);
     if args.output.as_os_str() == "-" && format != ImageFormat::Raw {
-        bail!(UsageError("only raw images can go to standard output".into()));
+        bail!(UsageError(
+            "only raw images can go to standard output".into()
+        ));
     }
     let source = open_disk(&args.input, false)?;
     let size = source.size();
     let destination = Destination::create(&args.output)?;
     let name = destination.name();
-    let workers = args.workers.unwrap_or_else(disk_image::chunks::default_workers).max(1);
+    let workers = args
+        .workers
+        .unwrap_or_else(disk_image::chunks::default_workers)
+        .max(1);
     {
         let mut sink = open_sink(&destination, format, size)?;
-        copy_disk(DiskInput::Random(source.as_ref()), sink.as_mut(), workers, progress)
-            .with_context(|| format!("converting `{}` into `{name}`", args.input.display()))?;
+        copy_disk(
+            DiskInput::Random(source.as_ref()),
+            sink.as_mut(),
+            workers,
+            progress,
+        )
+        .with_context(|| format!("converting `{}` into `{name}`", args.input.display()))?;
     }
     destination.commit()?;
     Ok(Outcome::Success)
@@ -56,7 +66,9 @@ pub fn open_sink<'a>(
     let name = destination.name();
     Ok(match (destination, format) {
         (Destination::Stdout, _) => Box::new(RawStreamSink::new(destination.writer(), name)),
-        (Destination::File(file), ImageFormat::Raw) => Box::new(RawFileSink::new(file.file(), name)),
+        (Destination::File(file), ImageFormat::Raw) => {
+            Box::new(RawFileSink::new(file.file(), name))
+        }
         (Destination::File(file), ImageFormat::Vhd) => {
             Box::new(DynamicVhdSink::new(file.file(), name, size)?)
         }

@@ -54,13 +54,18 @@ pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
     let format = ImageFormat::for_output(args.format, &args.output);
     let to_stdout = args.output.as_os_str() == "-";
     if to_stdout && format != ImageFormat::Raw {
-        bail!(UsageError("only raw images can go to standard output".into()));
+        bail!(UsageError(
+            "only raw images can go to standard output".into()
+        ));
     }
     // Skip the disks stored before the wanted one; the archive is a stream.
     while reader.next_disk().is_some_and(|d| d.id != wanted) {
         reader.read_disk(None, false, &NoProgress)?;
     }
-    let size = reader.next_disk().map(disk_image::xva::XvaDisk::size).unwrap_or_default();
+    let size = reader
+        .next_disk()
+        .map(disk_image::xva::XvaDisk::size)
+        .unwrap_or_default();
     let destination = Destination::create(&args.output)?;
     let name = destination.name();
     {

@@ -14,7 +14,7 @@ pub fn open_disk(path: &Path, pad: bool) -> Result<Box<dyn RandomAccessDisk>> {
     } else {
         Box::new(FileDisk::open(path)?)
     };
-    if pad && disk.size() % 512 != 0 {
+    if pad && !disk.size().is_multiple_of(512) {
         tracing::warn!(path = %path.display(), size = disk.size(), "padding to a whole number of 512-byte sectors");
         return Ok(Box::new(PaddedDisk::new(disk, 512)));
     }
@@ -70,7 +70,9 @@ impl Destination {
     /// A buffered writer into the destination.
     pub fn writer(&self) -> Box<dyn Write + '_> {
         match self {
-            Destination::Stdout => Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+            Destination::Stdout => {
+                Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock()))
+            }
             Destination::File(file) => Box::new(file.file()),
         }
     }

@@ -92,7 +92,10 @@ fn vm_facts(metadata: &XvaMetadata) -> Vec<VmFacts> {
         .iter()
         .map(|(id, vm)| {
             let boot = if vm.is_hvm() {
-                format!("HVM, order {}", vm.hvm_boot_params.get("order").map_or("-", String::as_str))
+                format!(
+                    "HVM, order {}",
+                    vm.hvm_boot_params.get("order").map_or("-", String::as_str)
+                )
             } else if !vm.pv_bootloader.is_empty() {
                 format!("PV, bootloader {}", vm.pv_bootloader)
             } else {
@@ -104,7 +107,11 @@ fn vm_facts(metadata: &XvaMetadata) -> Vec<VmFacts> {
                 .filter(|(_, vif)| vif.vm.as_str() == id)
                 .map(|(_, vif)| VifFacts {
                     device: vif.device.clone(),
-                    mac: if vif.mac.is_empty() { "(generated on import)".into() } else { vif.mac.clone() },
+                    mac: if vif.mac.is_empty() {
+                        "(generated on import)".into()
+                    } else {
+                        vif.mac.clone()
+                    },
                     network: metadata
                         .networks
                         .iter()
@@ -137,8 +144,14 @@ fn disk_facts(metadata: &XvaMetadata) -> Vec<DiskFacts> {
         .map(|(index, disk)| DiskFacts {
             index,
             id: disk.id.clone(),
-            device: disk.vbd.as_ref().map_or_else(String::new, |v| v.device.clone()),
-            userdevice: disk.vbd.as_ref().map_or_else(String::new, |v| v.userdevice.clone()),
+            device: disk
+                .vbd
+                .as_ref()
+                .map_or_else(String::new, |v| v.device.clone()),
+            userdevice: disk
+                .vbd
+                .as_ref()
+                .map_or_else(String::new, |v| v.userdevice.clone()),
             name: disk.vdi.name_label.clone(),
             size: disk.size(),
             read_only: disk.vdi.read_only,
@@ -149,23 +162,40 @@ fn disk_facts(metadata: &XvaMetadata) -> Vec<DiskFacts> {
 
 fn print_text(inspection: &Inspection) {
     let v = &inspection.version;
-    println!("file:        {} ({:?})", inspection.file, inspection.compression);
+    println!(
+        "file:        {} ({:?})",
+        inspection.file, inspection.compression
+    );
     println!(
         "exported by: {} {} (xapi {}.{}, format {})",
         v.product_brand, v.product_version, v.xapi_major, v.xapi_minor, v.export_vsn
     );
-    let checksum = inspection.checksum.map_or_else(|| "none (no disks)".to_owned(), |c| c.to_string());
+    let checksum = inspection
+        .checksum
+        .map_or_else(|| "none (no disks)".to_owned(), |c| c.to_string());
     println!("checksums:   {checksum}");
     for vm in &inspection.vms {
         println!();
-        println!("VM {}{}", vm.name, if vm.is_snapshot { " (snapshot)" } else { "" });
+        println!(
+            "VM {}{}",
+            vm.name,
+            if vm.is_snapshot { " (snapshot)" } else { "" }
+        );
         if !vm.description.is_empty() {
             println!("  description: {}", vm.description);
         }
-        println!("  memory:      {} MiB (max {} MiB)", vm.memory >> 20, vm.memory_max >> 20);
+        println!(
+            "  memory:      {} MiB (max {} MiB)",
+            vm.memory >> 20,
+            vm.memory_max >> 20
+        );
         println!("  vcpus:       {} (max {})", vm.vcpus, vm.vcpus_max);
         println!("  boot:        {}", vm.boot);
-        let flags: Vec<String> = vm.platform.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let flags: Vec<String> = vm
+            .platform
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         println!("  platform:    {}", flags.join(" "));
         for vif in &vm.vifs {
             println!("  vif {}:       {} on {}", vif.device, vif.mac, vif.network);

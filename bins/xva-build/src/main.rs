@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Package disk images (or a xend guest configuration) as an XVA.
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// Show the VM settings and disks of an XVA.
     Inspect(inspect::InspectArgs),
     /// Check every checksum and the structure of an XVA.
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
     let progress = cli_common::progress_for(cli.quiet);
     cli_common::run(
         || match cli.command {
-            Command::Build(args) => build::run(args, progress.as_ref()),
+            Command::Build(args) => build::run(&args, progress.as_ref()),
             Command::Inspect(args) => inspect::run(&args),
             Command::Verify(args) => verify::run(&args, progress.as_ref()),
             Command::Extract(args) => extract::run(&args, progress.as_ref()),

@@ -25,7 +25,9 @@ pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
     if args.json {
         let report = match &result {
             Ok(disks) => serde_json::json!({ "file": args.file, "ok": true, "disks": disks }),
-            Err(error) => serde_json::json!({ "file": args.file, "ok": false, "error": format!("{error:#}") }),
+            Err(error) => {
+                serde_json::json!({ "file": args.file, "ok": false, "error": format!("{error:#}") })
+            }
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

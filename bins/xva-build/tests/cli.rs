@@ -20,12 +20,20 @@ fn xva_build(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let output = xva_build(args);
-    assert!(output.status.success(), "xva-build {args:?} failed: {}", text(&output));
+    assert!(
+        output.status.success(),
+        "xva-build {args:?} failed: {}",
+        text(&output)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn path(p: &Path) -> &str {
@@ -61,10 +69,30 @@ fn build_inspect_verify_extract() {
     make_disk(&data, 3 * MIB + 512);
     let xva = dir.path().join("web.xva");
     let summary: Value = serde_json::from_str(&ok(&[
-        "build", "--disk", path(&boot), "--disk", path(&data), "--name", "web",
-        "--memory", "2048", "--vcpus", "2", "--no-acpi", "--no-viridian", "--nx",
-        "--vif", "network=xenbr1,mac=00:16:3e:12:34:56", "--vif", "xenbr0",
-        "--checksum", "xxhash", "-o", path(&xva), "--json", "--quiet",
+        "build",
+        "--disk",
+        path(&boot),
+        "--disk",
+        path(&data),
+        "--name",
+        "web",
+        "--memory",
+        "2048",
+        "--vcpus",
+        "2",
+        "--no-acpi",
+        "--no-viridian",
+        "--nx",
+        "--vif",
+        "network=xenbr1,mac=00:16:3e:12:34:56",
+        "--vif",
+        "xenbr0",
+        "--checksum",
+        "xxhash",
+        "-o",
+        path(&xva),
+        "--json",
+        "--quiet",
     ]))
     .unwrap();
     assert_eq!(summary["summary"]["disks"].as_array().unwrap().len(), 2);
@@ -86,14 +114,31 @@ fn build_inspect_verify_extract() {
     assert_eq!(facts["disks"][1]["size"], 3 * MIB + 512);
     assert_eq!(facts["disks"][1]["device"], "xvdb");
 
-    let verified: Value = serde_json::from_str(&ok(&["verify", path(&xva), "--json", "--quiet"])).unwrap();
+    let verified: Value =
+        serde_json::from_str(&ok(&["verify", path(&xva), "--json", "--quiet"])).unwrap();
     assert_eq!(verified["ok"], true);
 
     let raw = dir.path().join("data.raw");
-    ok(&["extract", path(&xva), "--disk", "1", "-o", path(&raw), "--quiet"]);
+    ok(&[
+        "extract",
+        path(&xva),
+        "--disk",
+        "1",
+        "-o",
+        path(&raw),
+        "--quiet",
+    ]);
     assert_eq!(fs::read(&raw).unwrap(), fs::read(&data).unwrap());
     let vhd = dir.path().join("boot.vhd");
-    ok(&["extract", path(&xva), "--disk", "xvda", "-o", path(&vhd), "--quiet"]);
+    ok(&[
+        "extract",
+        path(&xva),
+        "--disk",
+        "xvda",
+        "-o",
+        path(&vhd),
+        "--quiet",
+    ]);
     let compare = Command::new("qemu-img")
         .args(["compare", "-f", "vpc", "-F", "raw", path(&vhd), path(&boot)])
         .output()
@@ -108,19 +153,46 @@ fn pv_guests_get_their_kernel_placed() {
     make_disk(&disk, 4 * MIB);
     let xva = dir.path().join("pv.xva");
     let output = xva_build(&[
-        "build", "--disk", path(&disk), "--kernel", "/boot/vmlinuz-domu", "--ramdisk",
-        "/boot/initrd-domu", "--args", "root=/dev/xvda1 ro", "-o", path(&xva), "--quiet",
+        "build",
+        "--disk",
+        path(&disk),
+        "--kernel",
+        "/boot/vmlinuz-domu",
+        "--ramdisk",
+        "/boot/initrd-domu",
+        "--args",
+        "root=/dev/xvda1 ro",
+        "-o",
+        path(&xva),
+        "--quiet",
     ]);
     assert!(output.status.success(), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("copy `/boot/vmlinuz-domu` to `/boot/guest/"), "{stderr}");
+    assert!(
+        stderr.contains("copy `/boot/vmlinuz-domu` to `/boot/guest/"),
+        "{stderr}"
+    );
     let facts = inspect(&xva);
     let boot = facts["vms"][0]["boot"].as_str().unwrap();
-    assert!(boot.starts_with("PV, kernel /boot/guest/") && boot.ends_with("args `root=/dev/xvda1 ro`"), "{boot}");
+    assert!(
+        boot.starts_with("PV, kernel /boot/guest/") && boot.ends_with("args `root=/dev/xvda1 ro`"),
+        "{boot}"
+    );
 
     let with_pygrub = dir.path().join("pygrub.xva");
-    ok(&["build", "--disk", path(&disk), "--pv", "-o", path(&with_pygrub), "--quiet"]);
-    assert_eq!(inspect(&with_pygrub)["vms"][0]["boot"], "PV, bootloader pygrub");
+    ok(&[
+        "build",
+        "--disk",
+        path(&disk),
+        "--pv",
+        "-o",
+        path(&with_pygrub),
+        "--quiet",
+    ]);
+    assert_eq!(
+        inspect(&with_pygrub)["vms"][0]["boot"],
+        "PV, bootloader pygrub"
+    );
 }
 
 #[test]
@@ -140,7 +212,14 @@ fn xend_configuration_is_read_as_data() {
     )
     .unwrap();
     let xva = dir.path().join("centos.xva");
-    ok(&["build", "--config", path(&config), "-o", path(&xva), "--quiet"]);
+    ok(&[
+        "build",
+        "--config",
+        path(&config),
+        "-o",
+        path(&xva),
+        "--quiet",
+    ]);
     let facts = inspect(&xva);
     assert_eq!(facts["vms"][0]["name"], "centos5");
     assert_eq!(facts["vms"][0]["memory"], 512 * MIB);
@@ -160,15 +239,36 @@ fn standard_output_streams_the_archive() {
     make_disk(&disk, 5 * MIB);
     let xva = dir.path().join("piped.xva.zst");
     let status = Command::new(env!("CARGO_BIN_EXE_xva-build"))
-        .args(["build", "--disk", path(&disk), "--compress", "zstd", "-o", "-", "--quiet"])
+        .args([
+            "build",
+            "--disk",
+            path(&disk),
+            "--compress",
+            "zstd",
+            "-o",
+            "-",
+            "--quiet",
+        ])
         .stdout(File::create(&xva).unwrap())
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(&fs::read(&xva).unwrap()[..4], &[0x28, 0xB5, 0x2F, 0xFD], "zstd magic");
+    assert_eq!(
+        &fs::read(&xva).unwrap()[..4],
+        &[0x28, 0xB5, 0x2F, 0xFD],
+        "zstd magic"
+    );
     ok(&["verify", path(&xva), "--quiet"]);
     let raw = dir.path().join("back.raw");
-    ok(&["extract", path(&xva), "--disk", "0", "-o", path(&raw), "--quiet"]);
+    ok(&[
+        "extract",
+        path(&xva),
+        "--disk",
+        "0",
+        "-o",
+        path(&raw),
+        "--quiet",
+    ]);
     assert_eq!(fs::read(&raw).unwrap(), fs::read(&disk).unwrap());
 }
 
@@ -189,7 +289,10 @@ fn a_damaged_archive_fails_verification_naming_the_member() {
     let output = xva_build(&["verify", path(&xva), "--quiet"]);
     assert_eq!(output.status.code(), Some(1));
     let message = text(&output);
-    assert!(message.contains("/00000000`") && message.contains("checksum mismatch"), "{message}");
+    assert!(
+        message.contains("/00000000`") && message.contains("checksum mismatch"),
+        "{message}"
+    );
     let json = xva_build(&["verify", path(&xva), "--json", "--quiet"]);
     assert_eq!(json.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -205,20 +308,47 @@ fn bad_invocations_and_inputs_exit_with_clear_errors() {
 
     let missing = xva_build(&["build", "--disk", "/nonexistent/disk.img", "-o", path(&out)]);
     assert_eq!(missing.status.code(), Some(1));
-    assert!(text(&missing).contains("/nonexistent/disk.img"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("/nonexistent/disk.img"),
+        "{}",
+        text(&missing)
+    );
 
     let odd = dir.path().join("odd.img");
     fs::write(&odd, vec![1u8; 1000]).unwrap();
     let refused = xva_build(&["build", "--disk", path(&odd), "-o", path(&out)]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused).contains("not a multiple of 512"), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("not a multiple of 512"),
+        "{}",
+        text(&refused)
+    );
     assert!(!out.exists(), "no output may be left behind");
-    ok(&["build", "--disk", path(&odd), "--pad", "-o", path(&out), "--quiet"]);
+    ok(&[
+        "build",
+        "--disk",
+        path(&odd),
+        "--pad",
+        "-o",
+        path(&out),
+        "--quiet",
+    ]);
     assert_eq!(inspect(&out)["disks"][0]["size"], 1024);
 
-    let no_such_disk = xva_build(&["extract", path(&out), "--disk", "7", "-o", path(&dir.path().join("o.raw"))]);
+    let no_such_disk = xva_build(&[
+        "extract",
+        path(&out),
+        "--disk",
+        "7",
+        "-o",
+        path(&dir.path().join("o.raw")),
+    ]);
     assert_eq!(no_such_disk.status.code(), Some(2));
-    assert!(text(&no_such_disk).contains("has no disk `7`"), "{}", text(&no_such_disk));
+    assert!(
+        text(&no_such_disk).contains("has no disk `7`"),
+        "{}",
+        text(&no_such_disk)
+    );
 
     let help = ok(&["--help"]);
     assert!(help.contains("Examples:"), "{help}");
@@ -254,12 +384,31 @@ fn a_full_output_disk_fails_and_leaves_nothing() {
         .stderr(Stdio::piped())
         .output()
         .expect("mount is missing: install with: apt-get install mount");
-    assert!(mounted.status.success(), "this test mounts a tmpfs and needs root: {}", text(&mounted));
+    assert!(
+        mounted.status.success(),
+        "this test mounts a tmpfs and needs root: {}",
+        text(&mounted)
+    );
     let tiny = TinyFs(mount_point.clone());
-    let output = xva_build(&["build", "--disk", path(&disk), "-o", path(&mount_point.join("out.xva")), "--quiet"]);
+    let output = xva_build(&[
+        "build",
+        "--disk",
+        path(&disk),
+        "-o",
+        path(&mount_point.join("out.xva")),
+        "--quiet",
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output).contains("No space left on device"), "{}", text(&output));
-    assert_eq!(fs::read_dir(&tiny.0).unwrap().count(), 0, "no partial file may remain");
+    assert!(
+        text(&output).contains("No space left on device"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(
+        fs::read_dir(&tiny.0).unwrap().count(),
+        0,
+        "no partial file may remain"
+    );
 }
 
 #[test]
@@ -267,9 +416,21 @@ fn convert_between_raw_and_vhd() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("in.img");
     make_disk(&raw, 9 * MIB + 512);
-    let (dynamic, fixed, back) = (dir.path().join("d.vhd"), dir.path().join("f.vhd"), dir.path().join("back.raw"));
+    let (dynamic, fixed, back) = (
+        dir.path().join("d.vhd"),
+        dir.path().join("f.vhd"),
+        dir.path().join("back.raw"),
+    );
     ok(&["convert", path(&raw), "-o", path(&dynamic), "--quiet"]);
-    ok(&["convert", path(&raw), "-o", path(&fixed), "--format", "vhd-fixed", "--quiet"]);
+    ok(&[
+        "convert",
+        path(&raw),
+        "-o",
+        path(&fixed),
+        "--format",
+        "vhd-fixed",
+        "--quiet",
+    ]);
     for vhd in [&dynamic, &fixed] {
         let compare = Command::new("qemu-img")
             .args(["compare", "-f", "vpc", "-F", "raw", path(vhd), path(&raw)])

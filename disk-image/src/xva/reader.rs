@@ -245,7 +245,11 @@ impl<R: Read> XvaReader<R> {
                 "the archive ends without its two end-of-archive blocks (truncated?)",
             )
         };
-        match self.tar.next().map_err(|e| archive_error(&self.location, at, e))? {
+        match self
+            .tar
+            .next()
+            .map_err(|e| archive_error(&self.location, at, e))?
+        {
             Next::End => {}
             Next::Truncated => return Err(truncated()),
             Next::Member(member) => {

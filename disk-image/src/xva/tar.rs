@@ -158,7 +158,7 @@ impl<R: Read> TarReader<R> {
     /// Skips a member's data and padding.
     pub(crate) fn skip_data(&mut self, member: &Member) -> io::Result<()> {
         let mut remaining = member.size;
-        let mut scratch = [0u8; 64 * 1024];
+        let mut scratch = [0u8; 8 * 1024];
         while remaining > 0 {
             let n = remaining.min(scratch.len() as u64) as usize;
             self.read_exact_counted(&mut scratch[..n])?;

@@ -25,21 +25,58 @@ pub struct Shape {
 /// The shapes every format must round-trip: tiny, not a multiple of 1 MiB, fully zero,
 /// fully random, sparse with data at both ends, and sparse over 4 GiB with little data.
 pub const SHAPES: &[(&str, Shape)] = &[
-    ("tiny", Shape { size: 512, data: &[(0, 512)], written_zeros: &[] }),
-    ("mib-and-a-sector", Shape { size: MIB + 512, data: &[(0, MIB + 512)], written_zeros: &[] }),
+    (
+        "tiny",
+        Shape {
+            size: 512,
+            data: &[(0, 512)],
+            written_zeros: &[],
+        },
+    ),
+    (
+        "mib-and-a-sector",
+        Shape {
+            size: MIB + 512,
+            data: &[(0, MIB + 512)],
+            written_zeros: &[],
+        },
+    ),
     (
         "odd-size",
         Shape {
             size: 7 * MIB + 1536,
-            data: &[(0, 3 * MIB + 512), (4 * MIB + 8192, 4096), (5 * MIB + 1000, 24), (7 * MIB, 1536)],
+            data: &[
+                (0, 3 * MIB + 512),
+                (4 * MIB + 8192, 4096),
+                (5 * MIB + 1000, 24),
+                (7 * MIB, 1536),
+            ],
             written_zeros: &[(3 * MIB + 512, 512 * 1024)],
         },
     ),
-    ("fully-zero", Shape { size: 8 * MIB, data: &[], written_zeros: &[(MIB, 3 * MIB)] }),
-    ("fully-random", Shape { size: 9 * MIB, data: &[(0, 9 * MIB)], written_zeros: &[] }),
+    (
+        "fully-zero",
+        Shape {
+            size: 8 * MIB,
+            data: &[],
+            written_zeros: &[(MIB, 3 * MIB)],
+        },
+    ),
+    (
+        "fully-random",
+        Shape {
+            size: 9 * MIB,
+            data: &[(0, 9 * MIB)],
+            written_zeros: &[],
+        },
+    ),
     (
         "sparse-both-ends",
-        Shape { size: 64 * MIB, data: &[(0, 4096), (64 * MIB - 4096, 4096)], written_zeros: &[] },
+        Shape {
+            size: 64 * MIB,
+            data: &[(0, 4096), (64 * MIB - 4096, 4096)],
+            written_zeros: &[],
+        },
     ),
     (
         "sparse-over-4gib",
@@ -85,7 +122,13 @@ pub fn make_raw(path: &Path, shape: &Shape) {
 /// holds data are read (elsewhere both are holes), so sparse giants compare quickly.
 pub fn assert_same_bytes(a: &Path, b: &Path) {
     let (da, db) = (FileDisk::open(a).unwrap(), FileDisk::open(b).unwrap());
-    assert_eq!(da.size(), db.size(), "{} and {} differ in length", a.display(), b.display());
+    assert_eq!(
+        da.size(),
+        db.size(),
+        "{} and {} differ in length",
+        a.display(),
+        b.display()
+    );
     let mut ranges: Vec<Range<u64>> = da.data_ranges().unwrap();
     ranges.extend(db.data_ranges().unwrap());
     let (mut ba, mut bb) = (vec![0u8; MIB as usize], vec![0u8; MIB as usize]);
@@ -95,7 +138,12 @@ pub fn assert_same_bytes(a: &Path, b: &Path) {
             let n = MIB.min(range.end - offset) as usize;
             da.read_exact_at(&mut ba[..n], offset).unwrap();
             db.read_exact_at(&mut bb[..n], offset).unwrap();
-            assert!(ba[..n] == bb[..n], "{} and {} differ near byte {offset}", a.display(), b.display());
+            assert!(
+                ba[..n] == bb[..n],
+                "{} and {} differ near byte {offset}",
+                a.display(),
+                b.display()
+            );
             offset += n as u64;
         }
     }
@@ -104,7 +152,10 @@ pub fn assert_same_bytes(a: &Path, b: &Path) {
 /// Runs `program`; fails with how to install it when it is missing.
 pub fn run(program: &str, package: &str, args: &[&OsStr]) -> Output {
     let child = spawn(
-        Command::new(program).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Command::new(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
         program,
         package,
     );
@@ -114,7 +165,11 @@ pub fn run(program: &str, package: &str, args: &[&OsStr]) -> Output {
 /// Runs `program` and asserts it succeeded; returns its standard output.
 pub fn run_ok(program: &str, package: &str, args: &[&OsStr]) -> String {
     let output = run(program, package, args);
-    assert!(output.status.success(), "`{program}` failed: {}", text(&output));
+    assert!(
+        output.status.success(),
+        "`{program}` failed: {}",
+        text(&output)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -131,5 +186,9 @@ pub fn spawn(command: &mut Command, program: &str, package: &str) -> std::proces
 
 /// Standard output and error of a finished command.
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }

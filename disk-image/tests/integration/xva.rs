@@ -10,19 +10,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use disk_image::compress::{CompressWriter, Compression};
-use disk_image::xva::{XvaOptions, XvaReader, write_xva};
+use disk_image::xva::{XvaOptions, XvaReader, ova_xml, write_archive, write_xva};
 use disk_image::{
     ChecksumKind, DiskImageError, DiskInput, DiskSpec, FileDisk, NoProgress, PaddedDisk,
     RawFileSink, StreamDisk, VmSpec,
 };
 
-use super::support::{MIB, SHAPES, Shape, XorShift, assert_same_bytes, make_raw, run, run_ok, spawn, text};
+use super::support::{
+    MIB, SHAPES, Shape, XorShift, assert_same_bytes, make_raw, run, run_ok, spawn, text,
+};
 
 fn spec_for(paths: &[PathBuf]) -> VmSpec {
     let mut spec = VmSpec::new("test vm");
     spec.disks = paths
         .iter()
-        .map(|path| DiskSpec { path: path.clone(), device: None, writable: true })
+        .map(|path| DiskSpec {
+            path: path.clone(),
+            device: None,
+            writable: true,
+        })
         .collect();
     spec
 }
@@ -32,8 +38,20 @@ fn build(paths: &[PathBuf], out: &Path, checksum: ChecksumKind) -> disk_image::x
     let disks: Vec<FileDisk> = paths.iter().map(|p| FileDisk::open(p).unwrap()).collect();
     let inputs = disks.iter().map(|d| DiskInput::Random(d)).collect();
     let mut file = File::create(out).unwrap();
-    let options = XvaOptions { checksum, workers: 2 };
-    write_xva(&spec_for(paths), inputs, &mut file, "out", &options, &NoProgress).unwrap()
+    let options = XvaOptions {
+        checksum,
+        workers: 2,
+        xapi_keepalive_every: None,
+    };
+    write_xva(
+        &spec_for(paths),
+        inputs,
+        &mut file,
+        "out",
+        &options,
+        &NoProgress,
+    )
+    .unwrap()
 }
 
 /// Reads every disk of the XVA at `xva` into raw files `<dir>/disk<N>.raw` (archive order).
@@ -44,7 +62,10 @@ fn extract_all(xva: &Path, dir: &Path) -> Vec<PathBuf> {
         let path = dir.join(format!("disk{}.raw", outputs.len()));
         let file = File::create(&path).unwrap();
         let mut sink = RawFileSink::new(&file, "out");
-        reader.read_disk(Some(&mut sink), true, &NoProgress).unwrap().unwrap();
+        reader
+            .read_disk(Some(&mut sink), true, &NoProgress)
+            .unwrap()
+            .unwrap();
         outputs.push(path);
     }
     reader.finish().unwrap();
@@ -64,7 +85,11 @@ fn every_shape_round_trips_with_both_checksums() {
         for checksum in [ChecksumKind::Sha1, ChecksumKind::Xxhash] {
             let xva = dir.path().join(format!("{name}-{checksum}.xva"));
             let summary = build(std::slice::from_ref(&raw), &xva, checksum);
-            assert_eq!(summary.disks[0].chunks, expected_chunks(shape), "{name}: chunks written");
+            assert_eq!(
+                summary.disks[0].chunks,
+                expected_chunks(shape),
+                "{name}: chunks written"
+            );
             let out_dir = dir.path().join(format!("{name}-{checksum}"));
             fs::create_dir(&out_dir).unwrap();
             let extracted = extract_all(&xva, &out_dir);
@@ -97,8 +122,15 @@ fn a_stream_source_gives_the_same_archive_content() {
     let xva = dir.path().join("s.xva");
     let mut out = File::create(&xva).unwrap();
     let spec = spec_for(std::slice::from_ref(&raw));
-    write_xva(&spec, vec![DiskInput::Stream(&mut stream)], &mut out, "s", &XvaOptions::default(), &NoProgress)
-        .unwrap();
+    write_xva(
+        &spec,
+        vec![DiskInput::Stream(&mut stream)],
+        &mut out,
+        "s",
+        &XvaOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     let extracted = extract_all(&xva, dir.path());
     assert_same_bytes(&raw, &extracted[0]);
 }
@@ -115,22 +147,41 @@ fn independent_readers_accept_our_archives() {
 
     // GNU tar: ova.xml first, then chunk / checksum pairs, sizes as written.
     let listing = run_ok("tar", "tar", &os(&["-tvf", xva_arg]));
-    let names: Vec<&str> = listing.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
     assert_eq!(names[0], "ova.xml");
-    assert!(names[1].ends_with("/00000000") && names[2].ends_with("/00000000.checksum"), "{listing}");
-    assert!(listing.lines().nth(2).unwrap().contains(" 40 "), "checksums are 40 bytes: {listing}");
+    assert!(
+        names[1].ends_with("/00000000") && names[2].ends_with("/00000000.checksum"),
+        "{listing}"
+    );
+    assert!(
+        listing.lines().nth(2).unwrap().contains(" 40 "),
+        "checksums are 40 bytes: {listing}"
+    );
 
     // Python's tarfile agrees on names, order, sizes and types.
     let script = "import sys,tarfile\nfor m in tarfile.open(sys.argv[1]):\n print(m.name, m.size, int(m.isreg()))";
     let python = run_ok("python3", "python3", &os(&["-c", script, xva_arg]));
-    let python_names: Vec<&str> = python.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    let python_names: Vec<&str> = python
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
     assert_eq!(python_names, names);
-    assert!(python.lines().all(|l| l.ends_with(" 1")), "regular files only: {python}");
+    assert!(
+        python.lines().all(|l| l.ends_with(" 1")),
+        "regular files only: {python}"
+    );
 
     // Every checksum member matches sha1sum of its chunk.
     let unpacked = dir.path().join("unpacked");
     fs::create_dir(&unpacked).unwrap();
-    run_ok("tar", "tar", &os(&["-xf", xva_arg, "-C", unpacked.to_str().unwrap()]));
+    run_ok(
+        "tar",
+        "tar",
+        &os(&["-xf", xva_arg, "-C", unpacked.to_str().unwrap()]),
+    );
     for name in names.iter().filter(|n| n.ends_with(".checksum")) {
         let chunk = unpacked.join(name.trim_end_matches(".checksum"));
         let recorded = fs::read_to_string(unpacked.join(name)).unwrap();
@@ -139,11 +190,22 @@ fn independent_readers_accept_our_archives() {
     }
 
     // Debian's xva-img reassembles each disk to the same bytes.
-    let ids: std::collections::BTreeSet<&str> = names[1..].iter().map(|n| n.split('/').next().unwrap()).collect();
+    let ids: std::collections::BTreeSet<&str> = names[1..]
+        .iter()
+        .map(|n| n.split('/').next().unwrap())
+        .collect();
     for (id, source) in ids.iter().zip([&a, &b]) {
         let out = dir.path().join(format!("{id}.raw"));
         let disk_dir = unpacked.join(format!("{id}/"));
-        let output = run("xva-img", "xva-img", &[OsStr::new("disk-export"), disk_dir.as_os_str(), out.as_os_str()]);
+        let output = run(
+            "xva-img",
+            "xva-img",
+            &[
+                OsStr::new("disk-export"),
+                disk_dir.as_os_str(),
+                out.as_os_str(),
+            ],
+        );
         assert!(output.status.success(), "xva-img: {}", text(&output));
         assert_same_bytes(source, &out);
     }
@@ -158,8 +220,21 @@ fn xxhash_members_match_xxh64sum_in_upper_case() {
     build(std::slice::from_ref(&raw), &xva, ChecksumKind::Xxhash);
     let unpacked = dir.path().join("unpacked");
     fs::create_dir(&unpacked).unwrap();
-    run_ok("tar", "tar", &os(&["-xf", xva.to_str().unwrap(), "-C", unpacked.to_str().unwrap()]));
-    let id_dir = fs::read_dir(&unpacked).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    run_ok(
+        "tar",
+        "tar",
+        &os(&[
+            "-xf",
+            xva.to_str().unwrap(),
+            "-C",
+            unpacked.to_str().unwrap(),
+        ]),
+    );
+    let id_dir = fs::read_dir(&unpacked)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
     let mut checked = 0;
     for entry in fs::read_dir(&id_dir).unwrap() {
         let path = entry.unwrap().path();
@@ -185,15 +260,32 @@ fn compressed_archives_read_back_whatever_compressed_them() {
     let plain = fs::read(&xva).unwrap();
     // Ours, in process.
     for (compression, name) in [
-        (Compression::Zstd { level: 3, threads: 2 }, "ours.xva.zst"),
+        (
+            Compression::Zstd {
+                level: 3,
+                threads: 2,
+            },
+            "ours.xva.zst",
+        ),
         (Compression::Gzip { level: 1 }, "ours.xva.gz"),
     ] {
-        let mut writer = CompressWriter::new(File::create(dir.path().join(name)).unwrap(), compression).unwrap();
+        let mut writer =
+            CompressWriter::new(File::create(dir.path().join(name)).unwrap(), compression).unwrap();
         writer.write_all(&plain).unwrap();
         writer.finish().unwrap();
     }
     // The command-line tools'.
-    run_ok("zstd", "zstd", &os(&["-q", "-k", xva.to_str().unwrap(), "-o", dir.path().join("cli.xva.zst").to_str().unwrap()]));
+    run_ok(
+        "zstd",
+        "zstd",
+        &os(&[
+            "-q",
+            "-k",
+            xva.to_str().unwrap(),
+            "-o",
+            dir.path().join("cli.xva.zst").to_str().unwrap(),
+        ]),
+    );
     run_ok("gzip", "gzip", &os(&["-k", xva.to_str().unwrap()]));
     for name in ["ours.xva.zst", "ours.xva.gz", "cli.xva.zst", "vm.xva.gz"] {
         let out_dir = dir.path().join(format!("{name}.d"));
@@ -212,15 +304,33 @@ fn unaligned_sources_are_refused_or_padded() {
     fs::write(&raw, &bytes).unwrap();
     let disk = FileDisk::open(&raw).unwrap();
     let spec = spec_for(std::slice::from_ref(&raw));
-    let err = write_xva(&spec, vec![DiskInput::Random(&disk)], &mut Vec::new(), "o", &XvaOptions::default(), &NoProgress)
-        .unwrap_err();
-    assert!(matches!(err, DiskImageError::UnalignedSize { size: 1000, .. }), "{err}");
+    let err = write_xva(
+        &spec,
+        vec![DiskInput::Random(&disk)],
+        &mut Vec::new(),
+        "o",
+        &XvaOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DiskImageError::UnalignedSize { size: 1000, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("odd.img"), "{err}");
 
     let padded = PaddedDisk::new(FileDisk::open(&raw).unwrap(), 512);
     let xva = dir.path().join("odd.xva");
     let mut out = File::create(&xva).unwrap();
-    write_xva(&spec, vec![DiskInput::Random(&padded)], &mut out, "o", &XvaOptions::default(), &NoProgress).unwrap();
+    write_xva(
+        &spec,
+        vec![DiskInput::Random(&padded)],
+        &mut out,
+        "o",
+        &XvaOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     let extracted = extract_all(&xva, dir.path());
     let back = fs::read(&extracted[0]).unwrap();
     assert_eq!(back.len(), 1024);
@@ -268,7 +378,11 @@ fn python_tar(out: &Path, members: &[(String, Vec<u8>)]) {
     }
     let script = "import sys,tarfile\nt=tarfile.open(sys.argv[1],'w',format=tarfile.GNU_FORMAT)\nfor name,path in zip(sys.argv[2::2],sys.argv[3::2]):\n i=t.gettarinfo(path,arcname=name); i.mode=0o400\n with open(path,'rb') as f: t.addfile(i,f)\nt.close()";
     let mut command = Command::new("python3");
-    command.arg("-c").arg(script).args(&args).stdout(Stdio::null());
+    command
+        .arg("-c")
+        .arg(script)
+        .args(&args)
+        .stdout(Stdio::null());
     let status = spawn(&mut command, "python3", "python3").wait().unwrap();
     assert!(status.success());
     fs::remove_dir_all(&staging).unwrap();
@@ -293,13 +407,20 @@ fn xapi_shaped_archives_read_back_correctly() {
     let dir = tempfile::tempdir().unwrap();
     let size_10 = 5 * MIB + 4096; // stream order: Ref:10 first
     let size_2 = 3 * MIB;
-    let mut members = vec![("ova.xml".to_owned(), xapi_style_ova(size_10, size_2).into_bytes())];
+    let mut members = vec![(
+        "ova.xml".to_owned(),
+        xapi_style_ova(size_10, size_2).into_bytes(),
+    )];
     let mut expected_10 = vec![0u8; size_10 as usize];
     let mut expected_2 = vec![0u8; size_2 as usize];
     let xx = ChecksumKind::Xxhash;
     // Ref:10: chunk 0 at 0; keep-alive 1 (empty); chunk 2 lands at 1 MiB (sequential, not
     // 2 MiB); numbers 3..=5 skipped = 3 MiB gap; chunk 6 (short, last) at 5 MiB.
-    let (c0, c2, c6) = (chunk(1, MIB as usize), chunk(2, MIB as usize), chunk(3, 4096));
+    let (c0, c2, c6) = (
+        chunk(1, MIB as usize),
+        chunk(2, MIB as usize),
+        chunk(3, 4096),
+    );
     expected_10[..MIB as usize].copy_from_slice(&c0);
     expected_10[MIB as usize..2 * MIB as usize].copy_from_slice(&c2);
     expected_10[5 * MIB as usize..].copy_from_slice(&c6);
@@ -315,23 +436,43 @@ fn xapi_shaped_archives_read_back_correctly() {
     with_sum(&mut members, "Ref:2/00000002", d2, ChecksumKind::Sha1);
     let xva = dir.path().join("xapi.xva");
     python_tar(&xva, &members);
-    assert_eq!(&members[4].1, b"EF46DB3751D8E999", "XXH64 of nothing, as XAPI writes it");
+    assert_eq!(
+        &members[4].1, b"EF46DB3751D8E999",
+        "XXH64 of nothing, as XAPI writes it"
+    );
 
     let (mut reader, _) = XvaReader::open_path(&xva).unwrap();
     let meta = reader.metadata().clone();
     assert_eq!(meta.version.xapi_major, 25);
-    assert_eq!(meta.disks.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["Ref:10", "Ref:2"]);
-    assert_eq!(meta.listing()[0].id, "Ref:2", "listing follows userdevice: Ref:2 is slot 0");
+    assert_eq!(
+        meta.disks.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["Ref:10", "Ref:2"]
+    );
+    assert_eq!(
+        meta.listing()[0].id,
+        "Ref:2",
+        "listing follows userdevice: Ref:2 is slot 0"
+    );
     let mut reports = Vec::new();
     for expected in [&expected_10, &expected_2] {
         let out = dir.path().join(format!("out{}.raw", reports.len()));
         let file = File::create(&out).unwrap();
-        let report = reader.read_disk(Some(&mut RawFileSink::new(&file, "out")), true, &NoProgress).unwrap().unwrap();
+        let report = reader
+            .read_disk(Some(&mut RawFileSink::new(&file, "out")), true, &NoProgress)
+            .unwrap()
+            .unwrap();
         assert_eq!(&fs::read(&out).unwrap(), expected);
         reports.push(report);
     }
     reader.finish().unwrap();
-    assert_eq!((reports[0].chunks, reports[0].empty_chunks, reports[0].xxhash_checksums), (4, 1, 4));
+    assert_eq!(
+        (
+            reports[0].chunks,
+            reports[0].empty_chunks,
+            reports[0].xxhash_checksums
+        ),
+        (4, 1, 4)
+    );
     assert_eq!((reports[1].chunks, reports[1].sha1_checksums), (2, 2));
 }
 
@@ -352,10 +493,28 @@ fn rename_member(xva: &Path, from: &str, to: &str) {
 
 /// A small valid archive's members, for the damage tests: one 2 MiB disk `Ref:2`.
 fn valid_members() -> Vec<(String, Vec<u8>)> {
-    let mut members = vec![("ova.xml".to_owned(), xapi_style_ova(MIB, 2 * MIB).into_bytes())];
-    with_sum(&mut members, "Ref:10/00000000", chunk(9, MIB as usize), ChecksumKind::Sha1);
-    with_sum(&mut members, "Ref:2/00000000", chunk(10, MIB as usize), ChecksumKind::Sha1);
-    with_sum(&mut members, "Ref:2/00000001", chunk(11, MIB as usize), ChecksumKind::Sha1);
+    let mut members = vec![(
+        "ova.xml".to_owned(),
+        xapi_style_ova(MIB, 2 * MIB).into_bytes(),
+    )];
+    with_sum(
+        &mut members,
+        "Ref:10/00000000",
+        chunk(9, MIB as usize),
+        ChecksumKind::Sha1,
+    );
+    with_sum(
+        &mut members,
+        "Ref:2/00000000",
+        chunk(10, MIB as usize),
+        ChecksumKind::Sha1,
+    );
+    with_sum(
+        &mut members,
+        "Ref:2/00000001",
+        chunk(11, MIB as usize),
+        ChecksumKind::Sha1,
+    );
     members
 }
 
@@ -372,15 +531,15 @@ fn read_file_error(xva: &Path) -> String {
         while reader.read_disk(None, true, &NoProgress)?.is_some() {}
         reader.finish()
     })();
-    format!("{:#}", anyhow_like(result.expect_err("a damaged archive must be refused")))
+    chain(&result.expect_err("a damaged archive must be refused"))
 }
 
 /// The error with its sources, as the binaries print it.
-fn anyhow_like(error: DiskImageError) -> String {
+fn chain(error: &DiskImageError) -> String {
     let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
+        text = format!("{text}: {cause}");
         source = cause.source();
     }
     text
@@ -398,35 +557,53 @@ fn damaged_archives_are_refused_naming_the_member() {
     let mut corrupt = valid_members();
     corrupt[3].1[100] ^= 0xFF;
     let err = read_error(dir.path(), "corrupt.xva", &corrupt);
-    assert!(err.contains("member `Ref:2/00000000`") && err.contains("checksum mismatch"), "{err}");
+    assert!(
+        err.contains("member `Ref:2/00000000`") && err.contains("checksum mismatch"),
+        "{err}"
+    );
 
     let mut not_first = valid_members();
     not_first.swap(0, 1);
     let err = read_error(dir.path(), "order.xva", &not_first);
-    assert!(err.contains("`ova.xml` is missing or not the first member"), "{err}");
+    assert!(
+        err.contains("`ova.xml` is missing or not the first member"),
+        "{err}"
+    );
 
     let mut escaping = valid_members();
     escaping[3].0 = "../Ref:2/00000000".to_owned();
     let err = read_error(dir.path(), "escape.xva", &escaping);
-    assert!(err.contains("unsafe member name") && err.contains("../Ref:2"), "{err}");
+    assert!(
+        err.contains("unsafe member name") && err.contains("../Ref:2"),
+        "{err}"
+    );
 
     // Python's tarfile strips a leading `/`, so patch the header of a valid archive.
     let absolute = dir.path().join("absolute.xva");
     python_tar(&absolute, &valid_members());
     rename_member(&absolute, "Ref:10/00000000", "/Ref:10/0000000");
     let err = read_file_error(&absolute);
-    assert!(err.contains("unsafe member name") && err.contains("`/Ref:10"), "{err}");
+    assert!(
+        err.contains("unsafe member name") && err.contains("`/Ref:10"),
+        "{err}"
+    );
 
     let mut past_end = valid_members();
     past_end[5].0 = "Ref:2/00000005".to_owned();
     past_end[6].0 = "Ref:2/00000005.checksum".to_owned();
     let err = read_error(dir.path(), "past.xva", &past_end);
-    assert!(err.contains("Ref:2/00000005") && err.contains("past the disk's size"), "{err}");
+    assert!(
+        err.contains("Ref:2/00000005") && err.contains("past the disk's size"),
+        "{err}"
+    );
 
     let mut missing_sum = valid_members();
     missing_sum.remove(4);
     let err = read_error(dir.path(), "nosum.xva", &missing_sum);
-    assert!(err.contains("Ref:2/00000000") && err.contains("not followed by its checksum"), "{err}");
+    assert!(
+        err.contains("Ref:2/00000000") && err.contains("not followed by its checksum"),
+        "{err}"
+    );
 
     let mut missing_last = valid_members();
     missing_last.truncate(5);
@@ -447,7 +624,15 @@ fn truncated_archives_are_refused_wherever_they_are_cut() {
     let xva = dir.path().join("whole.xva");
     build(std::slice::from_ref(&raw), &xva, ChecksumKind::Sha1);
     let whole = fs::read(&xva).unwrap();
-    let cut_points = [100, 600, 3000, whole.len() / 2, whole.len() - 1024 - 512, whole.len() - 1024, whole.len() - 1];
+    let cut_points = [
+        100,
+        600,
+        3000,
+        whole.len() / 2,
+        whole.len() - 1024 - 512,
+        whole.len() - 1024,
+        whole.len() - 1,
+    ];
     for cut in cut_points {
         let path = dir.path().join(format!("cut{cut}.xva"));
         fs::write(&path, &whole[..cut]).unwrap();
@@ -458,4 +643,64 @@ fn truncated_archives_are_refused_wherever_they_are_cut() {
         );
     }
     extract_all(&xva, dir.path());
+}
+
+#[test]
+fn archives_from_ready_metadata_with_xapi_keepalives_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("a.raw");
+    make_raw(&raw, &SHAPES[2].1);
+    // Take the metadata of an archive of this disk, as a simulator holding records would.
+    let first = dir.path().join("first.xva");
+    build(std::slice::from_ref(&raw), &first, ChecksumKind::Xxhash);
+    let (reader, _) = XvaReader::open_path(&first).unwrap();
+    let metadata = reader.metadata().clone();
+    let id = metadata.disks[0].id.clone();
+    let xml = ova_xml(&metadata.version, &metadata.objects);
+
+    let disk = FileDisk::open(&raw).unwrap();
+    let xva = dir.path().join("keepalive.xva");
+    let options = XvaOptions {
+        checksum: ChecksumKind::Xxhash,
+        workers: 2,
+        xapi_keepalive_every: Some(2),
+    };
+    let mut out = File::create(&xva).unwrap();
+    write_archive(
+        &xml,
+        vec![(id.clone(), DiskInput::Random(&disk))],
+        &mut out,
+        "k",
+        &options,
+        &NoProgress,
+    )
+    .unwrap();
+    let (mut reader, _) = XvaReader::open_path(&xva).unwrap();
+    let back = dir.path().join("back.raw");
+    let file = File::create(&back).unwrap();
+    let report = reader
+        .read_disk(
+            Some(&mut RawFileSink::new(&file, "back")),
+            true,
+            &NoProgress,
+        )
+        .unwrap()
+        .unwrap();
+    reader.finish().unwrap();
+    assert!(report.empty_chunks >= 2, "{report:?}");
+    assert_same_bytes(&raw, &back);
+
+    let err = write_archive(
+        &xml,
+        vec![
+            ("Ref:2".into(), DiskInput::Random(&disk)),
+            ("Ref:10".into(), DiskInput::Random(&disk)),
+        ],
+        &mut Vec::new(),
+        "o",
+        &options,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("string order"), "{err}");
 }

@@ -1,0 +1,223 @@
+//! Reading a per-VM backup directory into [`Backup`]s, without touching anything.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use crate::backup::{Backup, BackupState};
+use crate::error::{Result, RetentionError};
+use crate::layout::{
+    DELETING_PREFIX, MANIFEST_FILE, MANIFEST_FORMAT, NAUBACKUP_SUCCESS_MARKERS, PARTIAL_PREFIX,
+    PROTECTED_MARKER, parse_naubackup_name, parse_stamp,
+};
+use crate::time::BackupTime;
+
+/// Which naming scheme a backup directory follows (see [`crate::layout`]).
+#[derive(Clone, Debug)]
+pub enum Layout {
+    /// Ours: UTC stamps, `manifest.json`, `.partial-<stamp>` while being written.
+    Own,
+    /// NAUbackup's `backup-YYYY-MM-DD-(HH:MM:SS)` with success markers. The names carry
+    /// no offset: they are read as local times of `time_zone` (a time that occurs twice
+    /// when clocks go back is taken as the earlier one; one skipped when clocks go forward
+    /// is moved forward by the gap).
+    NauBackup {
+        /// The time zone of the host that wrote the backups.
+        time_zone: TimeZone,
+    },
+}
+
+impl Layout {
+    /// NAUbackup's layout in this system's time zone.
+    pub fn naubackup_local() -> Self {
+        Layout::NauBackup {
+            time_zone: TimeZone::system(),
+        }
+    }
+}
+
+/// What a scan found in one VM's backup directory.
+#[derive(Clone, Debug)]
+pub struct ScannedDir {
+    /// The directory scanned.
+    pub dir: PathBuf,
+    /// The backups, each with its directory name as id, sorted by id.
+    pub backups: Vec<Backup>,
+    /// Entries that are not backups (stray files, unknown directories, unreadable
+    /// manifests): reported, and never touched.
+    pub ignored: Vec<Ignored>,
+    /// `.deleting-*` directories left by an interrupted [`apply`](crate::apply), which the
+    /// next apply removes first.
+    pub leftovers: Vec<PathBuf>,
+}
+
+/// An entry a scan did not take as a backup, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    /// The entry.
+    pub path: PathBuf,
+    /// Why it is not a backup.
+    pub why: String,
+}
+
+/// Lists `dir` (one VM's backups) in `layout`. Reads names, marker files and manifests;
+/// never follows symbolic links and never modifies anything.
+///
+/// Our layout: `<stamp>` directories are complete when their manifest says so (format
+/// [`MANIFEST_FORMAT`], `state` `"complete"`), incomplete when the manifest is missing or
+/// has another state; `.partial-<stamp>` directories are incomplete. The time is the
+/// manifest's `created` when present, else the stamp. A `<stamp>` directory whose
+/// manifest cannot be parsed or has another format is ignored (never removed).
+/// NAUbackup's layout: complete iff one of [`NAUBACKUP_SUCCESS_MARKERS`] is present.
+/// Both: a [`PROTECTED_MARKER`] file makes the backup [`BackupState::Protected`], whatever
+/// its completeness (a pinned backup is never removed).
+pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
+    let mut scan = ScannedDir {
+        dir: dir.to_path_buf(),
+        backups: Vec::new(),
+        ignored: Vec::new(),
+        leftovers: Vec::new(),
+    };
+    let entries = fs::read_dir(dir)
+        .map_err(|e| RetentionError::io(format!("listing `{}`", dir.display()), e))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| RetentionError::io(format!("listing `{}`", dir.display()), e))?;
+        let path = entry.path();
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| RetentionError::io(format!("inspecting `{}`", path.display()), e))?
+            .is_dir();
+        let ignore = |scan: &mut ScannedDir, why: &str| {
+            tracing::debug!(path = %path.display(), why, "ignored");
+            scan.ignored.push(Ignored {
+                path: path.clone(),
+                why: why.to_string(),
+            });
+        };
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            ignore(&mut scan, "name is not valid UTF-8");
+            continue;
+        };
+        if !is_dir {
+            ignore(&mut scan, "not a directory");
+            continue;
+        }
+        if name.starts_with(DELETING_PREFIX) {
+            scan.leftovers.push(path);
+            continue;
+        }
+        let found = match layout {
+            Layout::Own => read_own(&path, &name)?,
+            Layout::NauBackup { time_zone } => read_naubackup(&path, &name, time_zone)?,
+        };
+        match found {
+            Ok(backup) => scan.backups.push(backup),
+            Err(why) => ignore(&mut scan, &why),
+        }
+    }
+    scan.backups.sort_by(|a, b| a.id.cmp(&b.id));
+    scan.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    scan.leftovers.sort();
+    Ok(scan)
+}
+
+/// The manifest keys this crate reads; others are ignored.
+#[derive(Deserialize)]
+struct Manifest {
+    format: String,
+    state: String,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// A backup directory in our layout, or why `name` is not one.
+fn read_own(path: &Path, name: &str) -> Result<Result<Backup, String>> {
+    let (partial, stamp) = match name.strip_prefix(PARTIAL_PREFIX) {
+        Some(stamp) => (true, stamp),
+        None => (false, name),
+    };
+    let Some(stamp_time) = parse_stamp(stamp) else {
+        return Ok(Err("not a backup directory name".into()));
+    };
+    let manifest_path = path.join(MANIFEST_FILE);
+    let manifest = match fs::read(&manifest_path) {
+        Ok(bytes) => Some(serde_json::from_slice::<Manifest>(&bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            let action = format!("reading `{}`", manifest_path.display());
+            return Err(RetentionError::io(action, e));
+        }
+    };
+    let mut backup = Backup::new(name, BackupTime::utc(stamp_time), BackupState::Incomplete);
+    match manifest {
+        // A backup being written may have no manifest, or half of one.
+        None => {}
+        Some(Err(_)) if partial => {}
+        Some(Err(e)) => return Ok(Err(format!("{MANIFEST_FILE} is not valid: {e}"))),
+        Some(Ok(m)) if m.format != MANIFEST_FORMAT && !partial => {
+            return Ok(Err(format!(
+                "{MANIFEST_FILE} has unknown format `{}`",
+                m.format
+            )));
+        }
+        Some(Ok(m)) => {
+            if let Some(created) = &m.created {
+                match created.parse::<BackupTime>() {
+                    Ok(time) => backup.time = time,
+                    Err(e) if !partial => return Ok(Err(format!("{MANIFEST_FILE}: {e}"))),
+                    Err(_) => {}
+                }
+            }
+            if m.state == "complete" && !partial {
+                backup.state = BackupState::Complete;
+            }
+            backup.parent = m.parent;
+            backup.tags.extend(m.tags);
+        }
+    }
+    if exists(&path.join(PROTECTED_MARKER))? {
+        backup.state = BackupState::Protected;
+    }
+    Ok(Ok(backup))
+}
+
+/// A NAUbackup directory, or why `name` is not one.
+fn read_naubackup(path: &Path, name: &str, time_zone: &TimeZone) -> Result<Result<Backup, String>> {
+    let Some(local) = parse_naubackup_name(name) else {
+        return Ok(Err("not a NAUbackup directory name".into()));
+    };
+    let zoned = match time_zone.to_ambiguous_zoned(local).compatible() {
+        Ok(zoned) => zoned,
+        Err(e) => return Ok(Err(format!("local time {local} is out of range: {e}"))),
+    };
+    let mut state = BackupState::Incomplete;
+    for marker in NAUBACKUP_SUCCESS_MARKERS {
+        if exists(&path.join(marker))? {
+            state = BackupState::Complete;
+        }
+    }
+    if exists(&path.join(PROTECTED_MARKER))? {
+        state = BackupState::Protected;
+    }
+    Ok(Ok(Backup::new(name, BackupTime::from_zoned(&zoned), state)))
+}
+
+/// Whether `path` exists (without following a final symbolic link).
+fn exists(path: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(RetentionError::io(
+            format!("inspecting `{}`", path.display()),
+            e,
+        )),
+    }
+}
