@@ -5,7 +5,9 @@
 mod exit;
 mod logging;
 mod progress;
+pub mod secrets;
 
 pub use exit::{Outcome, UsageError, run};
 pub use logging::init_logging;
 pub use progress::{LogProgress, TerminalProgress, progress_for};
+pub use secrets::{Secret, SecretError, SecretSource};

@@ -216,17 +216,10 @@ impl<R: Read> XvaReader<R> {
         self.tar
             .skip_data(&chunk)
             .map_err(|e| archive_error(&self.location, chunk.offset, e))?;
-        let at = self.tar.position();
-        match self
-            .tar
-            .next()
-            .map_err(|e| archive_error(&self.location, at, e))?
-        {
-            Next::Member(member) => Ok(ChecksumKind::of_member(&member.name)),
-            Next::End | Next::Truncated => {
-                Err(self.error(&chunk, "the archive ends before this chunk's checksum"))
-            }
-        }
+        let member = self.next_member(|reader, _| {
+            reader.error(&chunk, "the archive ends before this chunk's checksum")
+        })?;
+        Ok(ChecksumKind::of_member(&member.name))
     }
 
     /// Checks that the archive ends properly after the last disk.
@@ -267,26 +260,32 @@ impl<R: Read> XvaReader<R> {
 
     /// The next member, which must exist because disk `disk` is not complete yet.
     fn expect_member(&mut self, disk: &XvaDisk, position: u64) -> Result<Member> {
+        self.next_member(|reader, at| {
+            DiskImageError::format(
+                format!("`{}` at byte {at}", reader.location),
+                format!(
+                    "the archive ends before disk {} is complete ({position} of {} bytes)",
+                    disk.id,
+                    disk.size()
+                ),
+            )
+        })
+    }
+
+    /// The next member (its name checked), or `ended`'s error where the archive ends.
+    fn next_member(&mut self, ended: impl FnOnce(&Self, u64) -> DiskImageError) -> Result<Member> {
         let at = self.tar.position();
-        let member = match self
+        match self
             .tar
             .next()
             .map_err(|e| archive_error(&self.location, at, e))?
         {
-            Next::Member(member) => member,
-            Next::End | Next::Truncated => {
-                return Err(DiskImageError::format(
-                    format!("`{}` at byte {at}", self.location),
-                    format!(
-                        "the archive ends before disk {} is complete ({position} of {} bytes)",
-                        disk.id,
-                        disk.size()
-                    ),
-                ));
+            Next::Member(member) => {
+                check_name_is_safe(&member).map_err(|problem| self.error(&member, problem))?;
+                Ok(member)
             }
-        };
-        check_name_is_safe(&member).map_err(|problem| self.error(&member, problem))?;
-        Ok(member)
+            Next::End | Next::Truncated => Err(ended(self, at)),
+        }
     }
 
     /// The number of a chunk member of the current disk, which must follow `last`.
@@ -318,17 +317,9 @@ impl<R: Read> XvaReader<R> {
     /// Reads the checksum member that must follow `chunk`, and compares it with the data in
     /// the buffer when verifying.
     fn read_checksum(&mut self, chunk: &Member, verify: bool) -> Result<ChecksumKind> {
-        let at = self.tar.position();
-        let member = match self
-            .tar
-            .next()
-            .map_err(|e| archive_error(&self.location, at, e))?
-        {
-            Next::Member(member) => member,
-            Next::End | Next::Truncated => {
-                return Err(self.error(chunk, "the archive ends before this chunk's checksum"));
-            }
-        };
+        let member = self.next_member(|reader, _| {
+            reader.error(chunk, "the archive ends before this chunk's checksum")
+        })?;
         let kind = ChecksumKind::of_member(&member.name)
             .filter(|kind| member.name == format!("{}{}", chunk.name, kind.suffix()))
             .ok_or_else(|| {

@@ -1,0 +1,427 @@
+//! The line reader and the key dispatcher: every line becomes a rule or a setting, every
+//! problem an [`Issue`] at its line; then the settings are parsed, checked together (see
+//! `groups`) and assembled into a [`Config`].
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+
+use super::values::{boolean, fingerprint, host_url, positive, split_keep};
+use super::{
+    Config, DEFAULT_BACKUP_DIR, DEFAULT_STATUS_LOG, DEFAULT_USER, JobKind, ManifestDigest,
+    Overrides, Rule, RuleAction, VdiFormat,
+};
+use crate::error::{Issue, Location, Result, VmBackupError};
+use crate::pattern::Selector;
+
+/// Keys that may appear once. `keep_last` is another name for `max_backups`.
+const SCALAR_KEYS: &[&str] = &[
+    "pool_db_backup",
+    "max_backups",
+    "backup_dir",
+    "status_log",
+    "vdi_export_format",
+    "compress",
+    "pre_clean",
+    "ignore_extra_keys",
+    "host",
+    "user",
+    "password_file",
+    "password_file_base64",
+    "tls_ca_file",
+    "tls_insecure",
+    "checksum",
+    "compression",
+    "concurrency",
+    "all_disks",
+    "mail_from",
+    "smtp_server",
+    "smtp_user",
+    "smtp_password_file",
+    "smtp_ca_file",
+    "smtp_starttls",
+    "mail_on",
+    "keep_hourly",
+    "keep_daily",
+    "keep_weekly",
+    "keep_monthly",
+    "keep_yearly",
+    "keep_within",
+    "keep_within_hourly",
+    "keep_within_daily",
+    "keep_within_weekly",
+    "keep_within_monthly",
+    "keep_within_yearly",
+    "max_age_days",
+];
+
+/// Keys of the e-mail report other than `mail_to`.
+pub(super) const MAIL_KEYS: &[&str] = &[
+    "mail_from",
+    "smtp_server",
+    "smtp_user",
+    "smtp_password_file",
+    "smtp_ca_file",
+    "smtp_starttls",
+    "mail_on",
+];
+
+/// What a key is.
+enum Key {
+    Scalar(&'static str),
+    Rule(RuleAction),
+    MailTo,
+    Fingerprint,
+}
+
+fn key_kind(key: &str) -> Option<Key> {
+    if key == "keep_last" {
+        return Some(Key::Scalar("max_backups"));
+    }
+    if let Some(kind) = JobKind::ALL.into_iter().find(|k| k.as_str() == key) {
+        return Some(Key::Rule(RuleAction::Export(kind)));
+    }
+    match key {
+        "exclude" => Some(Key::Rule(RuleAction::Exclude)),
+        "mail_to" => Some(Key::MailTo),
+        "tls_fingerprint" => Some(Key::Fingerprint),
+        _ => SCALAR_KEYS
+            .iter()
+            .find(|&&k| k == key)
+            .map(|&k| Key::Scalar(k)),
+    }
+}
+
+/// A known key that `key` is probably a misspelling of (case, `_` for `-` or the reverse).
+fn suggestion(key: &str) -> Option<String> {
+    let normal = |k: &str| k.to_ascii_lowercase().replace('-', "_");
+    let all = SCALAR_KEYS
+        .iter()
+        .copied()
+        .chain(JobKind::ALL.iter().map(|k| k.as_str()).chain([
+            "exclude",
+            "mail_to",
+            "tls_fingerprint",
+            "keep_last",
+        ]));
+    all.into_iter()
+        .find(|k| normal(k) == normal(key))
+        .map(str::to_owned)
+}
+
+/// Reads a configuration file's text.
+pub(super) fn parse_file(
+    text: &str,
+    file: &Path,
+    base: &Path,
+    overrides: Overrides,
+) -> Result<Config> {
+    let mut reader = Reader::new(Some(file.to_owned()), Some(base.to_owned()));
+    let mut entries = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let at = Location::Line {
+            file: file.to_owned(),
+            line: index + 1,
+        };
+        let line = raw.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                entries.push((at, key.trim(), value.trim()));
+            }
+            _ => reader.error(at, format!("`{line}` is not key=value")),
+        }
+    }
+    // Unknown keys are errors unless ignore_extra_keys is true, wherever it is set.
+    let ignore_extra = overrides.ignore_extra_keys.unwrap_or_else(|| {
+        entries
+            .iter()
+            .any(|(_, key, value)| *key == "ignore_extra_keys" && boolean(value) == Ok(true))
+    });
+    for (at, key, value) in entries {
+        reader.entry(at, key, value, ignore_extra);
+    }
+    reader.finish(overrides)
+}
+
+/// Reads VmBackup.py's vm-selector argument.
+pub(super) fn parse_selector(selector: &str, overrides: Overrides) -> Result<Config> {
+    let mut reader = Reader::new(None, None);
+    let at = Location::CommandLine;
+    match selector.split_once('=') {
+        Some((key, value)) => match key_kind(key) {
+            Some(Key::Rule(action @ RuleAction::Export(_))) => {
+                reader.rule(at, action, key, value.trim());
+            }
+            _ if key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                reader.error(
+                    at,
+                    format!(
+                        "`{key}=` is not a vm-selector form (use NAME-or-regex, vm-export=, vdi-export=, metadata-export= or skeleton-export=)"
+                    ),
+                );
+            }
+            _ => reader.rule(
+                at,
+                RuleAction::Export(JobKind::VmExport),
+                "vm-export",
+                selector,
+            ),
+        },
+        None => reader.rule(
+            at,
+            RuleAction::Export(JobKind::VmExport),
+            "vm-export",
+            selector.trim(),
+        ),
+    }
+    reader.finish(overrides)
+}
+
+/// The state of a read: rules and raw settings so far, and the problems found.
+pub(super) struct Reader {
+    pub(super) file: Option<PathBuf>,
+    pub(super) base: Option<PathBuf>,
+    pub(super) errors: Vec<Issue>,
+    pub(super) warnings: Vec<Issue>,
+    /// Canonical key → where it was set, the key as written, and the value.
+    pub(super) scalars: BTreeMap<&'static str, (Location, String, String)>,
+    pub(super) rules: Vec<Rule>,
+    pub(super) mail_to: Vec<(Location, Mailbox)>,
+    pub(super) fingerprints: Vec<(Location, String)>,
+}
+
+impl Reader {
+    fn new(file: Option<PathBuf>, base: Option<PathBuf>) -> Self {
+        Reader {
+            file,
+            base,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            scalars: BTreeMap::new(),
+            rules: Vec::new(),
+            mail_to: Vec::new(),
+            fingerprints: Vec::new(),
+        }
+    }
+
+    pub(super) fn error(&mut self, at: Location, message: impl Into<String>) {
+        self.errors.push(Issue::new(at, message));
+    }
+
+    pub(super) fn warn(&mut self, at: Location, message: impl Into<String>) {
+        self.warnings.push(Issue::new(at, message));
+    }
+
+    fn entry(&mut self, at: Location, key: &str, value: &str, ignore_extra: bool) {
+        match key_kind(key) {
+            Some(Key::Rule(action)) => self.rule(at, action, key, value),
+            Some(Key::MailTo) => {
+                for address in value.split(',').map(str::trim) {
+                    match address.parse::<Mailbox>() {
+                        Ok(mailbox) => self.mail_to.push((at.clone(), mailbox)),
+                        Err(e) => self.error(
+                            at.clone(),
+                            format!("mail_to: `{address}` is not an e-mail address ({e})"),
+                        ),
+                    }
+                }
+            }
+            Some(Key::Fingerprint) => {
+                for pin in value.split(',').map(str::trim) {
+                    match fingerprint(pin) {
+                        Ok(pin) => self.fingerprints.push((at.clone(), pin)),
+                        Err(e) => self.error(at.clone(), format!("tls_fingerprint: {e}")),
+                    }
+                }
+            }
+            Some(Key::Scalar(canonical)) => {
+                if let Some((first, first_key, _)) = self.scalars.get(canonical) {
+                    let same = if first_key == key {
+                        String::new()
+                    } else {
+                        format!(" (`{first_key}` and `{key}` are the same setting)")
+                    };
+                    let message = format!(
+                        "`{key}` is set twice, on {first} and here{same}: a setting may appear only once"
+                    );
+                    self.error(at, message);
+                } else {
+                    let entry = (at, key.to_owned(), value.to_owned());
+                    self.scalars.insert(canonical, entry);
+                }
+            }
+            None => {
+                let hint = suggestion(key)
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                if ignore_extra {
+                    self.warn(at, format!("unknown key `{key}` ignored{hint}"));
+                } else {
+                    self.error(
+                        at,
+                        format!("unknown key `{key}`{hint} (ignore_extra_keys=true makes unknown keys warnings)"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn rule(&mut self, at: Location, action: RuleAction, key: &str, value: &str) {
+        if value.is_empty() {
+            if action == RuleAction::Export(JobKind::VmExport) {
+                self.error(
+                    at,
+                    "empty `vm-export=`: NAUbackup selected every VM; write `vm-export=.*` for that",
+                );
+            } else {
+                self.warn(at, format!("empty `{key}=` ignored"));
+            }
+            return;
+        }
+        let (text, keep) = match split_keep(value) {
+            Ok(split) => split,
+            Err(e) => return self.error(at, format!("{key}={value}: {e}")),
+        };
+        if text.is_empty() {
+            return self.error(
+                at,
+                format!("{key}={value}: no VM name or pattern before `:`"),
+            );
+        }
+        if action == RuleAction::Exclude && keep.is_some() {
+            return self.error(at, format!("{key}={value}: `:N` has no meaning on exclude"));
+        }
+        match Selector::parse(text) {
+            Ok(selector) => self.rules.push(Rule {
+                action,
+                selector,
+                keep,
+                at,
+            }),
+            Err(e) => self.error(at, format!("{key}: {e}")),
+        }
+    }
+
+    /// Removes a setting and parses its value; a parse error is recorded.
+    pub(super) fn take<T>(
+        &mut self,
+        key: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<(Location, T)> {
+        let (at, written, value) = self.scalars.remove(key)?;
+        if value.is_empty() {
+            self.error(at, format!("`{written}` has no value"));
+            return None;
+        }
+        match parse(&value) {
+            Ok(parsed) => Some((at, parsed)),
+            Err(e) => {
+                self.error(at, format!("{written}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A setting that is a path; relative paths are joined to the configuration's
+    /// directory.
+    pub(super) fn path(&mut self, key: &'static str) -> Option<(Location, PathBuf)> {
+        let base = self.base.clone();
+        self.take(key, |value| {
+            let path = PathBuf::from(value);
+            Ok(match base {
+                Some(base) if path.is_relative() => base.join(path),
+                _ => path,
+            })
+        })
+    }
+
+    pub(super) fn flag(&mut self, key: &'static str) -> Option<(Location, bool)> {
+        self.take(key, boolean)
+    }
+
+    fn finish(mut self, overrides: Overrides) -> Result<Config> {
+        let _ = self.flag("ignore_extra_keys");
+        self.pre_clean(overrides);
+        let (compress, compression) = self.compression(overrides);
+        let host = self.take("host", host_url).map(|(at, (url, plain))| {
+            if plain {
+                self.warn(at, "http:// sends the XAPI password in clear text");
+            }
+            url
+        });
+        let password = self.password();
+        let tls = self.tls();
+        let mail = self.mail();
+        let retention = self.retention();
+        let config = Config {
+            config_file: self.file.clone(),
+            backup_dir: self
+                .path("backup_dir")
+                .map_or_else(|| DEFAULT_BACKUP_DIR.into(), |(_, p)| p),
+            status_log: self
+                .path("status_log")
+                .map_or_else(|| DEFAULT_STATUS_LOG.into(), |(_, p)| p),
+            vdi_export_format: self
+                .take("vdi_export_format", |v| match v {
+                    "raw" => Ok(VdiFormat::Raw),
+                    "vhd" => Ok(VdiFormat::Vhd),
+                    _ => Err(format!("`{v}` is not raw or vhd")),
+                })
+                .map(|(_, f)| f)
+                .unwrap_or_default(),
+            pool_db_backup: self
+                .take("pool_db_backup", |v| match v {
+                    "0" => Ok(false),
+                    "1" => Ok(true),
+                    _ => Err(format!("`{v}` is not 0 or 1")),
+                })
+                .is_some_and(|(_, on)| on),
+            compress,
+            host,
+            user: self
+                .take("user", |v| Ok(v.to_owned()))
+                .map_or_else(|| DEFAULT_USER.to_owned(), |(_, u)| u),
+            password,
+            tls,
+            checksum: self
+                .take("checksum", |v| match v {
+                    "xxh64" => Ok(ManifestDigest::Xxh64),
+                    "sha256" => Ok(ManifestDigest::Sha256),
+                    _ => Err(format!("`{v}` is not xxh64 or sha256")),
+                })
+                .map(|(_, d)| d)
+                .unwrap_or_default(),
+            compression,
+            concurrency: self
+                .take("concurrency", positive)
+                .map_or(NonZeroUsize::MIN, |(_, n)| {
+                    NonZeroUsize::try_from(n).expect("u32 fits in usize")
+                }),
+            all_disks: self.flag("all_disks").is_some_and(|(_, on)| on),
+            mail,
+            retention,
+            rules: std::mem::take(&mut self.rules),
+            warnings: Vec::new(),
+        };
+        debug_assert!(self.scalars.is_empty(), "untaken keys: {:?}", self.scalars);
+        if self.errors.is_empty() {
+            Ok(Config {
+                warnings: self.warnings,
+                ..config
+            })
+        } else {
+            self.errors.sort_by(|a, b| a.at.cmp(&b.at));
+            Err(VmBackupError::Config {
+                issues: self.errors,
+            })
+        }
+    }
+}

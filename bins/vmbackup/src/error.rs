@@ -1,0 +1,147 @@
+//! The crate's one error type, and the [`Location`] and [`Issue`] that configuration and
+//! selection problems are reported with.
+
+use std::fmt::{self, Write as _};
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T, E = VmBackupError> = std::result::Result<T, E>;
+
+/// Where a selection rule or setting was written: a line of a configuration file, or the
+/// vm-selector given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Location {
+    /// Line `line` (1-based) of the configuration file `file`.
+    Line {
+        /// The configuration file, as given.
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The command line: the vm-selector argument, or one of VmBackup.py's optional
+    /// `key=value` arguments.
+    CommandLine,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line { file, line } => write!(f, "{} line {line}", file.display()),
+            Location::CommandLine => f.write_str("the command line"),
+        }
+    }
+}
+
+/// One problem (or warning) found in a configuration or while resolving its rules, and
+/// where the rule or setting responsible was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Where.
+    pub at: Location,
+    /// What, in a sentence without the location.
+    pub message: String,
+}
+
+impl Issue {
+    /// An issue at `at`.
+    pub fn new(at: Location, message: impl Into<String>) -> Self {
+        Issue {
+            at,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VmBackupError {
+    /// An I/O operation failed; `action` says which, and on what.
+    #[error("{action}")]
+    Io {
+        /// For example "reading the configuration file `/etc/vmbackup/weekend.cfg`".
+        action: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The configuration has errors; every one is listed, each with its file and line.
+    #[error("invalid configuration:{}", issue_lines(issues))]
+    Config {
+        /// The errors, in line order.
+        issues: Vec<Issue>,
+    },
+    /// The e-mail report could not be built or sent; `action` says which step failed.
+    #[error("e-mail report: {action}")]
+    Mail {
+        /// For example "sending through `smtp.example.org:587`".
+        action: String,
+        /// The SMTP client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The SMTP password could not be read.
+    #[error("e-mail report: reading the SMTP password")]
+    Secret(#[from] cli_common::SecretError),
+}
+
+impl VmBackupError {
+    /// An I/O error with its context: `action` describes what was being done.
+    pub fn io(action: impl Into<String>, source: io::Error) -> Self {
+        VmBackupError::Io {
+            action: action.into(),
+            source,
+        }
+    }
+
+    /// A mail error with its context.
+    pub(crate) fn mail(
+        action: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        VmBackupError::Mail {
+            action: action.into(),
+            source: source.into(),
+        }
+    }
+}
+
+fn issue_lines(issues: &[Issue]) -> String {
+    issues.iter().fold(String::new(), |mut text, issue| {
+        let _ = write!(text, "\n  {issue}");
+        text
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_list_every_issue_with_its_place() {
+        let file = PathBuf::from("weekend.cfg");
+        let err = VmBackupError::Config {
+            issues: vec![
+                Issue::new(
+                    Location::Line {
+                        file: file.clone(),
+                        line: 3,
+                    },
+                    "unknown key `max_backup`",
+                ),
+                Issue::new(Location::CommandLine, "empty selector"),
+            ],
+        };
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration:\n  weekend.cfg line 3: unknown key `max_backup`\n  the command line: empty selector"
+        );
+    }
+}

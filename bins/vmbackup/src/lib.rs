@@ -1,0 +1,176 @@
+//! The foundations of `vmbackup`, the toolkit's XenServer / XCP-ng backup: NAUbackup's
+//! configuration read as data ([`config`]), the VM selection resolved against a pool
+//! ([`selection`]), safe directory names for VM names ([`names`]), NAUbackup's status log
+//! and summary lines ([`status_log`]) and the e-mail report ([`mail`]). Nothing here talks
+//! to XAPI: the pool's VMs are given as data and the clock is passed in.
+//!
+//! # The configuration file
+//!
+//! VmBackup.py's format, read unchanged: one `key=value` per line; blank lines and lines
+//! starting with `#` are skipped; the line, the key and the value are trimmed of white
+//! space. A configuration file is data: nothing in it is executed.
+//!
+//! ## NAUbackup's keys
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `vm-export` | VM name, uuid or regex, optional `:N` (repeatable) | |
+//! | `vdi-export` | same: export the boot disk only (see `all_disks`) | |
+//! | `metadata-export` | same: export the VM's metadata only | |
+//! | `exclude` | VM name, uuid or regex (repeatable) | |
+//! | `max_backups` | backups kept per VM, ≥ 1 (alias `keep_last`) | 4 |
+//! | `backup_dir` | directory of the backups | `/snapshots/BACKUPS` |
+//! | `status_log` | NAUbackup's status log | `/snapshots/NAUbackup/status.log` |
+//! | `vdi_export_format` | `raw` or `vhd` | `raw` |
+//! | `pool_db_backup` | `0` or `1`: dump the pool database too | `0` |
+//! | `compress` | boolean: XAPI gzips vm-exports on the host (`use_compression`) | false |
+//! | `pre_clean` | boolean: accepted and ignored, with a warning (see below) | false |
+//! | `ignore_extra_keys` | boolean: unknown keys are warnings, not errors | false |
+//!
+//! Booleans are `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`, in any case.
+//!
+//! **Selectors.** A value made only of letters, digits, `_`, white space and `-` (Python's
+//! `^[\w\s\-_]+$`, Unicode-aware) is a plain name: it selects the VM with exactly that
+//! name, or, when no VM has it, the VM with that uuid. Anything else is a Python regular
+//! expression matched from the start of the name (`re.match`: `PROD.*` selects every name
+//! starting with `PROD`; add `$` to anchor the end). The translation to Rust's `regex` and
+//! the constructs it lacks (look-around, backreferences) are listed in [`Pattern`].
+//! Names and patterns are case-sensitive. Templates, snapshots and dom0 are never
+//! selected. How the rules combine — excludes, one job per VM, duplicate names — is in
+//! [`selection`].
+//!
+//! **`:N`** after a selector keeps N backups of the VMs it selects instead of
+//! `max_backups`. It is split off at the last `:` outside parentheses and brackets, so
+//! `(?:a|b)` keeps its colon; write a `:` of a name as `\:`.
+//!
+//! ## Our keys
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `skeleton-export` | selector with `:N` (repeatable): TINABS's skeleton | |
+//! | `host` | pool master: `https://host[:port]`, `http://…`, or `host` (https) | none |
+//! | `user` | XAPI user | `root` |
+//! | `password_file` | file holding the password as plain text (trailing newline removed) | |
+//! | `password_file_base64` | NAUbackup's `create-password-file` file (base64) | |
+//! | `tls_fingerprint` | SHA-256 certificate fingerprint to pin (repeatable or comma list) | |
+//! | `tls_ca_file` | PEM file of the certificates to trust | system roots |
+//! | `tls_insecure` | boolean: accept any certificate (warned about) | false |
+//! | `checksum` | digest in the manifest: `xxh64` or `sha256` | `xxh64` |
+//! | `compression` | done by vmbackup: `none`, `zstd` or `gzip` | `none` |
+//! | `concurrency` | VMs backed up at once, ≥ 1 | 1 |
+//! | `all_disks` | boolean: vdi-export every disk, not only the boot disk | false |
+//! | `mail_to` | report recipients (repeatable or comma list) | no report |
+//! | `mail_from` | report sender (required with `mail_to`) | |
+//! | `smtp_server` | `host`, `host:port` or `[v6]:port` (required with `mail_to`) | port 587, or 25 without STARTTLS |
+//! | `smtp_user`, `smtp_password_file` | SMTP AUTH (PLAIN or LOGIN), together | no AUTH |
+//! | `smtp_starttls` | boolean: require STARTTLS | true |
+//! | `smtp_ca_file` | PEM file of the certificates the SMTP server may present | system roots |
+//! | `mail_on` | `always`, or `failure` (runs with a warning or an error) | `always` |
+//! | `keep_hourly` … `keep_yearly` | counts of calendar buckets (`-1`/`unlimited`: all) | off |
+//! | `keep_within`, `keep_within_hourly` … `keep_within_yearly` | spans such as `1y2m3d4h` | off |
+//! | `max_age_days` | remove backups older than this, ≥ 1 | off |
+//!
+//! Retention keys map to [`retention::Policy`] (see the `retention` crate for how the
+//! rules combine; the newest complete backup is always kept). `max_backups` defaults to 4
+//! only when no other retention key is given; with calendar rules alone it is off.
+//! Relative paths in a file are relative to the file's directory. At most one of
+//! `tls_fingerprint`, `tls_ca_file` and `tls_insecure=true` may be given, and at most one
+//! of the two password files; with neither, the caller reads the password from the
+//! environment or a prompt (never from the command line).
+//!
+//! ## The vm-selector form
+//!
+//! As VmBackup.py, [`Config::from_selector`] accepts instead of a file `NAME-or-regex`
+//! (a vm-export), `vm-export=SEL`, `vdi-export=SEL` (and our `metadata-export=SEL`,
+//! `skeleton-export=SEL`), each with an optional `:N`; every setting takes its default.
+//! VmBackup.py's optional `compress=`, `ignore_extra_keys=` and `pre_clean=` arguments are
+//! [`Overrides`].
+//!
+//! ## Differences from NAUbackup, and why
+//!
+//! - **A `=` inside a value** is kept: the line is split at its first `=`. VmBackup.py
+//!   split at every `=` and crashed.
+//! - **A setting given twice** is an error naming both lines. VmBackup.py turned it into a
+//!   list that then failed validation with a confusing message.
+//! - **Excludes apply whatever their line order.** VmBackup.py applied an exclude only to
+//!   the export lines after it.
+//! - **`:N` with N ≤ 0 or not a number is an error.** VmBackup.py silently kept
+//!   `max_backups`.
+//! - **Unknown keys are errors with their line** (warnings with `ignore_extra_keys=true`,
+//!   wherever that line is), with a suggestion for near misses (`vm_export`).
+//! - **An empty `vm-export=` is an error.** VmBackup.py selected every VM; write `.*` for
+//!   that. Other empty selectors are ignored with a warning, as VmBackup.py ignored them.
+//! - **`pre_clean=true` is ignored, with a warning.** Old backups are removed only after
+//!   the new one is complete, never before.
+//! - **`compress=true` with `compression=`** is an error: the export would be compressed
+//!   twice.
+//! - **Every problem is reported at once**, each with its file and line, instead of the
+//!   first only.
+//! - **Patterns** follow Python 3's `re` (Unicode classes), not VmBackup.py's Python 2 byte
+//!   strings; a VM name with non-ASCII letters is a plain name.
+//! - **Relative paths** are relative to the configuration file, not to the working
+//!   directory (under cron, the home directory).
+//! - **An exclude that matches nothing** is a warning, not an error: a VM that no longer
+//!   exists must not stop the other backups.
+//! - **Selection errors are per rule** (an unknown or duplicated name), so the run can go
+//!   on with the other VMs, as VmBackup.py's run did, while `preview` reports them.
+//!
+//! # Example
+//!
+//! ```
+//! use std::path::Path;
+//! use vmbackup::{Config, JobKind, Overrides, VmInfo, resolve};
+//!
+//! let text = "\
+//! ## Weekend VMs
+//! max_backups=4
+//! backup_dir=/snapshots/BACKUPS
+//! vdi-export=PROD-CentOS7-large-user-disks
+//! vm-export=PROD.*
+//! vm-export=DEV-RH.*:3
+//! exclude=PROD-ubuntu12-benchmark
+//! ";
+//! let config = Config::parse(text, Path::new("weekend.cfg"), Path::new("/etc"), Overrides::default())?;
+//! let vm = |name: &str, uuid: &str| VmInfo {
+//!     uuid: uuid.into(),
+//!     name_label: name.into(),
+//!     is_a_template: false,
+//!     is_a_snapshot: false,
+//!     is_control_domain: false,
+//! };
+//! let pool = [
+//!     vm("PROD-ubuntu14", "u14"),
+//!     vm("PROD-ubuntu12-benchmark", "u12"),
+//!     vm("PROD-CentOS7-large-user-disks", "c7"),
+//!     vm("DEV-RH6", "rh6"),
+//! ];
+//! let selection = resolve(&config.rules, &pool);
+//! let jobs: Vec<(&str, JobKind, Option<u32>)> = selection
+//!     .jobs
+//!     .iter()
+//!     .map(|job| (job.name.as_str(), job.kind, job.keep.map(|n| n.get())))
+//!     .collect();
+//! assert_eq!(
+//!     jobs,
+//!     [
+//!         ("DEV-RH6", JobKind::VmExport, Some(3)),
+//!         ("PROD-CentOS7-large-user-disks", JobKind::VdiExport, None),
+//!         ("PROD-ubuntu14", JobKind::VmExport, None),
+//!     ]
+//! );
+//! assert!(selection.errors.is_empty() && selection.warnings.is_empty());
+//! # Ok::<(), vmbackup::VmBackupError>(())
+//! ```
+
+pub mod config;
+mod error;
+pub mod mail;
+pub mod names;
+mod pattern;
+pub mod selection;
+pub mod status_log;
+
+pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
+pub use error::{Issue, Location, Result, VmBackupError};
+pub use pattern::{Pattern, Selector, is_plain_name};
+pub use selection::{Job, Selection, VmInfo, resolve};
