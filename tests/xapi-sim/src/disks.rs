@@ -1,0 +1,279 @@
+//! The bytes of virtual disks: one sparse file per VDI, under a directory per SR.
+//!
+//! Snapshots copy the file's data ranges only (`SEEK_DATA` / `SEEK_HOLE`, through
+//! disk-image's [`FileDisk`]), skipping all-zero blocks, so a copy stays as sparse as its
+//! source and later writes to the original never reach it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use disk_image::{FileDisk, RandomAccessDisk, is_zero};
+use nix::fcntl::{FallocateFlags, fallocate};
+
+use crate::config::DiskContents;
+
+/// Bytes copied at a time.
+const PIECE: u64 = 1 << 20;
+/// Granularity of the zero check when copying: all-zero blocks stay holes.
+const BLOCK: usize = 4096;
+
+/// Where the disk files live.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskStore {
+    root: PathBuf,
+}
+
+impl DiskStore {
+    pub(crate) fn new(root: PathBuf) -> Self {
+        DiskStore { root }
+    }
+
+    /// The file of VDI `vdi_uuid` on SR `sr_uuid`.
+    pub(crate) fn path(&self, sr_uuid: &str, vdi_uuid: &str) -> PathBuf {
+        self.root
+            .join(format!("sr-{sr_uuid}"))
+            .join(format!("{vdi_uuid}.raw"))
+    }
+
+    /// Creates an all-zero (entirely sparse) disk file of `size` bytes.
+    pub(crate) fn create(path: &Path, size: u64) -> io::Result<()> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        file.set_len(size)
+    }
+
+    /// Removes a disk file; one already gone is not an error.
+    pub(crate) fn remove(path: &Path) -> io::Result<()> {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Copies `src` to a new file `dst`, data ranges only, leaving zero blocks as holes.
+pub(crate) fn copy_sparse(src: &Path, dst: &Path) -> io::Result<()> {
+    let source = FileDisk::open(src).map_err(io::Error::other)?;
+    let size = source.size();
+    if let Some(dir) = dst.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let out = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dst)?;
+    out.set_len(size)?;
+    let mut buf = vec![0u8; PIECE as usize];
+    for range in source.data_ranges()? {
+        let mut offset = range.start;
+        while offset < range.end.min(size) {
+            let len = (range.end.min(size) - offset).min(PIECE) as usize;
+            source.read_exact_at(&mut buf[..len], offset)?;
+            write_nonzero(&out, &buf[..len], offset)?;
+            offset += len as u64;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the blocks of `data` that are not all zero at `offset` (the file's zeros stay
+/// holes).
+fn write_nonzero(out: &File, data: &[u8], offset: u64) -> io::Result<()> {
+    for (index, block) in data.chunks(BLOCK).enumerate() {
+        if !is_zero(block) {
+            out.write_all_at(block, offset + (index * BLOCK) as u64)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `data` at `offset` into an existing disk file (zeros included).
+pub(crate) fn write_at(path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all_at(data, offset)
+}
+
+/// Overwrites `data.len()` bytes at `offset` exactly, keeping the file sparse: blocks that
+/// are all zero become holes (punched, whatever was there), the others are written.
+pub(crate) fn overwrite_at(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        let zero = is_zero(&data[done..(done + BLOCK).min(data.len())]);
+        let run = data[done..]
+            .chunks(BLOCK)
+            .take_while(|block| is_zero(block) == zero)
+            .map(<[u8]>::len)
+            .sum::<usize>();
+        let at = offset + done as u64;
+        if zero {
+            let (start, len) = (i64::try_from(at), i64::try_from(run));
+            let (Ok(start), Ok(len)) = (start, len) else {
+                return Err(io::Error::other("offset out of range"));
+            };
+            let mode = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+            if fallocate(file, mode, start, len).is_err() {
+                // No hole punching here: write the zeros.
+                file.write_all_at(&data[done..done + run], at)?;
+            }
+        } else {
+            file.write_all_at(&data[done..done + run], at)?;
+        }
+        done += run;
+    }
+    Ok(())
+}
+
+/// Reads `len` bytes at `offset` of a disk file.
+pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    File::open(path)?.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+/// Fills a new (all-zero) disk file of `size` bytes with `contents`.
+pub(crate) fn fill(path: &Path, size: u64, contents: &DiskContents) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    match contents {
+        DiskContents::Empty => Ok(()),
+        DiskContents::Writes(writes) => {
+            for (offset, data) in writes {
+                file.write_all_at(data, *offset)?;
+            }
+            Ok(())
+        }
+        DiskContents::Pattern { seed, data_bytes } => {
+            for (offset, data) in pattern(size, *seed, *data_bytes) {
+                file.write_all_at(&data, offset)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The writes of [`DiskContents::Pattern`]: a boot sector signature, an ext4-style
+/// superblock (magic `0xEF53` at byte 1080), and runs of pseudo-random data spread evenly.
+fn pattern(size: u64, seed: u64, data_bytes: u64) -> Vec<(u64, Vec<u8>)> {
+    const RUN: u64 = 512 * 1024;
+    let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut writes = Vec::new();
+    if size >= 4096 {
+        let mut boot = vec![0u8; 512];
+        boot[..16].copy_from_slice(b"xapi-sim disk   ");
+        boot[510] = 0x55;
+        boot[511] = 0xAA;
+        writes.push((0, boot));
+        let mut superblock = rng.bytes(1024);
+        superblock[56] = 0x53;
+        superblock[57] = 0xEF;
+        writes.push((1024, superblock));
+    }
+    let runs = data_bytes.div_ceil(RUN).min(size / RUN);
+    {
+        let stride = size.checked_div(runs).unwrap_or(0) / 4096 * 4096;
+        for run in 0..runs {
+            let offset = (run * stride).max(4096);
+            let len = RUN.min(size.saturating_sub(offset));
+            if len > 0 {
+                writes.push((offset, rng.bytes(len as usize)));
+            }
+        }
+    }
+    writes
+}
+
+/// xorshift64*: fast, seeded, good enough for test data.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    #[test]
+    fn copies_stay_sparse_and_independent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::new(dir.path().to_path_buf());
+        let src = store.path("sr", "a");
+        DiskStore::create(&src, 64 << 20).unwrap();
+        fill(
+            &src,
+            64 << 20,
+            &DiskContents::Pattern {
+                seed: 7,
+                data_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+        let dst = store.path("sr", "b");
+        copy_sparse(&src, &dst).unwrap();
+        assert_eq!(fs::read(&src).unwrap(), fs::read(&dst).unwrap());
+        assert!(
+            fs::metadata(&dst).unwrap().blocks() * 512 < 4 << 20,
+            "the copy is sparse"
+        );
+        write_at(&src, 4096, b"changed").unwrap();
+        assert_ne!(read_at(&dst, 4096, 7).unwrap(), b"changed");
+        assert_eq!(read_at(&src, 4096, 7).unwrap(), b"changed");
+    }
+
+    #[test]
+    fn overwrites_are_exact_and_sparse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        DiskStore::create(&path, 1 << 20).unwrap();
+        write_at(&path, 0, &vec![9; 65536]).unwrap();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        let mut data = vec![0u8; 3 * 4096];
+        data[4096..4100].copy_from_slice(b"data");
+        overwrite_at(&file, 0, &data).unwrap();
+        assert_eq!(read_at(&path, 0, 3 * 4096).unwrap(), data);
+        assert_eq!(
+            read_at(&path, 3 * 4096, 4).unwrap(),
+            [9; 4],
+            "bytes after the write stay"
+        );
+        overwrite_at(&file, 0, &[]).unwrap();
+        assert_eq!(read_at(&path, 4096, 4).unwrap(), b"data");
+    }
+
+    #[test]
+    fn patterns_are_reproducible() {
+        assert_eq!(pattern(8 << 20, 1, 1 << 20), pattern(8 << 20, 1, 1 << 20));
+        assert_ne!(pattern(8 << 20, 1, 1 << 20), pattern(8 << 20, 2, 1 << 20));
+        let data: u64 = pattern(8 << 20, 1, 1 << 20)
+            .iter()
+            .map(|(_, d)| d.len() as u64)
+            .sum();
+        assert!(data >= 1 << 20, "{data}");
+    }
+}

@@ -1,0 +1,106 @@
+//! `xapi-sim`: serve a simulated XenServer / XCP-ng pool until stopped.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use nix::sys::signal::{SigSet, Signal};
+use xapi_sim::{SimConfig, Simulator};
+
+const EXAMPLES: &str = "\
+The first line of standard output is
+  url=<URL> user=<USER> password=<PASSWORD> slave=<SLAVE URL>
+and, with --tls, the second is fingerprint=<SHA-256 of the certificate>.
+Both ports accept plain HTTP and TLS; --tls only makes the printed URLs https.
+
+Examples:
+  xapi-sim --listen 127.0.0.1:0 --demo
+  xapi-sim --listen 127.0.0.1:8443 --tls --demo --state /var/tmp/pool
+  xapi-sim --listen 127.0.0.1:0 --demo | head -1";
+
+/// Serve a simulated XenServer / XCP-ng pool (XAPI over HTTP and HTTPS) until SIGINT or
+/// SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "xapi-sim", version, after_help = EXAMPLES)]
+struct Cli {
+    /// Address of the pool master's listener (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Address of the slave host's listener.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    slave_listen: SocketAddr,
+    /// Print https:// URLs and the certificate's fingerprint.
+    #[arg(long)]
+    tls: bool,
+    /// Create the demo VMs (three VMs with real disk contents) in a new pool.
+    #[arg(long)]
+    demo: bool,
+    /// Keep the pool (records and disks) in this directory across restarts.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// The user that may log in.
+    #[arg(long, default_value = "root")]
+    user: String,
+    /// More log output on standard error (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli_common::init_logging(cli.verbose, false);
+    cli_common::run(|| serve(cli), |_| false)
+}
+
+fn serve(cli: Cli) -> anyhow::Result<cli_common::Outcome> {
+    // Block the stop signals before any thread starts, so every thread inherits the mask
+    // and the main thread alone receives them.
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals
+        .thread_block()
+        .context("blocking SIGINT and SIGTERM")?;
+
+    let mut config = if cli.demo {
+        SimConfig::demo()
+    } else {
+        SimConfig::new()
+    };
+    config.listen = cli.listen;
+    config.slave_listen = cli.slave_listen;
+    config.tls = cli.tls;
+    config.state_dir = cli.state;
+    config.user = cli.user;
+    let sim = Simulator::start(config).context("starting the simulated pool")?;
+    let (user, password) = sim.credentials();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "url={} user={user} password={password} slave={}",
+        sim.url(),
+        sim.slave_url()
+    )?;
+    if cli.tls {
+        writeln!(stdout, "fingerprint={}", sim.fingerprint())?;
+    }
+    stdout.flush()?;
+    drop(stdout);
+    let signal = signals.wait().context("waiting for a stop signal")?;
+    tracing::info!(?signal, "stopping");
+    drop(sim);
+    Ok(cli_common::Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

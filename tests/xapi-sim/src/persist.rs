@@ -1,0 +1,45 @@
+//! `--state DIR`: the pool's records as one JSON file (`pool.json`), written atomically
+//! after every change; the disks are already files under the same directory.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, SimError};
+use crate::pool::Pool;
+
+/// The state file in a state directory.
+pub(crate) fn state_file(dir: &Path) -> PathBuf {
+    dir.join("pool.json")
+}
+
+/// Writes the pool's records to `path` (through a temporary file and a rename).
+pub(crate) fn save(pool: &Pool, path: &Path) -> Result<()> {
+    let json = serde_json::to_vec_pretty(pool).map_err(|e| SimError::State {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let temporary = path.with_extension("json.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    };
+    write().map_err(|e| SimError::io(format!("saving the pool to {}", path.display()), e))
+}
+
+/// Reads a pool saved by [`save`], if the file exists.
+pub(crate) fn load(path: &Path) -> Result<Option<Pool>> {
+    let text = match fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SimError::io(format!("reading {}", path.display()), e)),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| SimError::State {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
