@@ -5,14 +5,18 @@
 //! ignores members a newer host adds and fills members an older host lacks with XAPI's
 //! defaults; writing emits every field, so every field XAPI's importer requires is present.
 
+mod host;
 mod network;
 mod storage;
+mod task;
 mod vm;
 
 use std::collections::BTreeMap;
 
+pub use host::{HostRecord, PoolRecord};
 pub use network::{NetworkRecord, VifRecord};
 pub use storage::{SrRecord, VbdMode, VbdRecord, VbdType, VdiRecord};
+pub use task::{TaskRecord, TaskStatus};
 pub use vm::{PowerState, VmRecord};
 
 /// XAPI's `(string -> string) map`, as in `other_config` or `platform`.

@@ -1,15 +1,23 @@
-//! The XML-RPC codec: the value tree, XAPI's XML encoding of it, and a serde bridge between
-//! Rust types and values. Pure functions, no I/O.
+//! The XML-RPC codec: the value tree, XAPI's XML encoding of it, XAPI's result envelope, and
+//! a serde bridge between Rust types and values. With the `json` feature, `json` maps the
+//! same tree onto JSON-RPC. Pure functions, no I/O.
 
 mod de;
+mod envelope;
+#[cfg(feature = "json")]
+pub mod json;
+mod parser;
 mod ser;
+mod stream;
 mod value;
 mod xml;
 
 use std::fmt;
 
 pub use de::from_value;
+pub use envelope::{Envelope, encode_envelope};
 pub use ser::{DATETIME_NEWTYPE, to_value};
+pub use stream::{decode_envelope_as, from_xml};
 pub use value::Value;
 pub use xml::{
     Fault, MethodCall, decode_call, decode_response, decode_value, encode_call, encode_fault,
@@ -33,6 +41,12 @@ pub enum CodecError {
     Structure {
         /// Byte offset in the document.
         position: u64,
+        /// What was expected and found.
+        message: String,
+    },
+    /// A JSON-RPC document that is not valid JSON or not JSON-RPC.
+    #[error("malformed JSON-RPC document: {message}")]
+    Json {
         /// What was expected and found.
         message: String,
     },

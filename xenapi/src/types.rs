@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::rpc::DATETIME_NEWTYPE;
+use crate::rpc::{DATETIME_NEWTYPE, Value};
 
 /// An object reference: opaque text issued by the server (`OpaqueRef:…`), or an id inside an
 /// XVA's `ova.xml` (`Ref:12`). `OpaqueRef:NULL` (and the empty string) is the null reference.
@@ -52,6 +52,18 @@ impl fmt::Display for Ref {
 impl From<&str> for Ref {
     fn from(text: &str) -> Self {
         Ref::new(text)
+    }
+}
+
+impl From<&Ref> for Value {
+    fn from(reference: &Ref) -> Self {
+        Value::String(reference.0.clone())
+    }
+}
+
+impl From<Ref> for Value {
+    fn from(reference: Ref) -> Self {
+        Value::String(reference.0)
     }
 }
 

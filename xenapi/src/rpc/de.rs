@@ -5,6 +5,7 @@
 //! - booleans also accept the texts `true` / `false` / `1` / `0`;
 //! - unknown struct members are ignored by derived types, so newer hosts' records parse.
 
+use serde::de::value::StrDeserializer;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
 use super::{CodecError, DATETIME_NEWTYPE, Value};
@@ -19,7 +20,9 @@ type Result<T> = std::result::Result<T, CodecError>;
 
 fn mismatch(expected: &str, found: &Value) -> CodecError {
     let shown = match found {
-        Value::String(s) | Value::DateTime(s) => format!("`{}`", s.chars().take(40).collect::<String>()),
+        Value::String(s) | Value::DateTime(s) => {
+            format!("`{}`", s.chars().take(40).collect::<String>())
+        }
         Value::Int(i) => i.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Double(d) => d.to_string(),
@@ -29,11 +32,11 @@ fn mismatch(expected: &str, found: &Value) -> CodecError {
 }
 
 impl Value {
-    fn into_i64(self) -> Result<i64> {
+    fn to_i64(&self) -> Result<i64> {
         match self {
-            Value::Int(i) => Ok(i),
-            Value::String(ref s) => s.trim().parse().map_err(|_| mismatch("an integer", &self)),
-            other => Err(mismatch("an integer", &other)),
+            Value::Int(i) => Ok(*i),
+            Value::String(s) => s.trim().parse().map_err(|_| mismatch("an integer", self)),
+            other => Err(mismatch("an integer", other)),
         }
     }
 }
@@ -41,10 +44,9 @@ impl Value {
 macro_rules! deserialize_int {
     ($($method:ident => $visit:ident as $ty:ty),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-            let found = self.clone();
-            let wide = self.into_i64()?;
+            let wide = self.to_i64()?;
             let narrow = <$ty>::try_from(wide)
-                .map_err(|_| mismatch(concat!("a value that fits ", stringify!($ty)), &found))?;
+                .map_err(|_| mismatch(concat!("a value that fits ", stringify!($ty)), &self))?;
             visitor.$visit(narrow)
         }
     )*};
@@ -243,7 +245,10 @@ impl SeqReader {
 impl<'de> de::SeqAccess<'de> for SeqReader {
     type Error = CodecError;
 
-    fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>> {
         let Some(item) = self.items.next() else {
             return Ok(None);
         };
@@ -280,7 +285,8 @@ impl<'de> de::MapAccess<'de> for StructReader {
         let Some((name, value)) = self.members.next() else {
             return Ok(None);
         };
-        let key = seed.deserialize(Value::String(name.clone()))?;
+        // A borrowed key: field names are matched without allocating.
+        let key = seed.deserialize(StrDeserializer::<CodecError>::new(&name))?;
         self.current = Some((name, value));
         Ok(Some(key))
     }

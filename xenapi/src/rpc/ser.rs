@@ -86,7 +86,12 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_unit_struct(self, _: &'static str) -> Result<Value> {
         self.serialize_unit()
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Value> {
         Ok(Value::String(variant.to_owned()))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -100,7 +105,10 @@ impl ser::Serializer for ValueSerializer {
         }
         match inner {
             Value::String(s) => Ok(Value::DateTime(s)),
-            other => Err(CodecError::data(format!("a datetime must be text, not {}", other.kind()))),
+            other => Err(CodecError::data(format!(
+                "a datetime must be text, not {}",
+                other.kind()
+            ))),
         }
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -110,7 +118,9 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         _: &T,
     ) -> Result<Value> {
-        Err(CodecError::data(format!("{name}::{variant}: enum variants with data have no XAPI encoding")))
+        Err(CodecError::data(format!(
+            "{name}::{variant}: enum variants with data have no XAPI encoding"
+        )))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder> {
         Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
@@ -128,7 +138,9 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant> {
-        Err(CodecError::data(format!("{name}::{variant}: enum variants with data have no XAPI encoding")))
+        Err(CodecError::data(format!(
+            "{name}::{variant}: enum variants with data have no XAPI encoding"
+        )))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder> {
         Ok(MapBuilder {
@@ -146,7 +158,9 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant> {
-        Err(CodecError::data(format!("{name}::{variant}: enum variants with data have no XAPI encoding")))
+        Err(CodecError::data(format!(
+            "{name}::{variant}: enum variants with data have no XAPI encoding"
+        )))
     }
 }
 
@@ -199,7 +213,12 @@ impl ser::SerializeMap for MapBuilder {
         self.key = Some(match to_value(key)? {
             Value::String(s) => s,
             Value::Int(i) => i.to_string(),
-            other => return Err(CodecError::data(format!("a map key must be text, not {}", other.kind()))),
+            other => {
+                return Err(CodecError::data(format!(
+                    "a map key must be text, not {}",
+                    other.kind()
+                )));
+            }
         });
         Ok(())
     }
@@ -217,7 +236,11 @@ impl ser::SerializeMap for MapBuilder {
 impl ser::SerializeStruct for MapBuilder {
     type Ok = Value;
     type Error = CodecError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         let value = to_value(value).map_err(|e| e.within(key))?;
         self.members.push((key.to_owned(), value));
         Ok(())

@@ -11,11 +11,7 @@
 //! string, ints as bare strings or `<int>` / `<i4>` / `<i8>`, a `<string>` tag or none,
 //! comments and an XML declaration.
 
-use std::collections::VecDeque;
-
-use quick_xml::Reader;
-use quick_xml::events::Event;
-
+use super::parser::{Parser, Token};
 use super::{CodecError, Value};
 
 /// A decoded `<methodCall>`.
@@ -70,7 +66,10 @@ pub fn encode_response(value: &Value) -> String {
 pub fn encode_fault(fault: &Fault) -> String {
     let body = Value::Struct(vec![
         ("faultCode".to_owned(), Value::Int(fault.code)),
-        ("faultString".to_owned(), Value::String(fault.message.clone())),
+        (
+            "faultString".to_owned(),
+            Value::String(fault.message.clone()),
+        ),
     ]);
     let mut out = String::from("<?xml version=\"1.0\"?><methodResponse><fault>");
     write_value(&mut out, &body);
@@ -129,7 +128,10 @@ pub fn decode_response(xml: &str) -> Result<Result<Value, Fault>, CodecError> {
         Token::Open(name) if name == "fault" => {
             let value = parser.value()?;
             parser.close("fault")?;
-            let code = value.member("faultCode").and_then(Value::as_i64).unwrap_or(0);
+            let code = value
+                .member("faultCode")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let message = value
                 .member("faultString")
                 .and_then(Value::as_str)
@@ -195,7 +197,11 @@ fn write_value(out: &mut String, value: &Value) {
 
 /// `%.16g`-like: the shortest text that parses back to the same double.
 fn format_double(d: f64) -> String {
-    if d.is_finite() { format!("{d:?}") } else { "0".to_owned() }
+    if d.is_finite() {
+        format!("{d:?}")
+    } else {
+        "0".to_owned()
+    }
 }
 
 fn escape_into(out: &mut String, text: &str) {
@@ -211,267 +217,6 @@ fn escape_into(out: &mut String, text: &str) {
             c => out.push(c),
         }
     }
-}
-
-/// A structural token: text runs (entities resolved) are merged into one `Text`.
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Open(String),
-    Close(String),
-    Empty(String),
-    Text(String),
-    Eof,
-}
-
-struct Parser<'a> {
-    reader: Reader<&'a [u8]>,
-    /// Tokens read ahead, with their byte positions.
-    pending: VecDeque<(Token, u64)>,
-    position: u64,
-}
-
-impl<'a> Parser<'a> {
-    fn new(xml: &'a str) -> Self {
-        Parser {
-            reader: Reader::from_str(xml),
-            pending: VecDeque::new(),
-            position: 0,
-        }
-    }
-
-    /// The next token, with whitespace-only text between elements skipped.
-    fn next(&mut self) -> Result<Token, CodecError> {
-        loop {
-            match self.next_raw()? {
-                Token::Text(t) if t.trim().is_empty() => {}
-                other => return Ok(other),
-            }
-        }
-    }
-
-    /// The next token, text kept even when it is only whitespace (for element content).
-    fn next_raw(&mut self) -> Result<Token, CodecError> {
-        let (token, position) = match self.pending.pop_front() {
-            Some(pending) => pending,
-            None => self.read_token()?,
-        };
-        self.position = position;
-        Ok(token)
-    }
-
-    fn peek_open(&mut self, name: &str) -> Result<bool, CodecError> {
-        let token = self.next()?;
-        let is_open = matches!(&token, Token::Open(n) if n == name);
-        self.pending.push_front((token, self.position));
-        Ok(is_open)
-    }
-
-    fn read_token(&mut self) -> Result<(Token, u64), CodecError> {
-        let mut text: Option<String> = None;
-        loop {
-            let position = self.reader.buffer_position();
-            let event = self.reader.read_event().map_err(|e| CodecError::Xml {
-                position: self.reader.error_position(),
-                message: e.to_string(),
-            })?;
-            let structural = match event {
-                Event::Text(t) => {
-                    text.get_or_insert_with(String::new).push_str(&t.xml10_content());
-                    continue;
-                }
-                Event::CData(c) => {
-                    text.get_or_insert_with(String::new).push_str(&c.into_inner());
-                    continue;
-                }
-                Event::GeneralRef(r) => {
-                    let resolved = resolve_reference(&r).ok_or_else(|| CodecError::Xml {
-                        position,
-                        message: format!("unknown entity &{};", &*r),
-                    })?;
-                    text.get_or_insert_with(String::new).push_str(&resolved);
-                    continue;
-                }
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => continue,
-                Event::Start(e) => Token::Open(element_name(e.name().as_ref())),
-                Event::End(e) => Token::Close(element_name(e.name().as_ref())),
-                Event::Empty(e) => Token::Empty(element_name(e.name().as_ref())),
-                Event::Eof => Token::Eof,
-            };
-            if let Some(text) = text {
-                // The text run ended at this element: hand it back on the next read.
-                self.pending.push_back((structural, position));
-                return Ok((Token::Text(text), position));
-            }
-            return Ok((structural, position));
-        }
-    }
-
-    fn open(&mut self, name: &str) -> Result<(), CodecError> {
-        match self.next()? {
-            Token::Open(n) if n == name => Ok(()),
-            other => Err(self.unexpected(&format!("<{name}>"), &other)),
-        }
-    }
-
-    fn close(&mut self, name: &str) -> Result<(), CodecError> {
-        match self.next()? {
-            Token::Close(n) if n == name => Ok(()),
-            other => Err(self.unexpected(&format!("</{name}>"), &other)),
-        }
-    }
-
-    /// The text content of an element whose start tag was just read.
-    fn text_until_close(&mut self, name: &str) -> Result<String, CodecError> {
-        match self.next_raw()? {
-            Token::Close(n) if n == name => Ok(String::new()),
-            Token::Text(text) => {
-                self.close(name)?;
-                Ok(text)
-            }
-            other => Err(self.unexpected(&format!("text or </{name}>"), &other)),
-        }
-    }
-
-    fn end_of_document(&mut self) -> Result<(), CodecError> {
-        match self.next()? {
-            Token::Eof => Ok(()),
-            other => Err(self.unexpected("the end of the document", &other)),
-        }
-    }
-
-    fn value(&mut self) -> Result<Value, CodecError> {
-        match self.next()? {
-            Token::Empty(n) if n == "value" => Ok(Value::String(String::new())),
-            Token::Open(n) if n == "value" => self.value_content(),
-            other => Err(self.unexpected("<value>", &other)),
-        }
-    }
-
-    /// Content of `<value>` after its start tag, through its end tag.
-    fn value_content(&mut self) -> Result<Value, CodecError> {
-        let value = match self.next_raw()? {
-            Token::Close(n) if n == "value" => return Ok(Value::String(String::new())),
-            Token::Text(text) => match self.next()? {
-                Token::Close(n) if n == "value" => return Ok(Value::String(text)),
-                Token::Open(tag) if text.trim().is_empty() => self.typed(&tag)?,
-                Token::Empty(tag) if text.trim().is_empty() => empty_typed(&tag)
-                    .ok_or_else(|| self.structure(format!("unsupported empty <{tag}/>")))?,
-                other => return Err(self.unexpected("</value>", &other)),
-            },
-            Token::Open(tag) => self.typed(&tag)?,
-            Token::Empty(tag) => empty_typed(&tag)
-                .ok_or_else(|| self.structure(format!("unsupported empty <{tag}/>")))?,
-            other => return Err(self.unexpected("a value", &other)),
-        };
-        self.close("value")?;
-        Ok(value)
-    }
-
-    fn typed(&mut self, tag: &str) -> Result<Value, CodecError> {
-        match tag {
-            "string" => Ok(Value::String(self.text_until_close(tag)?)),
-            "int" | "i4" | "i8" => {
-                let text = self.text_until_close(tag)?;
-                text.trim()
-                    .parse()
-                    .map(Value::Int)
-                    .map_err(|_| self.structure(format!("<{tag}> holds `{text}`, not an integer")))
-            }
-            "boolean" => {
-                let text = self.text_until_close(tag)?;
-                match text.trim() {
-                    "1" | "true" => Ok(Value::Bool(true)),
-                    "0" | "false" => Ok(Value::Bool(false)),
-                    other => Err(self.structure(format!("<boolean> holds `{other}`"))),
-                }
-            }
-            "double" => {
-                let text = self.text_until_close(tag)?;
-                text.trim()
-                    .parse()
-                    .map(Value::Double)
-                    .map_err(|_| self.structure(format!("<double> holds `{text}`")))
-            }
-            "dateTime.iso8601" => Ok(Value::DateTime(self.text_until_close(tag)?.trim().into())),
-            "array" => self.array(),
-            "struct" => self.structure_members(),
-            other => Err(self.structure(format!("unsupported XML-RPC type <{other}>"))),
-        }
-    }
-
-    fn array(&mut self) -> Result<Value, CodecError> {
-        let mut items = Vec::new();
-        match self.next()? {
-            Token::Empty(n) if n == "data" => {}
-            Token::Open(n) if n == "data" => loop {
-                match self.next()? {
-                    Token::Close(n) if n == "data" => break,
-                    Token::Empty(n) if n == "value" => items.push(Value::String(String::new())),
-                    Token::Open(n) if n == "value" => items.push(self.value_content()?),
-                    other => return Err(self.unexpected("<value> or </data>", &other)),
-                }
-            },
-            other => return Err(self.unexpected("<data>", &other)),
-        }
-        self.close("array")?;
-        Ok(Value::Array(items))
-    }
-
-    fn structure_members(&mut self) -> Result<Value, CodecError> {
-        let mut members = Vec::new();
-        loop {
-            match self.next()? {
-                Token::Close(n) if n == "struct" => break,
-                Token::Open(n) if n == "member" => {
-                    self.open("name")?;
-                    let name = self.text_until_close("name")?;
-                    let value = self.value()?;
-                    self.close("member")?;
-                    members.push((name, value));
-                }
-                other => return Err(self.unexpected("<member> or </struct>", &other)),
-            }
-        }
-        Ok(Value::Struct(members))
-    }
-
-    fn unexpected(&self, expected: &str, found: &Token) -> CodecError {
-        let found = match found {
-            Token::Open(n) => format!("<{n}>"),
-            Token::Close(n) => format!("</{n}>"),
-            Token::Empty(n) => format!("<{n}/>"),
-            Token::Text(t) => format!("text `{}`", t.chars().take(40).collect::<String>()),
-            Token::Eof => "the end of the document".to_owned(),
-        };
-        self.structure(format!("expected {expected}, found {found}"))
-    }
-
-    fn structure(&self, message: String) -> CodecError {
-        CodecError::Structure {
-            position: self.position,
-            message,
-        }
-    }
-}
-
-fn empty_typed(tag: &str) -> Option<Value> {
-    match tag {
-        "string" => Some(Value::String(String::new())),
-        "array" => Some(Value::Array(Vec::new())),
-        "struct" => Some(Value::Struct(Vec::new())),
-        _ => None,
-    }
-}
-
-fn element_name(raw: &str) -> String {
-    raw.to_owned()
-}
-
-fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Option<String> {
-    if let Ok(Some(c)) = reference.resolve_char_ref() {
-        return Some(c.to_string());
-    }
-    quick_xml::escape::resolve_predefined_entity(reference).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -540,7 +285,10 @@ mod tests {
     #[test]
     fn response_and_fault() {
         let ok = encode_response(&Value::from("OpaqueRef:1"));
-        assert_eq!(decode_response(&ok).unwrap(), Ok(Value::from("OpaqueRef:1")));
+        assert_eq!(
+            decode_response(&ok).unwrap(),
+            Ok(Value::from("OpaqueRef:1"))
+        );
         let fault = Fault {
             code: 4,
             message: "Too many parameters".into(),
@@ -557,7 +305,10 @@ mod tests {
         let err = decode_value("<value><boolean>2</boolean></value>").unwrap_err();
         assert!(err.to_string().contains("<boolean> holds `2`"), "{err}");
         let err = decode_value("<value><base64>AA==</base64></value>").unwrap_err();
-        assert!(err.to_string().contains("unsupported XML-RPC type"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported XML-RPC type"),
+            "{err}"
+        );
         assert!(decode_value("<value>unterminated").is_err());
         assert!(decode_value("<value>a</value><value>b</value>").is_err());
     }
