@@ -45,8 +45,10 @@ mod metadata;
 mod ova;
 mod reader;
 mod tar;
+mod verifier;
 mod writer;
 
 pub use metadata::{ExportVersion, XvaDisk, XvaMetadata, XvaObject};
 pub use reader::{DiskReport, XvaReader};
+pub use verifier::StreamVerifier;
 pub use writer::{WrittenDisk, XvaOptions, XvaSummary, ova_xml, write_archive, write_xva};

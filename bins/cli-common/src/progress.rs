@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use disk_image::Progress;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A progress bar on standard error.
 pub struct TerminalProgress {
@@ -15,7 +15,13 @@ pub struct TerminalProgress {
 impl TerminalProgress {
     /// A hidden bar until the first phase starts.
     pub fn new() -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        Self::with_bar(ProgressBar::with_draw_target(
+            Some(0),
+            ProgressDrawTarget::stderr(),
+        ))
+    }
+
+    fn with_bar(bar: ProgressBar) -> Self {
         bar.set_style(
             ProgressStyle::with_template(
                 "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
@@ -108,6 +114,30 @@ impl Progress for LogProgress {
         let state = self.state.lock().expect("progress lock");
         let seconds = state.started.elapsed().as_secs_f64();
         tracing::info!(item = %state.label, bytes = state.done, seconds, "done");
+    }
+}
+
+/// Makes one progress reporter per item (a VM, a disk) of a batch that runs several at
+/// once: bars stacked on a terminal, log lines otherwise, nothing when quiet.
+pub struct ProgressSet {
+    quiet: bool,
+    bars: Option<MultiProgress>,
+}
+
+impl ProgressSet {
+    /// Chooses by where standard error goes.
+    pub fn new(quiet: bool) -> Self {
+        let bars = (!quiet && std::io::stderr().is_terminal()).then(MultiProgress::new);
+        ProgressSet { quiet, bars }
+    }
+
+    /// A reporter for one item.
+    pub fn item(&self) -> Box<dyn Progress> {
+        match &self.bars {
+            _ if self.quiet => Box::new(disk_image::NoProgress),
+            Some(bars) => Box::new(TerminalProgress::with_bar(bars.add(ProgressBar::new(0)))),
+            None => Box::new(LogProgress::new(Duration::from_secs(30))),
+        }
     }
 }
 

@@ -90,6 +90,39 @@ pub enum VmBackupError {
     /// The SMTP password could not be read.
     #[error("e-mail report: reading the SMTP password")]
     Secret(#[from] cli_common::SecretError),
+    /// A XAPI call or transfer failed; `action` says which, for which VM.
+    #[error("{action}")]
+    Xapi {
+        /// For example "web01: snapshotting the VM".
+        action: String,
+        /// What XAPI (or the connection) reported.
+        #[source]
+        source: Box<xenapi::XenApiError>,
+    },
+    /// Reading or writing an archive or disk image failed.
+    #[error("{action}")]
+    Image {
+        /// For example "verifying `/backups/web01/…/web01.xva`".
+        action: String,
+        /// What the disk-image library reported.
+        #[source]
+        source: Box<disk_image::DiskImageError>,
+    },
+    /// Planning or applying retention failed.
+    #[error("{action}")]
+    Retention {
+        /// For example "pruning `/backups/web01`".
+        action: String,
+        /// What the retention library reported.
+        #[source]
+        source: Box<retention::RetentionError>,
+    },
+    /// The run was interrupted (Ctrl-C or SIGTERM); what was in progress was cleaned up.
+    #[error("interrupted")]
+    Interrupted,
+    /// A backup on disk is not what its manifest says, or a request cannot be met.
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl VmBackupError {
@@ -102,6 +135,30 @@ impl VmBackupError {
     }
 
     /// A mail error with its context.
+    /// A XAPI failure while doing `action`.
+    pub fn xapi(action: impl Into<String>, source: xenapi::XenApiError) -> Self {
+        VmBackupError::Xapi {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A disk-image failure while doing `action`.
+    pub fn image(action: impl Into<String>, source: disk_image::DiskImageError) -> Self {
+        VmBackupError::Image {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A retention failure while doing `action`.
+    pub fn retention(action: impl Into<String>, source: retention::RetentionError) -> Self {
+        VmBackupError::Retention {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn mail(
         action: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,

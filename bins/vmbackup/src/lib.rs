@@ -162,13 +162,29 @@
 //! # Ok::<(), vmbackup::VmBackupError>(())
 //! ```
 
+pub mod backup_dir;
+pub mod cancel;
 pub mod config;
+pub mod connect;
+pub mod digest;
 mod error;
+pub mod guards;
+pub mod inventory;
+pub mod jobs;
+pub mod listing;
 pub mod mail;
+pub mod manifest;
 pub mod names;
+pub mod naubackup_files;
 mod pattern;
+pub mod pool_db;
+pub mod prune;
+pub mod restore;
+pub mod run;
+pub mod save;
 pub mod selection;
 pub mod status_log;
+pub mod verify;
 
 pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
 pub use error::{Issue, Location, Result, VmBackupError};

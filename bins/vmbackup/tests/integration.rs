@@ -1,5 +1,8 @@
-//! Integration tests of vmbackup's foundations against real peers (one test binary).
+//! Integration tests of vmbackup against real peers: the simulated pool over real sockets,
+//! a real SMTP server; the real binary end to end (one test binary).
 
 mod integration {
+    mod backups;
     mod mail;
+    mod support;
 }

@@ -56,6 +56,7 @@ pub struct XvaReader<R> {
     next_disk: usize,
     first_chunk_len: Option<u64>,
     buffer: Vec<u8>,
+    ova_xml: String,
 }
 
 impl XvaReader<Box<dyn Read + Send>> {
@@ -109,6 +110,7 @@ impl<R: Read> XvaReader<R> {
             DiskImageError::format(format!("`{location}`, member `ova.xml`"), "not UTF-8 text")
         })?;
         let metadata = XvaMetadata::parse(&xml, &format!("`{location}`"))?;
+        let ova_xml = xml;
         Ok(XvaReader {
             tar,
             metadata,
@@ -116,12 +118,18 @@ impl<R: Read> XvaReader<R> {
             next_disk: 0,
             first_chunk_len: None,
             buffer: Vec::new(),
+            ova_xml,
         })
     }
 
     /// What `ova.xml` says.
     pub fn metadata(&self) -> &XvaMetadata {
         &self.metadata
+    }
+
+    /// `ova.xml` as stored in the archive.
+    pub fn ova_xml(&self) -> &str {
+        &self.ova_xml
     }
 
     /// The disk the next [`XvaReader::read_disk`] reads, if any is left.

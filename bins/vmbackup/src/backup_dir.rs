@@ -1,0 +1,216 @@
+//! Writing one backup's directory so that it is either complete or clearly not.
+//!
+//! A backup is written into `<backup_dir>/<vm dir>/.partial-<stamp>/`. When every file is
+//! written and verified, [`PartialBackup::commit`] syncs the files, writes NAUbackup's
+//! `success` marker and the manifest (each synced), syncs the directory, and renames it to
+//! `<stamp>` in one atomic step, then syncs the parent. A crash at any point leaves either a
+//! `.partial-` directory (incomplete: retention removes it later, nothing reads it as a
+//! backup) or a complete one. Dropped without a commit — any error, Ctrl-C, a panic — the
+//! partial directory is removed.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use retention::layout::{MANIFEST_FILE, PARTIAL_PREFIX, backup_stamp};
+
+use crate::error::{Result, VmBackupError};
+use crate::manifest::Manifest;
+
+/// NAUbackup's success marker, written inside every committed backup so that its tools and
+/// runbooks see the backup as good.
+pub const SUCCESS_MARKER: &str = "success";
+
+/// A backup directory being written; see the module docs.
+#[derive(Debug)]
+pub struct PartialBackup {
+    vm_dir: PathBuf,
+    stamp: String,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PartialBackup {
+    /// Starts a backup of the VM whose backups live in `vm_dir` (created if missing),
+    /// started at `start`. Two backups started in the same second get `.1`, `.2`, …
+    pub fn create(vm_dir: &Path, start: Timestamp) -> Result<Self> {
+        fs::create_dir_all(vm_dir)
+            .map_err(|e| VmBackupError::io(format!("creating `{}`", vm_dir.display()), e))?;
+        for sequence in 0u32.. {
+            let stamp = backup_stamp(start, sequence);
+            let path = vm_dir.join(format!("{PARTIAL_PREFIX}{stamp}"));
+            if vm_dir.join(&stamp).exists() {
+                continue;
+            }
+            match fs::create_dir(&path) {
+                Ok(()) => {
+                    return Ok(PartialBackup {
+                        vm_dir: vm_dir.to_path_buf(),
+                        stamp,
+                        path,
+                        committed: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(VmBackupError::io(
+                        format!("creating `{}`", path.display()),
+                        e,
+                    ));
+                }
+            }
+        }
+        unreachable!("the sequence numbers never run out")
+    }
+
+    /// The directory being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The name the backup will have: its stamp.
+    pub fn stamp(&self) -> &str {
+        &self.stamp
+    }
+
+    /// The path of `relative` inside the backup, its parent directories created.
+    pub fn file_path(&self, relative: &str) -> Result<PathBuf> {
+        let path = self.path.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| VmBackupError::io(format!("creating `{}`", parent.display()), e))?;
+        }
+        Ok(path)
+    }
+
+    /// Writes a small file inside the backup.
+    pub fn write_file(&self, relative: &str, contents: &[u8]) -> Result<PathBuf> {
+        let path = self.file_path(relative)?;
+        fs::write(&path, contents)
+            .map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))?;
+        Ok(path)
+    }
+
+    /// Makes the backup durable and visible; returns its final path.
+    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+        sync_tree(&self.path)?;
+        self.write_synced(SUCCESS_MARKER, b"")?;
+        self.write_synced(MANIFEST_FILE, manifest.to_json().as_bytes())?;
+        sync_dir(&self.path)?;
+        let target = self.vm_dir.join(&self.stamp);
+        fs::rename(&self.path, &target).map_err(|e| {
+            VmBackupError::io(
+                format!(
+                    "renaming `{}` to `{}`",
+                    self.path.display(),
+                    target.display()
+                ),
+                e,
+            )
+        })?;
+        self.committed = true;
+        sync_dir(&self.vm_dir)?;
+        Ok(target)
+    }
+
+    fn write_synced(&self, name: &str, contents: &[u8]) -> Result<()> {
+        let path = self.path.join(name);
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create(&path)?;
+            file.write_all(contents)?;
+            file.sync_all()
+        };
+        write().map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))
+    }
+}
+
+impl Drop for PartialBackup {
+    fn drop(&mut self) {
+        if !self.committed
+            && let Err(error) = fs::remove_dir_all(&self.path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), %error, "could not remove an incomplete backup");
+        }
+    }
+}
+
+/// Syncs every file below `dir`, and the directories themselves.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir)
+        .map_err(|e| VmBackupError::io(format!("listing `{}`", dir.display()), e))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| VmBackupError::io(format!("listing `{}`", dir.display()), e))?;
+        let path = entry.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| VmBackupError::io(format!("syncing `{}`", path.display()), e))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| VmBackupError::io(format!("syncing `{}`", dir.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{ManifestPool, ManifestVm};
+
+    fn manifest() -> Manifest {
+        Manifest {
+            format: retention::layout::MANIFEST_FORMAT.to_owned(),
+            state: "complete".to_owned(),
+            created: "2026-11-22T01:30:05Z".to_owned(),
+            finished: "2026-11-22T01:31:05Z".to_owned(),
+            parent: None,
+            tags: Vec::new(),
+            kind: "vm-export".to_owned(),
+            vm: ManifestVm {
+                uuid: "u".into(),
+                name_label: "web".into(),
+                directory: "web".into(),
+            },
+            pool: ManifestPool {
+                master: "https://xs".into(),
+                host: "h".into(),
+            },
+            tool: "vmbackup".into(),
+            files: Vec::new(),
+            disks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn committed_backups_appear_complete_dropped_ones_vanish() {
+        let root = tempfile::tempdir().unwrap();
+        let start: Timestamp = "2026-11-22T01:30:05Z".parse().unwrap();
+        let backup = PartialBackup::create(root.path(), start).unwrap();
+        backup.write_file("DISK-xvda/vdi.cfg", b"x").unwrap();
+        assert!(backup.path().ends_with(".partial-2026-11-22T013005Z"));
+        let done = backup.commit(&manifest()).unwrap();
+        assert!(done.ends_with("2026-11-22T013005Z"));
+        assert!(done.join("success").exists() && done.join("manifest.json").exists());
+        assert_eq!(Manifest::read(&done).unwrap(), manifest());
+
+        // Same second again: a sequence number; dropped: nothing left.
+        let second = PartialBackup::create(root.path(), start).unwrap();
+        assert_eq!(second.stamp(), "2026-11-22T013005Z.1");
+        second.write_file("big.xva", b"partial").unwrap();
+        drop(second);
+        let names: Vec<String> = fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["2026-11-22T013005Z"]);
+    }
+}

@@ -1,0 +1,164 @@
+//! What the subcommands share: the connection options, loading the configuration, the
+//! password, signals, and the default subcommand.
+
+pub mod list;
+pub mod prune;
+pub mod restore;
+pub mod run;
+pub mod verify;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use cli_common::UsageError;
+use cli_common::secrets::{Secret, SecretSource};
+use vmbackup::cancel::Cancel;
+use vmbackup::config::TlsChoice;
+use vmbackup::connect::PASSWORD_ENV;
+use vmbackup::{Config, Overrides};
+
+/// How results are shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// A JSON report on standard output.
+    pub json: bool,
+    /// No progress display.
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Prints `value` as pretty JSON.
+    pub fn print_json(self, value: &impl serde::Serialize) -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+}
+
+/// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked.
+pub fn default_to_run(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    const COMMANDS: [&str; 7] = [
+        "run", "preview", "list", "verify", "restore", "prune", "help",
+    ];
+    let mut args: Vec<OsString> = args.collect();
+    if let Some(first) = args.get(1).and_then(|a| a.to_str())
+        && !first.starts_with('-')
+        && !COMMANDS.contains(&first)
+    {
+        args.insert(1, "run".into());
+    }
+    args
+}
+
+/// Ctrl-C or SIGTERM stop the run cleanly (snapshots removed, partial backups deleted); a
+/// second one ends the process at once.
+pub fn stop_on_signals(cancel: &Cancel) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, cancel.flag())
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(signal, cancel.flag())
+            .context("installing the signal handler")?;
+    }
+    Ok(())
+}
+
+/// Options naming the pool and how to reach it; they win over the configuration.
+#[derive(Debug, Args, Default)]
+pub struct ConnectArgs {
+    /// The pool master (`https://host[:port]`); the configuration's `host=` otherwise.
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// The XAPI user (default: the configuration's, else root).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// A file holding the password (plain text).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// A file holding the password base64-encoded (VmBackup.py's create-password-file).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
+    pub password_file_base64: Option<PathBuf>,
+    /// Trust only certificates with this SHA-256 fingerprint (repeatable).
+    #[arg(long = "tls-fingerprint", value_name = "HEX")]
+    pub tls_fingerprints: Vec<String>,
+    /// Trust the certificates of this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Accept any certificate (encrypted, not authenticated; warned about).
+    #[arg(long)]
+    pub tls_insecure: bool,
+}
+
+impl ConnectArgs {
+    /// Applies these options over the configuration's.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(host) = &self.host {
+            config.host = Some(host.clone());
+        }
+        if let Some(user) = &self.user {
+            config.user.clone_from(user);
+        }
+        if let Some(path) = &self.password_file {
+            config.password = Some(SecretSource::File(path.clone()));
+        }
+        if let Some(path) = &self.password_file_base64 {
+            config.password = Some(SecretSource::Base64File(path.clone()));
+        }
+        if !self.tls_fingerprints.is_empty() {
+            config.tls = TlsChoice::Pinned(self.tls_fingerprints.clone());
+        } else if let Some(path) = &self.tls_ca_file {
+            config.tls = TlsChoice::CaFile(path.clone());
+        } else if self.tls_insecure {
+            config.tls = TlsChoice::Insecure;
+        }
+    }
+}
+
+/// The configuration a target names: an existing file is a configuration file; anything
+/// else a VM selector (`NAME-or-regex`, `vm-export=…`, `vdi-export=…`) with the defaults.
+/// `extra` holds VmBackup.py's `key=value` arguments (`compress=True`, …).
+pub fn load_config(target: &str, extra: &[String]) -> Result<Config> {
+    let mut overrides = Overrides::default();
+    for arg in extra {
+        overrides
+            .set_from_arg(arg)
+            .map_err(|problem| UsageError(format!("`{arg}`: {problem}")))?;
+    }
+    let config = if Path::new(target).is_file() {
+        Config::load(Path::new(target), overrides)?
+    } else {
+        Config::from_selector(target, overrides)?
+    };
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(config)
+}
+
+/// A configuration file's settings without a selection (for list, verify, prune, restore).
+pub fn load_settings(config: Option<&Path>) -> Result<Config> {
+    match config {
+        Some(path) => Ok(Config::load(path, Overrides::default())?),
+        None => Ok(Config::from_selector(".*", Overrides::default())?),
+    }
+}
+
+/// The XAPI password: the configured source, else `VMBACKUP_PASSWORD`, else a prompt on
+/// the terminal.
+pub fn password(config: &Config) -> Result<Secret> {
+    let source = match &config.password {
+        Some(source) => source.clone(),
+        None if std::env::var_os(PASSWORD_ENV).is_some() => {
+            SecretSource::Env(PASSWORD_ENV.to_owned())
+        }
+        None if std::io::stdin().is_terminal() => {
+            SecretSource::Prompt(format!("Password for {}: ", config.user))
+        }
+        None => bail!(UsageError(format!(
+            "no password: set password_file= in the configuration, pass --password-file, or set {PASSWORD_ENV}"
+        ))),
+    };
+    source.read().context("reading the XAPI password")
+}

@@ -1,0 +1,45 @@
+//! `vmbackup list`: the backups on disk.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use cli_common::Outcome;
+use vmbackup::listing::list_backups;
+
+use super::{Output, load_settings};
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Take backup_dir from this configuration file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The backup directory (instead of a configuration's).
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    backup_dir: Option<PathBuf>,
+}
+
+/// Runs `list`.
+pub fn run(args: &ListArgs, output: Output) -> Result<Outcome> {
+    let backup_dir = match &args.backup_dir {
+        Some(dir) => dir.clone(),
+        None => load_settings(args.config.as_deref())?.backup_dir,
+    };
+    let vms = list_backups(&backup_dir)?;
+    if output.json {
+        output.print_json(&vms)?;
+        return Ok(Outcome::Success);
+    }
+    for vm in &vms {
+        println!("{} ({})", vm.vm, vm.dir.display());
+        for backup in &vm.backups {
+            let kind = backup.kind.as_deref().unwrap_or("-");
+            println!(
+                "  {:<28} {:<10} {:<15} {:>12} bytes  {} ({})",
+                backup.id, backup.state, kind, backup.bytes, backup.time, backup.layout
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,83 @@
+//! `vmbackup prune`: retention on the backups on disk.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use cli_common::Outcome;
+use jiff::Timestamp;
+use retention::Layout;
+use vmbackup::names::dir_name;
+use vmbackup::prune::prune_vm_dir;
+
+use super::{Output, load_settings};
+
+/// Options of `prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Take backup_dir and the retention keys (max_backups, keep_daily, …) from this
+    /// configuration file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Only this VM (its name).
+    #[arg(long)]
+    vm: Option<String>,
+    /// Prune NAUbackup's `backup-YYYY-MM-DD-(HH:MM:SS)` directories (local time) instead
+    /// of ours.
+    #[arg(long)]
+    naubackup: bool,
+    /// Show the plan; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs `prune`.
+pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
+    let config = load_settings(args.config.as_deref())?;
+    let layout = if args.naubackup {
+        Layout::naubackup_local()
+    } else {
+        Layout::Own
+    };
+    let vm_dirs: Vec<PathBuf> = match &args.vm {
+        Some(vm) => vec![config.backup_dir.join(dir_name(vm))],
+        None => vmbackup::listing::list_backups(&config.backup_dir)?
+            .into_iter()
+            .map(|vm| vm.dir)
+            .collect(),
+    };
+    let mut reports = Vec::new();
+    for dir in &vm_dirs {
+        let pruned = prune_vm_dir(
+            dir,
+            &layout,
+            &config.retention,
+            Timestamp::now(),
+            args.dry_run,
+        )?;
+        if !output.json {
+            println!(
+                "{}{}",
+                dir.display(),
+                if args.dry_run { " (dry run)" } else { "" }
+            );
+            for decision in &pruned.plan.decisions {
+                let verb = if decision.keep { "keep  " } else { "remove" };
+                println!("  {verb} {}  {}", decision.id, decision.reasons.join(", "));
+            }
+            for ignored in &pruned.scan.ignored {
+                println!("  ignore {}  {}", ignored.path.display(), ignored.why);
+            }
+        }
+        reports.push(serde_json::json!({
+            "dir": dir, "dry_run": args.dry_run,
+            "plan": pruned.plan.decisions.iter().map(|d| serde_json::json!({
+                "id": d.id, "keep": d.keep, "reasons": d.reasons })).collect::<Vec<_>>(),
+            "removed": pruned.applied.removed,
+        }));
+    }
+    if output.json {
+        output.print_json(&reports)?;
+    }
+    Ok(Outcome::Success)
+}

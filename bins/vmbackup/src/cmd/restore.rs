@@ -1,0 +1,75 @@
+//! `vmbackup restore`: a backup back into a pool.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use cli_common::{Outcome, ProgressSet};
+use vmbackup::cancel::Cancel;
+use vmbackup::connect::connect;
+use vmbackup::restore::{RestoreOptions, restore_backup};
+
+use super::{ConnectArgs, Output, load_settings, password};
+
+/// Options of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup's directory.
+    backup: PathBuf,
+    /// Take the pool and its credentials from this configuration file.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Put the disks on this SR (uuid); the pool's default SR otherwise.
+    #[arg(long, value_name = "UUID")]
+    sr: Option<String>,
+    /// Give the VM back its original identity (UUIDs, MACs): for a VM that is gone, not for
+    /// a copy beside the original.
+    #[arg(long)]
+    preserve: bool,
+    /// Read the restored disks back from the pool and compare them with the backup.
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Runs `restore`: exit 1 when a restored disk differs from the backup.
+pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
+    let mut config = load_settings(args.config.as_deref())?;
+    args.connect.apply(&mut config);
+    let session = connect(&config, &password(&config)?)?;
+    let options = RestoreOptions {
+        sr: args.sr.clone(),
+        preserve: args.preserve,
+        check: args.check,
+    };
+    let progress = ProgressSet::new(output.quiet || output.json).item();
+    let restored = restore_backup(&session, &args.backup, &options, cancel, progress.as_ref())?;
+    let all_match = restored
+        .checks
+        .iter()
+        .all(vmbackup::restore::DiskCheck::matches);
+    if output.json {
+        output.print_json(&restored)?;
+    } else {
+        for vm in &restored.vms {
+            println!("restored VM {vm}");
+        }
+        for vdi in &restored.vdis {
+            println!("restored VDI {vdi}");
+        }
+        for check in &restored.checks {
+            let verdict = if check.matches() {
+                "same bytes as the backup"
+            } else {
+                "DIFFERS from the backup"
+            };
+            println!("disk {} (VDI {}): {verdict}", check.disk, check.vdi);
+        }
+    }
+    Ok(if all_match {
+        Outcome::Success
+    } else {
+        Outcome::PartialFailure
+    })
+}

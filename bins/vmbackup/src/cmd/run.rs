@@ -1,0 +1,252 @@
+//! `vmbackup run` and `vmbackup preview`.
+
+use std::fs::{self, File};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use cli_common::{Outcome, ProgressSet, UsageError};
+use nix::fcntl::{Flock, FlockArg};
+use serde::Serialize;
+use vmbackup::cancel::Cancel;
+use vmbackup::connect::connect;
+use vmbackup::inventory::Inventory;
+use vmbackup::mail::{RunReport, send_report};
+use vmbackup::pool_db::dump_pool_db;
+use vmbackup::run::{RunSettings, VmReport, chain, local_now, run_jobs};
+use vmbackup::status_log::{Counts, StatusLog, node_name, short_host_name, stdout_prefix};
+use vmbackup::{Config, Selection, resolve};
+
+use super::{ConnectArgs, Output, load_config, password};
+
+/// Options of `run` and `preview`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A configuration file (NAUbackup's format), or a VM selector: `NAME-or-regex`,
+    /// `vm-export=SEL` or `vdi-export=SEL`.
+    target: String,
+    /// VmBackup.py's optional settings: `compress=True|False`, `ignore_extra_keys=…`,
+    /// `pre_clean=…`.
+    #[arg(value_name = "KEY=VALUE")]
+    settings: Vec<String>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// The JSON report of a run.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    status: &'a str,
+    summary: String,
+    vms: &'a [VmReport],
+    pool_db: Option<String>,
+    errors: Vec<String>,
+}
+
+fn configure(args: &RunArgs) -> Result<Config> {
+    let mut config = load_config(&args.target, &args.settings)?;
+    args.connect.apply(&mut config);
+    Ok(config)
+}
+
+/// Checks the backup directory exists and is writable, as VmBackup.py's write probe did.
+fn check_backup_dir(dir: &Path) -> Result<()> {
+    let probe = dir.join("00VMbackupWriteTest");
+    fs::write(&probe, b"")
+        .and_then(|()| fs::remove_file(&probe))
+        .map_err(|e| {
+            UsageError(format!(
+                "backup_dir `{}` is not a writable directory: {e}",
+                dir.display()
+            ))
+        })?;
+    Ok(())
+}
+
+/// Resolves the selection against the pool.
+fn select(config: &Config, inventory: &Inventory) -> Selection {
+    resolve(&config.rules, &inventory.vm_infos())
+}
+
+/// `preview`: the settings, the VMs selected; exit 0 when everything checks out.
+pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
+    let config = configure(args)?;
+    check_backup_dir(&config.backup_dir)?;
+    let session = connect(&config, &password(&config)?)?;
+    let inventory = Inventory::fetch(&session)?;
+    let selection = select(&config, &inventory);
+    let jobs: Vec<_> = selection
+        .jobs
+        .iter()
+        .map(|job| {
+            serde_json::json!({
+                "vm": job.name, "uuid": job.uuid, "kind": job.kind.as_str(),
+                "keep": job.keep.map(std::num::NonZeroU32::get),
+            })
+        })
+        .collect();
+    let errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
+    let warnings: Vec<String> = selection.warnings.iter().map(ToString::to_string).collect();
+    if output.json {
+        output.print_json(&serde_json::json!({
+            "backup_dir": config.backup_dir, "status_log": config.status_log,
+            "compress": config.compress, "retention": config.retention,
+            "jobs": jobs, "errors": errors, "warnings": warnings,
+        }))?;
+    } else {
+        println!("backup_dir        = {}", config.backup_dir.display());
+        println!("status_log        = {}", config.status_log.display());
+        println!("compress          = {}", config.compress);
+        println!("vdi_export_format = {}", config.vdi_export_format.as_str());
+        println!("pool_db_backup    = {}", u8::from(config.pool_db_backup));
+        println!("concurrency       = {}", config.concurrency);
+        for job in &selection.jobs {
+            let keep = job.keep.map(|k| format!(":{k}")).unwrap_or_default();
+            println!("{}: {}{keep}", job.kind.as_str(), job.name);
+        }
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    if !errors.is_empty() {
+        bail!(UsageError(format!(
+            "the configuration does not fit the pool:\n  {}",
+            errors.join("\n  ")
+        )));
+    }
+    if !output.json {
+        println!("SUCCESS preview of parameters");
+    }
+    Ok(Outcome::Success)
+}
+
+/// `run`: back up every selected VM.
+pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
+    let config = configure(args)?;
+    check_backup_dir(&config.backup_dir)?;
+    let _lock = lock(&config.backup_dir)?;
+    let secret = password(&config)?;
+    let node = node_name().unwrap_or_else(|_| "localhost".to_owned());
+    let host = short_host_name(&node).to_owned();
+    // NAUbackup writes its status log only for runs from a configuration file.
+    let status_log = config
+        .config_file
+        .as_ref()
+        .map(|_| StatusLog::new(&config.status_log, host.clone()));
+    let started = local_now();
+    if let Some(log) = &status_log {
+        log.run_begin(started).context("writing the status log")?;
+    }
+    let say = |text: &str| {
+        let line = format!("{}{text}", stdout_prefix(local_now()));
+        if output.json {
+            eprintln!("{line}")
+        } else {
+            println!("{line}")
+        }
+    };
+    say("VmBackup running");
+    let session = connect(&config, &secret)?;
+    let inventory = Inventory::fetch(&session)?;
+    let selection = select(&config, &inventory);
+    let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
+    for error in &errors {
+        say(&format!("ERROR {error}"));
+    }
+    let pool_db = dump_db_if_asked(&config, &session, &inventory, cancel, &mut errors, &say);
+    let progress = ProgressSet::new(output.quiet || output.json);
+    let settings = RunSettings {
+        config: &config,
+        cancel,
+        progress_for: &|_| progress.item(),
+        status_log: status_log.as_ref(),
+        host_name: &host,
+        on_event: &say,
+    };
+    let reports = run_jobs(&session, &inventory, &selection.jobs, &settings);
+    let results: Vec<_> = reports.iter().map(|r| r.result.clone()).collect();
+    let mut counts = Counts::of(&results);
+    counts.error += errors.len();
+    if let Some(log) = &status_log {
+        log.run_end(local_now(), &counts)
+            .context("writing the status log")?;
+    }
+    say(&counts.ended_line());
+    if let Some(mail) = &config.mail
+        && mail.wanted(counts.overall())
+    {
+        let report = RunReport {
+            host: host.clone(),
+            started,
+            finished: local_now(),
+            results,
+            counts,
+        };
+        if let Err(error) = send_report(mail, &report) {
+            errors.push(format!("e-mail report: {}", chain(&error)));
+            say(&format!("ERROR e-mail report: {}", chain(&error)));
+        }
+    }
+    if output.json {
+        output.print_json(&Report {
+            status: counts.overall().as_str(),
+            summary: counts.summary(),
+            vms: &reports,
+            pool_db: pool_db.map(|p| p.display().to_string()),
+            errors: errors.clone(),
+        })?;
+    }
+    if cancel.is_cancelled() {
+        bail!("interrupted: what was in progress was cleaned up");
+    }
+    let failed = reports.iter().any(|r| r.status == "failed") || !errors.is_empty();
+    Ok(if failed {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `pool_db_backup=1`: the master's database, once per run. A failure is recorded and the
+/// VMs are still backed up.
+fn dump_db_if_asked(
+    config: &Config,
+    session: &xenapi::Session,
+    inventory: &Inventory,
+    cancel: &Cancel,
+    errors: &mut Vec<String>,
+    say: &dyn Fn(&str),
+) -> Option<std::path::PathBuf> {
+    if !config.pool_db_backup {
+        return None;
+    }
+    let master = session
+        .host()
+        .get_name_label(&inventory.pool.master)
+        .unwrap_or_else(|_| "master".to_owned());
+    match dump_pool_db(session, config, &master, local_now(), cancel) {
+        Ok(path) => {
+            say(&format!("pool database saved to {}", path.display()));
+            Some(path)
+        }
+        Err(error) => {
+            let text = format!("pool database backup: {}", chain(&error));
+            say(&format!("ERROR {text}"));
+            errors.push(text);
+            None
+        }
+    }
+}
+
+/// One run at a time per backup directory (cron runs that overlap would fight over
+/// retention).
+fn lock(dir: &Path) -> Result<Flock<File>> {
+    let path = dir.join(".vmbackup.lock");
+    let file = File::create(&path).with_context(|| format!("creating `{}`", path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
+        anyhow::anyhow!(
+            "another vmbackup run is using `{}` ({errno})",
+            dir.display()
+        )
+    })
+}

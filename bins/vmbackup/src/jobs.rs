@@ -1,0 +1,290 @@
+//! One VM's backup, of each kind, as VmBackup.py does it but safely: every snapshot is a
+//! guard (removed on every path), every file is written into a partial directory that only
+//! becomes a backup once complete and verified.
+//!
+//! - **vm-export**: snapshot the VM, clear `is_a_template` and `ha_always_run` on the
+//!   snapshot, stream `/export` into `<vm>.xva` (verified as it streams), destroy the snapshot
+//!   and its disks.
+//! - **vdi-export**: snapshot the boot disk (or every disk with `all_disks`), stream
+//!   `/export_raw_vdi` as raw (sparse) or VHD, destroy the disk snapshots.
+//! - **metadata-export**: `/export_metadata` into `<vm>.xva` (an `ova.xml`-only archive).
+//! - **skeleton-export** (TINABS): snapshot the VM, replace every data disk of the snapshot
+//!   by a blank disk of the same size, export that, destroy it all.
+//!
+//! Every kind also writes `vm-metadata.xml` (the VM's `ova.xml`, snapshots included),
+//! NAUbackup's `vm.cfg` / `DISK-*/*.cfg` / `VIFs/*.cfg`, and the manifest.
+
+mod disks;
+mod skeleton;
+mod vm;
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use disk_image::Progress;
+use jiff::Timestamp;
+use xenapi::records::VmRecord;
+use xenapi::{Ref, Session};
+
+use crate::backup_dir::PartialBackup;
+use crate::cancel::Cancel;
+use crate::config::{Config, JobKind};
+use crate::error::{Result, VmBackupError};
+use crate::guards::{destroy_vm_and_disks, snapshot_name, snapshot_name_prefix};
+use crate::inventory::Inventory;
+use crate::manifest::{Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestVm};
+use crate::naubackup_files::metadata_files;
+use crate::save::SaveOptions;
+use crate::selection::Job;
+use crate::status_log::Failure;
+use crate::{digest, names};
+
+/// What a job needs: the pool, its records, the settings, the stop flag.
+pub struct JobContext<'a> {
+    /// The pool.
+    pub session: &'a Session,
+    /// Its records, read at the start of the run.
+    pub inventory: &'a Inventory,
+    /// The settings.
+    pub config: &'a Config,
+    /// The run's stop flag.
+    pub cancel: &'a Cancel,
+    /// The host running the backup (for the manifest).
+    pub host_name: &'a str,
+}
+
+/// A finished backup.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    /// The backup's directory.
+    pub path: PathBuf,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Things that went wrong without spoiling the backup (a snapshot left behind).
+    pub warnings: Vec<String>,
+}
+
+/// A failed backup: the step (NAUbackup's status words) and the error.
+#[derive(Debug)]
+pub struct JobFailure {
+    /// Which step failed.
+    pub step: Failure,
+    /// Why.
+    pub error: VmBackupError,
+}
+
+/// Attaches a failure step to a result.
+pub(crate) trait AtStep<T> {
+    fn at(self, step: Failure) -> std::result::Result<T, JobFailure>;
+}
+
+impl<T> AtStep<T> for Result<T> {
+    fn at(self, step: Failure) -> std::result::Result<T, JobFailure> {
+        self.map_err(|error| JobFailure { step, error })
+    }
+}
+
+/// The directory all of a VM's backups live in.
+pub fn vm_dir(config: &Config, vm_name: &str) -> PathBuf {
+    config.backup_dir.join(names::dir_name(vm_name))
+}
+
+/// Backs up one VM; `start` names the backup.
+pub fn run_job(
+    ctx: &JobContext<'_>,
+    job: &Job,
+    start: Timestamp,
+    progress: &dyn Progress,
+) -> std::result::Result<JobDone, JobFailure> {
+    let (vm_ref, vm) = ctx
+        .inventory
+        .vm_by_uuid(&job.uuid)
+        .at(Failure::VerifyVmName)?;
+    let mut backup =
+        Backup::start(ctx, job, &vm_ref, vm, start, progress).at(Failure::VerifyVmName)?;
+    match job.kind {
+        JobKind::VmExport => vm::vm_export(&mut backup)?,
+        JobKind::VdiExport => disks::vdi_export(&mut backup)?,
+        JobKind::MetadataExport => vm::metadata_export(&mut backup)?,
+        JobKind::SkeletonExport => skeleton::skeleton_export(&mut backup)?,
+    }
+    backup.write_metadata().at(Failure::MetadataExport)?;
+    backup.commit().at(Failure::MetadataExport)
+}
+
+/// One backup being made: the partial directory and what the manifest will say.
+pub(crate) struct Backup<'a> {
+    ctx: &'a JobContext<'a>,
+    job: &'a Job,
+    vm_ref: Ref,
+    vm: &'a VmRecord,
+    start: Timestamp,
+    progress: &'a dyn Progress,
+    dir: PartialBackup,
+    stem: String,
+    files: Vec<ManifestFile>,
+    disks: Vec<ManifestDisk>,
+    warnings: Vec<String>,
+    /// The `/export_metadata` archive, once fetched.
+    metadata: Option<Vec<u8>>,
+}
+
+impl<'a> Backup<'a> {
+    fn start(
+        ctx: &'a JobContext<'a>,
+        job: &'a Job,
+        vm_ref: &Ref,
+        vm: &'a VmRecord,
+        start: Timestamp,
+        progress: &'a dyn Progress,
+    ) -> Result<Self> {
+        let stem = names::dir_name(&vm.name_label);
+        let dir = PartialBackup::create(&vm_dir(ctx.config, &vm.name_label), start)?;
+        Ok(Backup {
+            ctx,
+            job,
+            vm_ref: vm_ref.clone(),
+            vm,
+            start,
+            progress,
+            dir,
+            stem,
+            files: Vec::new(),
+            disks: Vec::new(),
+            warnings: Vec::new(),
+            metadata: None,
+        })
+    }
+
+    fn session(&self) -> &'a Session {
+        self.ctx.session
+    }
+
+    fn save_options(&self, verify_xva: bool) -> SaveOptions<'a> {
+        SaveOptions {
+            compression: self.ctx.config.compression,
+            digest: self.ctx.config.checksum,
+            verify_xva,
+            cancel: self.ctx.cancel,
+            progress: self.progress,
+        }
+    }
+
+    /// What a failed XAPI call was doing, for messages.
+    fn doing(&self, what: &str) -> String {
+        format!("{}: {what}", self.vm.name_label)
+    }
+
+    /// The name of this run's snapshot.
+    fn snapshot_name(&self) -> String {
+        snapshot_name(
+            &self.vm.name_label,
+            &retention::layout::backup_stamp(self.start, 0),
+        )
+    }
+
+    /// Removes snapshots an interrupted run left of this VM (a warning if that fails).
+    fn sweep_leftovers(&mut self) {
+        let prefix = snapshot_name_prefix(&self.vm.name_label);
+        for leftover in self.ctx.inventory.snapshots_named(&self.vm_ref, &prefix) {
+            tracing::warn!(vm = %self.vm.name_label, snapshot = %leftover, "removing a snapshot left by an interrupted run");
+            if let Err(error) = destroy_vm_and_disks(self.session(), &leftover) {
+                self.warnings.push(format!(
+                    "could not remove the leftover snapshot {leftover}: {error}"
+                ));
+            }
+        }
+    }
+
+    /// Records a file written into the backup.
+    fn add_file(
+        &mut self,
+        path: String,
+        role: &str,
+        compression: &str,
+        digest: digest::FileDigest,
+    ) {
+        self.files.push(ManifestFile {
+            path,
+            role: role.to_owned(),
+            compression: compression.to_owned(),
+            digest,
+        });
+    }
+
+    /// Writes and records a small metadata file.
+    fn add_small_file(&mut self, path: &str, role: &str, contents: &[u8]) -> Result<()> {
+        let written = self.dir.write_file(path, contents)?;
+        let digest = digest::digest_file(&written, digest_kind(self.ctx.config))?;
+        self.add_file(path.to_owned(), role, "none", digest);
+        Ok(())
+    }
+
+    /// `vm-metadata.xml` and NAUbackup's files.
+    fn write_metadata(&mut self) -> Result<()> {
+        let archive = match self.metadata.take() {
+            Some(archive) => archive,
+            None => self.metadata_archive()?,
+        };
+        let reader = disk_image::xva::XvaReader::open(&archive[..], "vm-metadata")
+            .map_err(|e| VmBackupError::image(self.doing("reading the exported metadata"), e))?;
+        self.add_small_file("vm-metadata.xml", "metadata", reader.ova_xml().as_bytes())?;
+        for (path, text) in metadata_files(self.ctx.inventory, self.vm) {
+            self.add_small_file(&path, "naubackup-metadata", text.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The VM's `/export_metadata` archive (small: records only).
+    fn metadata_archive(&self) -> Result<Vec<u8>> {
+        const LIMIT: u64 = 64 << 20;
+        let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
+        let download = self.session().export_metadata(&self.vm_ref).map_err(fail)?;
+        let mut archive = Vec::new();
+        let mut limited = download.take(LIMIT);
+        limited
+            .read_to_end(&mut archive)
+            .map_err(|e| VmBackupError::io(self.doing("receiving the VM's metadata"), e))?;
+        limited.into_inner().finish().map_err(fail)?;
+        Ok(archive)
+    }
+
+    fn commit(self) -> Result<JobDone> {
+        let manifest = Manifest {
+            format: retention::layout::MANIFEST_FORMAT.to_owned(),
+            state: "complete".to_owned(),
+            created: self.start.to_string(),
+            finished: Timestamp::now().to_string(),
+            parent: None,
+            tags: Vec::new(),
+            kind: self.job.kind.as_str().to_owned(),
+            vm: ManifestVm {
+                uuid: self.vm.uuid.clone(),
+                name_label: self.vm.name_label.clone(),
+                directory: names::dir_name(&self.vm.name_label),
+            },
+            pool: ManifestPool {
+                master: self.session().endpoint().to_string(),
+                host: self.ctx.host_name.to_owned(),
+            },
+            tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
+            files: self.files,
+            disks: self.disks,
+        };
+        let bytes = manifest.files.iter().map(|f| f.digest.bytes).sum();
+        let path = self.dir.commit(&manifest)?;
+        Ok(JobDone {
+            path,
+            bytes,
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// The manifest's digest kind name for the configuration.
+fn digest_kind(config: &Config) -> &'static str {
+    match config.checksum {
+        crate::config::ManifestDigest::Xxh64 => "xxh64",
+        crate::config::ManifestDigest::Sha256 => "sha256",
+    }
+}

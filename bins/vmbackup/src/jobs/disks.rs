@@ -1,0 +1,156 @@
+//! vdi-export: the boot disk (or every disk) as a raw or VHD image.
+
+use disk_image::RandomAccessDisk;
+use disk_image::vhd::VhdDisk;
+use xenapi::DiskFormat;
+
+use super::{AtStep, Backup, JobFailure};
+use crate::config::VdiFormat;
+use crate::error::VmBackupError;
+use crate::guards::TempVdi;
+use crate::inventory::VmDisk;
+use crate::manifest::ManifestDisk;
+use crate::naubackup_files::disk_device;
+use crate::save::{self, save, save_raw_disk};
+use crate::status_log::Failure;
+
+/// Snapshots each disk, streams it, checks the image, destroys the disk snapshot.
+pub(super) fn vdi_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
+    let inventory = backup.ctx.inventory;
+    let disks: Vec<VmDisk> = if backup.ctx.config.all_disks {
+        inventory.disks_of(backup.vm)
+    } else {
+        inventory.boot_disk(backup.vm).into_iter().collect()
+    };
+    if disks.is_empty() {
+        return Err(VmBackupError::Backup(format!(
+            "{}: the VM has no boot disk (xvda) to export",
+            backup.vm.name_label
+        )))
+        .at(Failure::XvdaUuidNotFound);
+    }
+    let single = disks.len() == 1;
+    for (index, disk) in disks.iter().enumerate() {
+        let device = disk_device(disk, index);
+        let file = export_disk(backup, disk, &device, single)?;
+        backup.disks.push(ManifestDisk {
+            device,
+            userdevice: disk.vbd.userdevice.clone(),
+            vdi_uuid: disk.vdi.uuid.clone(),
+            name_label: disk.vdi.name_label.clone(),
+            virtual_size: disk.vdi.virtual_size.max(0).cast_unsigned(),
+            file,
+            format: backup.ctx.config.vdi_export_format.as_str().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// One disk: returns the image's file name.
+fn export_disk(
+    backup: &mut Backup<'_>,
+    disk: &VmDisk,
+    device: &str,
+    single: bool,
+) -> Result<String, JobFailure> {
+    let session = backup.session();
+    let snapshot = TempVdi::snapshot(session, &disk.vdi_ref)
+        .map_err(|e| VmBackupError::xapi(backup.doing(&format!("snapshotting disk {device}")), e))
+        .at(Failure::VdiSnapshot)?;
+    // VmBackup.py's name for the disk snapshot, so an admin recognises it.
+    let label = format!(
+        "SNAP_{}_{}",
+        backup.vm.name_label,
+        disk.vdi.name_label.replace(' ', "-")
+    );
+    session
+        .vdi()
+        .set_name_label(snapshot.reference(), &label)
+        .map_err(|e| VmBackupError::xapi(backup.doing("naming the disk snapshot"), e))
+        .at(Failure::VdiParamSet)?;
+    let format = backup.ctx.config.vdi_export_format;
+    let extension = match format {
+        VdiFormat::Raw => "raw",
+        VdiFormat::Vhd => "vhd",
+    };
+    let stem = if single {
+        backup.stem.clone()
+    } else {
+        format!("{}-{device}", backup.stem)
+    };
+    let file = format!(
+        "{stem}.{extension}{}",
+        save::suffix(backup.ctx.config.compression)
+    );
+    let size = disk.vdi.virtual_size.max(0).cast_unsigned();
+    let saved = (|| {
+        let path = backup.dir.file_path(&file)?;
+        let wire = match format {
+            VdiFormat::Raw => DiskFormat::Raw,
+            VdiFormat::Vhd => DiskFormat::Vhd,
+        };
+        let download = session
+            .export_raw_vdi(snapshot.reference(), wire, None)
+            .map_err(|e| {
+                VmBackupError::xapi(backup.doing(&format!("starting the export of {device}")), e)
+            })?;
+        let label = format!("{} {device}", backup.vm.name_label);
+        let options = backup.save_options(false);
+        let saved = match format {
+            VdiFormat::Raw => save_raw_disk(download, &path, &label, &options)?,
+            VdiFormat::Vhd => save(download, &path, &label, &options)?,
+        };
+        check_image(
+            &path,
+            format,
+            size,
+            backup.ctx.config.compression,
+            saved.received,
+        )?;
+        Ok(saved)
+    })()
+    .at(Failure::VdiExport)?;
+    backup.add_file(
+        file.clone(),
+        "disk",
+        save::name(backup.ctx.config.compression),
+        saved.digest,
+    );
+    if let Err(error) = snapshot.destroy() {
+        backup.warnings.push(format!(
+            "the snapshot of disk {device} could not be removed: {error}"
+        ));
+    }
+    Ok(file)
+}
+
+/// The image must hold the whole disk: a raw image its exact size, a VHD a valid structure
+/// of that size (compressed images are checked by their digest and length received).
+fn check_image(
+    path: &std::path::Path,
+    format: VdiFormat,
+    size: u64,
+    compression: crate::config::ClientCompression,
+    received: u64,
+) -> crate::error::Result<()> {
+    let shown = path.display();
+    let problem = |what: String| VmBackupError::Backup(format!("`{shown}`: {what}"));
+    match (format, compression) {
+        (VdiFormat::Raw, _) if received != size => Err(problem(format!(
+            "received {received} bytes of a {size}-byte disk"
+        ))),
+        (VdiFormat::Vhd, crate::config::ClientCompression::None) => {
+            let vhd = VhdDisk::open(path)
+                .map_err(|e| VmBackupError::image(format!("checking `{shown}`"), e))?;
+            if vhd.size() == size {
+                Ok(())
+            } else {
+                Err(problem(format!(
+                    "a VHD of {} bytes for a {size}-byte disk",
+                    vhd.size()
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}

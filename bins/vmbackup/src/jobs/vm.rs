@@ -1,0 +1,95 @@
+//! vm-export and metadata-export.
+
+use xenapi::{Compression, ExportOptions};
+
+use super::{AtStep, Backup, JobFailure};
+use crate::guards::VmSnapshot;
+use crate::save::{self, save};
+use crate::status_log::Failure;
+
+/// vm-export: snapshot, clear the template flags, stream `/export`, destroy the snapshot.
+pub(super) fn vm_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
+    backup.sweep_leftovers();
+    let session = backup.session();
+    let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
+        .map_err(|e| crate::error::VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
+        .at(Failure::Snapshot)?;
+    export_snapshot(backup, &snapshot)?;
+    if let Err(error) = snapshot.destroy() {
+        backup
+            .warnings
+            .push(format!("the backup snapshot could not be removed: {error}"));
+    }
+    Ok(())
+}
+
+/// Clears the snapshot's template and HA flags (so its export imports as a VM) and streams
+/// its export into `<vm>.xva`.
+pub(super) fn export_snapshot(
+    backup: &mut Backup<'_>,
+    snapshot: &VmSnapshot<'_>,
+) -> Result<(), JobFailure> {
+    let session = backup.session();
+    let clear_flags = || -> xenapi::Result<()> {
+        session
+            .vm()
+            .set_is_a_template(snapshot.reference(), false)?;
+        session.vm().set_ha_always_run(snapshot.reference(), false)
+    };
+    clear_flags()
+        .map_err(|e| {
+            crate::error::VmBackupError::xapi(
+                backup.doing("clearing the snapshot's template flags"),
+                e,
+            )
+        })
+        .at(Failure::TemplateParamSet)?;
+    let host_compression = backup.ctx.config.compress;
+    let options = ExportOptions {
+        compression: if host_compression {
+            Compression::Gzip
+        } else {
+            Compression::None
+        },
+        preserve_power_state: false,
+    };
+    let file = format!(
+        "{}.xva{}{}",
+        backup.stem,
+        if host_compression { ".gz" } else { "" },
+        save::suffix(backup.ctx.config.compression)
+    );
+    let saved = (|| {
+        let path = backup.dir.file_path(&file)?;
+        let download = session
+            .export(snapshot.reference(), &options)
+            .map_err(|e| {
+                crate::error::VmBackupError::xapi(backup.doing("starting the export"), e)
+            })?;
+        save(
+            download,
+            &path,
+            &backup.vm.name_label,
+            &backup.save_options(true),
+        )
+    })()
+    .at(Failure::VmExport)?;
+    let compression = if host_compression {
+        "gzip"
+    } else {
+        save::name(backup.ctx.config.compression)
+    };
+    backup.add_file(file, "xva", compression, saved.digest);
+    Ok(())
+}
+
+/// metadata-export: the VM's `/export_metadata` archive as `<vm>.xva`.
+pub(super) fn metadata_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
+    let archive = backup.metadata_archive().at(Failure::MetadataExport)?;
+    let file = format!("{}.xva", backup.stem);
+    backup
+        .add_small_file(&file, "xva", &archive)
+        .at(Failure::MetadataExport)?;
+    backup.metadata = Some(archive);
+    Ok(())
+}

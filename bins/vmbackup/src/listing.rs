@@ -1,0 +1,118 @@
+//! What is on disk: every VM directory under the backup directory, with its backups (ours
+//! and NAUbackup's), their state and size.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use retention::{BackupState, Layout, scan_vm_dir};
+use serde::Serialize;
+
+use crate::error::{Result, VmBackupError};
+use crate::manifest::Manifest;
+use crate::names;
+
+/// One VM's backups.
+#[derive(Debug, Clone, Serialize)]
+pub struct VmBackups {
+    /// The VM's name (from a manifest, else decoded from the directory name).
+    pub vm: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its backups, newest first.
+    pub backups: Vec<ListedBackup>,
+}
+
+/// One backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedBackup {
+    /// The directory name.
+    pub id: String,
+    /// When it was taken (RFC 3339).
+    pub time: String,
+    /// `complete`, `incomplete` or `protected`.
+    pub state: String,
+    /// `ours` or `naubackup`.
+    pub layout: String,
+    /// The kind of backup, from the manifest.
+    pub kind: Option<String>,
+    /// Bytes used.
+    pub bytes: u64,
+}
+
+/// Lists every VM directory of `backup_dir` (the pool database's `METADATA_*` excepted).
+pub fn list_backups(backup_dir: &Path) -> Result<Vec<VmBackups>> {
+    let entries = fs::read_dir(backup_dir)
+        .map_err(|e| VmBackupError::io(format!("listing `{}`", backup_dir.display()), e))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(std::result::Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("METADATA_"))
+        })
+        .collect();
+    dirs.sort();
+    dirs.iter().map(|dir| list_vm_dir(dir)).collect()
+}
+
+/// Lists one VM directory.
+pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut vm = names::vm_name_of_dir(&dir_name).unwrap_or_else(|| dir_name.clone());
+    let mut backups = Vec::new();
+    for (layout, label) in [
+        (Layout::Own, "ours"),
+        (Layout::naubackup_local(), "naubackup"),
+    ] {
+        let scan = scan_vm_dir(dir, &layout).map_err(|source| {
+            VmBackupError::retention(format!("scanning `{}`", dir.display()), source)
+        })?;
+        for backup in scan.backups {
+            let path = dir.join(&backup.id);
+            let manifest = Manifest::read(&path).ok();
+            if let Some(manifest) = &manifest {
+                vm.clone_from(&manifest.vm.name_label);
+            }
+            backups.push(ListedBackup {
+                time: backup.time.to_string(),
+                state: match backup.state {
+                    BackupState::Complete => "complete",
+                    BackupState::Incomplete => "incomplete",
+                    BackupState::Protected => "protected",
+                }
+                .to_owned(),
+                layout: label.to_owned(),
+                kind: manifest.map(|m| m.kind),
+                bytes: du(&path),
+                id: backup.id,
+            });
+        }
+    }
+    backups.sort_by(|a, b| b.time.cmp(&a.time).then(b.id.cmp(&a.id)));
+    Ok(VmBackups {
+        vm,
+        dir: dir.to_path_buf(),
+        backups,
+    })
+}
+
+/// Bytes allocated below `path` (sparse images count what they use).
+fn du(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.blocks() * 512;
+    }
+    fs::read_dir(path).map_or(0, |entries| {
+        entries
+            .filter_map(std::result::Result::ok)
+            .map(|e| du(&e.path()))
+            .sum()
+    })
+}

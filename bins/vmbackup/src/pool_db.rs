@@ -1,0 +1,48 @@
+//! NAUbackup's pool database backup: `<backup_dir>/METADATA_<host>/pool_db_<time>.dump`.
+
+use std::io;
+use std::path::PathBuf;
+
+use disk_image::AtomicFile;
+use jiff::civil::DateTime;
+use xenapi::Session;
+
+use crate::cancel::Cancel;
+use crate::config::Config;
+use crate::error::{Result, VmBackupError};
+
+/// Dumps the pool database from the master into the backup directory; `master_name` is the
+/// master host's name, `at` the local time of the run. The file appears only when complete.
+pub fn dump_pool_db(
+    session: &Session,
+    config: &Config,
+    master_name: &str,
+    at: DateTime,
+    cancel: &Cancel,
+) -> Result<PathBuf> {
+    let dir = config
+        .backup_dir
+        .join(format!("METADATA_{}", crate::names::dir_name(master_name)));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| VmBackupError::io(format!("creating `{}`", dir.display()), e))?;
+    let path = dir.join(format!(
+        "pool_db_{:04}{:02}{:02}-{:02}{:02}{:02}.dump",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    ));
+    let fail = |e| VmBackupError::xapi("dumping the pool database", e);
+    let mut download = session.pool_db_dump().map_err(fail)?;
+    let file = AtomicFile::create(&path)
+        .map_err(|e| VmBackupError::image(format!("creating `{}`", path.display()), e))?;
+    cancel.check()?;
+    io::copy(&mut download, &mut file.file())
+        .map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))?;
+    download.finish().map_err(fail)?;
+    file.commit()
+        .map_err(|e| VmBackupError::image(format!("finishing `{}`", path.display()), e))?;
+    Ok(path)
+}

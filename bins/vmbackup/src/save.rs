@@ -1,0 +1,197 @@
+//! Saving a download from the pool into a backup file: compressed if asked, digested as
+//! stored, sparse where possible, an XVA verified as it passes, and interruptible.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use disk_image::compress::{CompressWriter, Compression};
+use disk_image::xva::StreamVerifier;
+use disk_image::{DiskSink, Progress, RawFileSink};
+use xenapi::Download;
+
+use crate::cancel::Cancel;
+use crate::config::{ClientCompression, ManifestDigest};
+use crate::digest::{DigestWriter, FileDigest};
+use crate::error::{Result, VmBackupError};
+
+/// How to store a download.
+#[derive(Clone, Copy)]
+pub struct SaveOptions<'a> {
+    /// Compression done here.
+    pub compression: ClientCompression,
+    /// Digest recorded in the manifest.
+    pub digest: ManifestDigest,
+    /// Check the XVA's checksums and structure while it streams.
+    pub verify_xva: bool,
+    /// The run's stop flag.
+    pub cancel: &'a Cancel,
+    /// Where progress goes.
+    pub progress: &'a dyn Progress,
+}
+
+/// What a saved download amounted to.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// Digest of the file as stored.
+    pub digest: FileDigest,
+    /// Bytes received from the pool.
+    pub received: u64,
+}
+
+/// The file-name suffix of a compression.
+pub fn suffix(compression: ClientCompression) -> &'static str {
+    match compression {
+        ClientCompression::None => "",
+        ClientCompression::Zstd => ".zst",
+        ClientCompression::Gzip => ".gz",
+    }
+}
+
+/// The name of a compression in the manifest.
+pub fn name(compression: ClientCompression) -> &'static str {
+    match compression {
+        ClientCompression::None => "none",
+        ClientCompression::Zstd => "zstd",
+        ClientCompression::Gzip => "gzip",
+    }
+}
+
+fn compression_of(compression: ClientCompression) -> Compression {
+    let threads = u32::try_from(disk_image::chunks::default_workers()).unwrap_or(2);
+    match compression {
+        ClientCompression::None => Compression::None,
+        ClientCompression::Zstd => Compression::Zstd { level: 3, threads },
+        ClientCompression::Gzip => Compression::Gzip { level: 6 },
+    }
+}
+
+/// Streams `download` into `path` and waits for its task: the task's success, not the
+/// transfer's, says the pool sent everything.
+pub fn save(
+    mut download: Download<'_>,
+    path: &Path,
+    label: &str,
+    options: &SaveOptions<'_>,
+) -> Result<Saved> {
+    let shown = path.display().to_string();
+    let write_error = |e| VmBackupError::io(format!("writing `{shown}`"), e);
+    let file = File::create(path).map_err(write_error)?;
+    options
+        .progress
+        .start(label, download.content_length().unwrap_or(0));
+    let mut verifier = options
+        .verify_xva
+        .then(|| StreamVerifier::start(shown.clone()));
+    let digesting = DigestWriter::new(BufWriter::with_capacity(1 << 20, &file), options.digest);
+    let mut out =
+        CompressWriter::new(digesting, compression_of(options.compression)).map_err(write_error)?;
+    let received = pump(
+        &mut download,
+        &mut |block| {
+            if let Some(verifier) = verifier.as_mut() {
+                verifier
+                    .feed(block)
+                    .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
+            }
+            out.write_all(block).map_err(write_error)
+        },
+        options,
+    )?;
+    let (buffered, digest) = out.finish().map_err(write_error)?.finish();
+    buffered
+        .into_inner()
+        .map_err(|e| write_error(e.into_error()))?;
+    file.sync_all().map_err(write_error)?;
+    if let Some(verifier) = verifier {
+        verifier
+            .finish()
+            .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
+    }
+    download.finish().map_err(|e| {
+        VmBackupError::xapi(format!("waiting for the pool to complete `{label}`"), e)
+    })?;
+    options.progress.finish();
+    Ok(Saved { digest, received })
+}
+
+/// Streams a raw disk download into `path`, leaving all-zero 4 KiB blocks as holes (when not
+/// compressing); the digest covers every byte of the disk.
+pub fn save_raw_disk(
+    mut download: Download<'_>,
+    path: &Path,
+    label: &str,
+    options: &SaveOptions<'_>,
+) -> Result<Saved> {
+    if options.compression != ClientCompression::None {
+        return save(download, path, label, options);
+    }
+    let shown = path.display().to_string();
+    let file =
+        File::create(path).map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
+    options
+        .progress
+        .start(label, download.content_length().unwrap_or(0));
+    let mut sink = RawFileSink::new(&file, shown.clone());
+    let mut digest = DigestWriter::new(std::io::sink(), options.digest);
+    let mut position = 0u64;
+    let received = pump(
+        &mut download,
+        &mut |block| {
+            digest
+                .write_all(block)
+                .map_err(|e| VmBackupError::io("digesting", e))?;
+            sink.write_at(position, block)
+                .map_err(|e| VmBackupError::image(format!("writing `{shown}`"), e))?;
+            position += block.len() as u64;
+            Ok(())
+        },
+        options,
+    )?;
+    sink.finish(position)
+        .map_err(|e| VmBackupError::image(format!("finishing `{shown}`"), e))?;
+    download.finish().map_err(|e| {
+        VmBackupError::xapi(format!("waiting for the pool to complete `{label}`"), e)
+    })?;
+    options.progress.finish();
+    Ok(Saved {
+        digest: digest.finish().1,
+        received,
+    })
+}
+
+/// Reads `download` to its end in 1 MiB blocks, handing each to `store`; stops at once when
+/// the run is cancelled. Returns the bytes read.
+fn pump(
+    download: &mut Download<'_>,
+    store: &mut dyn FnMut(&[u8]) -> Result<()>,
+    options: &SaveOptions<'_>,
+) -> Result<u64> {
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        options.cancel.check()?;
+        let n = read_full(download, &mut buffer)
+            .map_err(|e| VmBackupError::io("receiving from the pool", e))?;
+        if n == 0 {
+            return Ok(total);
+        }
+        store(&buffer[..n])?;
+        total += n as u64;
+        options.progress.advance(n as u64);
+    }
+}
+
+/// Fills `buffer` as far as the stream allows.
+fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
