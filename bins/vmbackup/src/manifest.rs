@@ -91,7 +91,8 @@ pub struct ManifestPool {
 pub struct ManifestFile {
     /// Path relative to the backup directory.
     pub path: String,
-    /// `xva`, `disk`, `metadata` or `naubackup-metadata`.
+    /// `xva` (a VM with its disks), `metadata-xva` (a VM's records only), `disk`,
+    /// `metadata` or `naubackup-metadata`.
     pub role: String,
     /// `none`, `gzip` or `zstd`.
     pub compression: String,

@@ -68,6 +68,7 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
         }
         let structure = match file.role.as_str() {
             "xva" => check_xva(&path),
+            "metadata-xva" => check_metadata_xva(&path),
             "disk" => check_disk(&path, &manifest, &file.path),
             _ => Ok(()),
         };
@@ -88,6 +89,13 @@ fn check_xva(path: &Path) -> Result<()> {
         .is_some()
     {}
     reader.finish().map_err(fail)
+}
+
+/// A records-only archive: `ova.xml` first, and readable.
+fn check_metadata_xva(path: &Path) -> Result<()> {
+    XvaReader::open_path(path)
+        .map(drop)
+        .map_err(|e| VmBackupError::image(format!("verifying `{}`", path.display()), e))
 }
 
 /// A disk image holds its whole disk: a VHD's structure and size, a raw image's size

@@ -3,6 +3,8 @@
 
 mod integration {
     mod backups;
+    mod cli;
+    mod faults;
     mod mail;
     mod support;
 }

@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// `pre_clean=…`.
     #[arg(value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// Where backups go (instead of the configuration's `backup_dir`).
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -46,6 +49,9 @@ struct Report<'a> {
 fn configure(args: &RunArgs) -> Result<Config> {
     let mut config = load_config(&args.target, &args.settings)?;
     args.connect.apply(&mut config);
+    if let Some(dir) = &args.backup_dir {
+        config.backup_dir.clone_from(dir);
+    }
     Ok(config)
 }
 

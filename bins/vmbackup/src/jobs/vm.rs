@@ -88,7 +88,7 @@ pub(super) fn metadata_export(backup: &mut Backup<'_>) -> Result<(), JobFailure>
     let archive = backup.metadata_archive().at(Failure::MetadataExport)?;
     let file = format!("{}.xva", backup.stem);
     backup
-        .add_small_file(&file, "xva", &archive)
+        .add_small_file(&file, "metadata-xva", &archive)
         .at(Failure::MetadataExport)?;
     backup.metadata = Some(archive);
     Ok(())

@@ -246,3 +246,35 @@ fn an_untrusted_certificate_is_refused() {
     assert!(chain.to_lowercase().contains("certificate"), "{chain}");
     assert!(server.delivered().is_empty());
 }
+
+#[test]
+fn a_backup_run_mails_its_report() {
+    use super::support::{Setup, s, vm_with_disks, vmbackup_json};
+    let server = Server::start(&[]);
+    let password_file = server.dir.path().join("smtp.pass");
+    std::fs::write(&password_file, PASSWORD).unwrap();
+    let setup = Setup::new(vec![vm_with_disks("mailed", 4)]);
+    let config = setup.config(
+        "mail.cfg",
+        &format!(
+            "vm-export=mailed\nmail_to=ops@example.org\nmail_from=vmbackup@example.org\n\
+             smtp_server=localhost:{}\nsmtp_user={USER}\nsmtp_password_file={}\nsmtp_ca_file={}\nmail_on=always",
+            server.port,
+            password_file.display(),
+            server.ca_file().display()
+        ),
+    );
+    vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    let delivered = server.delivered();
+    assert_eq!(delivered.len(), 1);
+    let parsed = python_parse(delivered[0]["data"].as_str().unwrap());
+    assert!(
+        parsed["subject"].as_str().unwrap().starts_with("Success "),
+        "{parsed}"
+    );
+    let body = parsed["body"].as_str().unwrap();
+    assert!(
+        body.contains("VmBackup ended - Success - S:1 W:0 E:0") && body.contains("mailed"),
+        "{body}"
+    );
+}

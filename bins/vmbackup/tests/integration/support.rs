@@ -48,7 +48,13 @@ impl Setup {
         sim.mark_baseline();
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("backups")).unwrap();
-        fs::write(dir.path().join("password"), sim.credentials().1).unwrap();
+        let password = dir.path().join("password");
+        fs::write(&password, sim.credentials().1).unwrap();
+        fs::set_permissions(
+            &password,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         Setup { sim, dir }
     }
 

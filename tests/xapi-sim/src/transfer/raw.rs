@@ -278,9 +278,11 @@ fn receive_raw(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Range<u6
     Ok(0..offset)
 }
 
-/// Spools a VHD body next to the disk, then writes its allocated blocks into the disk.
+/// Spools a VHD body next to the disk (a name of its own per request: a client's empty
+/// probe of the same VDI may still be finishing), then writes its allocated blocks into
+/// the disk.
 fn receive_vhd(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Vec<Range<u64>>> {
-    let spool = path.with_extension("upload.vhd");
+    let spool = path.with_extension(format!("upload-{}.vhd", uuid::Uuid::new_v4().simple()));
     let result = (|| {
         let mut file = File::create(&spool)?;
         io::copy(body, &mut file)?;
