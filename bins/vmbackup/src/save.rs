@@ -14,6 +14,7 @@ use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
 use crate::error::{Result, VmBackupError};
+use crate::writeback::{Writeback, WritebackFile};
 
 /// How to store a download.
 #[derive(Clone, Copy)]
@@ -83,7 +84,10 @@ pub fn save(
     let mut verifier = options
         .verify_xva
         .then(|| StreamVerifier::start(shown.clone()));
-    let digesting = DigestWriter::new(BufWriter::with_capacity(1 << 20, &file), options.digest);
+    let digesting = DigestWriter::new(
+        BufWriter::with_capacity(1 << 20, WritebackFile::new(&file)),
+        options.digest,
+    );
     let mut out =
         CompressWriter::new(digesting, compression_of(options.compression)).map_err(write_error)?;
     let received = pump(
@@ -134,6 +138,7 @@ pub fn save_raw_disk(
         .start(label, download.content_length().unwrap_or(0));
     let mut sink = RawFileSink::new(&file, shown.clone());
     let mut digest = DigestWriter::new(std::io::sink(), options.digest);
+    let mut writeback = Writeback::default();
     let mut position = 0u64;
     let received = pump(
         &mut download,
@@ -144,6 +149,7 @@ pub fn save_raw_disk(
             sink.write_at(position, block)
                 .map_err(|e| VmBackupError::image(format!("writing `{shown}`"), e))?;
             position += block.len() as u64;
+            writeback.advance(&file, position);
             Ok(())
         },
         options,

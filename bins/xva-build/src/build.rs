@@ -1,15 +1,18 @@
 //! `xva-build build`: disk images or a xend configuration in, an XVA out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use cli_common::{Outcome, UsageError};
-use disk_image::compress::{CompressWriter, Compression};
-use disk_image::xva::{XvaOptions, write_xva};
-use disk_image::{Boot, ChecksumKind, DiskInput, DiskSpec, Progress, VifSpec, VmSpec, xend};
+use disk_image::compress::Compression;
+use disk_image::xva::XvaOptions;
+use disk_image::{Boot, ChecksumKind, DiskSpec, Progress, VifSpec, VmSpec, xend};
 
+use crate::archive::{Archive, KernelCopy, place_kernel, print_copy_instructions};
 use crate::inputs::{Destination, open_disk};
+use crate::server::ServerArgs;
+use crate::sftp::SshArgs;
 
 /// Options of `build`.
 #[derive(Debug, Args)]
@@ -96,12 +99,16 @@ pub struct BuildArgs {
     /// Threads reading and hashing (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// Output file, or `-` for standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: PathBuf,
+    /// Output file, or `-` for standard output (or import straight into a host: --server).
+    #[arg(short, long, value_name = "FILE", required_unless_present = "server")]
+    output: Option<PathBuf>,
     /// Print a JSON summary on standard output.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    ssh: SshArgs,
 }
 
 /// `--checksum`.
@@ -150,7 +157,12 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
-    if args.json && args.output.as_os_str() == "-" {
+    if args.output.is_some() && args.server.server.is_some() {
+        bail!(UsageError(
+            "-o and --server do not go together: write a file, or import into a host".into()
+        ));
+    }
+    if args.json && args.output.as_deref() == Some(Path::new("-")) {
         bail!(UsageError(
             "--json prints on standard output; it cannot go with -o -".into()
         ));
@@ -165,47 +177,60 @@ pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
         }
         None => spec_from_flags(args)?,
     };
-    let kernel_copy = place_kernel(&mut spec);
+    let kernel_copies = place_kernel(&mut spec);
     let disks = spec
         .disks
         .iter()
         .map(|disk| open_disk(&disk.path, args.pad))
         .collect::<Result<Vec<_>>>()?;
-    let options = XvaOptions {
-        checksum: match args.checksum {
-            ChecksumArg::Sha1 => ChecksumKind::Sha1,
-            ChecksumArg::Xxhash => ChecksumKind::Xxhash,
+    let archive = Archive {
+        options: XvaOptions {
+            checksum: match args.checksum {
+                ChecksumArg::Sha1 => ChecksumKind::Sha1,
+                ChecksumArg::Xxhash => ChecksumKind::Xxhash,
+            },
+            workers: args
+                .workers
+                .unwrap_or_else(disk_image::chunks::default_workers)
+                .max(1),
+            xapi_keepalive_every: None,
         },
-        workers: args
-            .workers
-            .unwrap_or_else(disk_image::chunks::default_workers)
-            .max(1),
-        xapi_keepalive_every: None,
+        compression: compression(args)?,
+        spec,
+        disks,
     };
-    let compression = compression(args)?;
-    let destination = Destination::create(&args.output)?;
-    let name = destination.name();
-    let summary = {
-        let mut out = CompressWriter::new(destination.writer(), compression)
-            .with_context(|| format!("starting compression into `{name}`"))?;
-        let inputs = disks
-            .iter()
-            .map(|d| DiskInput::Random(d.as_ref()))
-            .collect();
-        let summary = write_xva(&spec, inputs, &mut out, &name, &options, progress)
-            .with_context(|| format!("building `{name}`"))?;
-        out.finish()
-            .with_context(|| format!("finishing `{name}`"))?;
-        summary
-    };
-    destination.commit()?;
-    for (local, host) in &kernel_copy {
-        eprintln!("PV boot file: copy `{local}` to `{host}` on every host of the pool");
+    match (&args.output, &args.server.server) {
+        (Some(output), _) => write_file(&archive, output, &kernel_copies, args.json, progress),
+        (None, Some(url)) => crate::server::run(
+            url,
+            &args.server,
+            &args.ssh,
+            &archive,
+            &kernel_copies,
+            args.json,
+            progress,
+        ),
+        (None, None) => bail!(UsageError("give -o FILE or --server URL".into())),
     }
-    if args.json {
+}
+
+fn write_file(
+    archive: &Archive,
+    output: &Path,
+    kernel_copies: &[KernelCopy],
+    json: bool,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let destination = Destination::create(output)?;
+    let name = destination.name();
+    let (_, summary) = archive.write(destination.writer(), &name, progress)?;
+    destination.commit()?;
+    print_copy_instructions(kernel_copies);
+    let spec = &archive.spec;
+    if json {
         let report = serde_json::json!({ "output": name, "vm": spec, "summary": summary });
         println!("{}", serde_json::to_string_pretty(&report)?);
-    } else if args.output.as_os_str() != "-" {
+    } else if output.as_os_str() != "-" {
         println!(
             "{name}: VM `{}`, {} disk(s), {} bytes",
             spec.name,
@@ -292,32 +317,6 @@ fn spec_from_flags(args: &BuildArgs) -> Result<VmSpec> {
         .collect();
     spec.vifs.clone_from(&args.vifs);
     Ok(spec)
-}
-
-/// A PV guest booting a dom0 kernel needs it on the host, where XAPI looks for it (as xva.py
-/// did): rewrite the kernel and ramdisk paths to `/boot/guest/<uuid>/` and return the
-/// (local path, host path) pairs to copy.
-fn place_kernel(spec: &mut VmSpec) -> Vec<(String, String)> {
-    let Boot::Pv {
-        kernel: Some(kernel),
-        ramdisk,
-        ..
-    } = &mut spec.boot
-    else {
-        return Vec::new();
-    };
-    let dir = format!("/boot/guest/{}", uuid::Uuid::new_v4());
-    let mut copies = vec![(
-        std::mem::replace(kernel, format!("{dir}/vmlinuz")),
-        format!("{dir}/vmlinuz"),
-    )];
-    if let Some(ramdisk) = ramdisk {
-        copies.push((
-            std::mem::replace(ramdisk, format!("{dir}/initrd")),
-            format!("{dir}/initrd"),
-        ));
-    }
-    copies
 }
 
 #[cfg(test)]

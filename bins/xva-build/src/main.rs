@@ -1,10 +1,13 @@
 //! `xva-build`: build, inspect, verify and extract XenServer `.xva` archives.
 
+mod archive;
 mod build;
 mod convert;
 mod extract;
 mod inputs;
 mod inspect;
+mod server;
+mod sftp;
 mod verify;
 
 use std::process::ExitCode;
@@ -16,6 +19,8 @@ Examples:
   xva-build build --disk web.img --name web --memory 2048 --vcpus 2 -o web.xva
   xva-build build --config /etc/xen/web.cfg --checksum xxhash --compress zstd -o web.xva.zst
   xva-build build --disk centos.img --pv --bootloader pygrub --name centos -o - | ssh host xe vm-import filename=/dev/stdin
+  xva-build build --disk web.img --name web --server https://xs1 --tls-fingerprint AB:CD:... --password-file /root/xs-pw
+  xva-build build --disk pv.img --kernel vmlinuz --ramdisk initrd.img --server https://xs1 --upload-kernel --ssh-key ~/.ssh/id_ed25519
   xva-build inspect web.xva --json
   xva-build verify web.xva.zst
   xva-build extract web.xva --disk 0 -o web-disk0.vhd

@@ -1,5 +1,14 @@
 //! The real `xva-build` binary, end to end: build / inspect / verify / extract, their JSON,
-//! exit codes and error messages, a xend configuration, standard output, and a full disk.
+//! exit codes and error messages, a xend configuration, standard output, and a full disk;
+//! imports into the XAPI simulator (`import`) and kernel uploads to a real sshd
+//! (`upload_kernel`).
+
+#[path = "cli/import.rs"]
+mod import;
+#[path = "cli/sshd.rs"]
+mod sshd;
+#[path = "cli/upload_kernel.rs"]
+mod upload_kernel;
 
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
@@ -11,9 +20,18 @@ use serde_json::Value;
 const MIB: u64 = 1 << 20;
 
 fn xva_build(args: &[&str]) -> Output {
+    xva_build_with(args, &[])
+}
+
+/// Runs the binary with extra environment variables (and never with a password or home
+/// directory of the test's own environment).
+fn xva_build_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xva-build"))
         .args(args)
         .env("RUST_LOG", "warn")
+        .env_remove("XVA_BUILD_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
         .output()
         .expect("running xva-build")
 }

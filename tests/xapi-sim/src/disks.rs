@@ -98,10 +98,28 @@ fn write_nonzero(out: &File, data: &[u8], offset: u64) -> io::Result<()> {
 
 /// Writes `data` at `offset` into an existing disk file (zeros included).
 pub(crate) fn write_at(path: &Path, offset: u64, data: &[u8]) -> io::Result<()> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .write_all_at(data, offset)
+    open_for_write(path)?.write_all_at(data, offset)
+}
+
+/// A disk shared with a snapshot, as XAPI's copy-on-write: the snapshot's file is a hard
+/// link to the disk's until one of them is written.
+pub(crate) fn share(disk: &Path, snapshot: &Path) -> io::Result<()> {
+    if let Some(dir) = snapshot.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::hard_link(disk, snapshot)
+}
+
+/// Opens an existing disk file for writing, first giving it bytes of its own when a
+/// snapshot still shares them (the copy in copy-on-write).
+pub(crate) fn open_for_write(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    if fs::metadata(path)?.nlink() > 1 {
+        let own = path.with_extension(format!("cow-{}", uuid::Uuid::new_v4().simple()));
+        copy_sparse(path, &own)?;
+        fs::rename(&own, path)?;
+    }
+    OpenOptions::new().write(true).open(path)
 }
 
 /// Overwrites `data.len()` bytes at `offset` exactly, keeping the file sparse: blocks that

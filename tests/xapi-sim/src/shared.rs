@@ -71,7 +71,7 @@ impl Shared {
         }
     }
 
-    /// Takes a snapshot: plans it under the lock, copies the disks without it, commits.
+    /// Takes a snapshot: plans it under the lock, shares the disks copy-on-write, commits.
     pub(crate) fn snapshot(
         &self,
         plan: impl FnOnce(&Pool) -> XapiResult<SnapshotPlan>,
@@ -79,7 +79,7 @@ impl Shared {
         let plan = plan(&self.lock())?;
         let mut made: Vec<PathBuf> = Vec::new();
         for (from, to) in plan.copies() {
-            if let Err(e) = disks::copy_sparse(from, to) {
+            if let Err(e) = disks::share(from, to) {
                 for path in made.iter().chain(std::iter::once(to)) {
                     let _ = crate::disks::DiskStore::remove(path);
                 }

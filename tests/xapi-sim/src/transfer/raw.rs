@@ -1,7 +1,7 @@
 //! `GET /export_raw_vdi` (raw: the whole virtual size; vhd: a dynamic VHD, with `base` only
 //! the blocks that differ from it) and `PUT /import_raw_vdi` (raw or VHD into a VDI).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -256,7 +256,7 @@ pub(crate) fn import_raw_vdi(transfer: &Transfer<'_>, connection: &mut Connectio
 
 /// Writes the raw body over the disk from its start; returns the range written.
 fn receive_raw(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Range<u64>> {
-    let file = OpenOptions::new().write(true).open(path)?;
+    let file = disks::open_for_write(path)?;
     let size = file.metadata()?.len();
     let mut buf = vec![0u8; PIECE];
     let mut offset = 0u64;
@@ -288,7 +288,7 @@ fn receive_vhd(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Vec<Rang
         io::copy(body, &mut file)?;
         file.sync_all()?;
         let vhd = VhdDisk::open(&spool).map_err(io::Error::other)?;
-        let disk = OpenOptions::new().write(true).open(path)?;
+        let disk = disks::open_for_write(path)?;
         let size = disk.metadata()?.len();
         if vhd.size() != size {
             return Err(io::Error::new(
