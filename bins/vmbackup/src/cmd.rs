@@ -29,12 +29,10 @@ pub struct Output {
     pub quiet: bool,
 }
 
-impl Output {
-    /// Prints `value` as pretty JSON.
-    pub fn print_json(self, value: &impl serde::Serialize) -> Result<()> {
-        println!("{}", serde_json::to_string_pretty(value)?);
-        Ok(())
-    }
+/// Prints `value` as pretty JSON on standard output.
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 /// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked.

@@ -12,7 +12,7 @@ use super::{Output, load_settings};
 /// Options of `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Take backup_dir from this configuration file.
+    /// Take `backup_dir` from this configuration file.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The backup directory (instead of a configuration's).
@@ -28,7 +28,7 @@ pub fn run(args: &ListArgs, output: Output) -> Result<Outcome> {
     };
     let vms = list_backups(&backup_dir)?;
     if output.json {
-        output.print_json(&vms)?;
+        super::print_json(&vms)?;
         return Ok(Outcome::Success);
     }
     for vm in &vms {

@@ -15,7 +15,7 @@ use super::{Output, load_settings};
 /// Options of `prune`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Take backup_dir and the retention keys (max_backups, keep_daily, …) from this
+    /// Take `backup_dir` and the retention keys (`max_backups`, `keep_daily`, …) from this
     /// configuration file.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -77,7 +77,7 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
         }));
     }
     if output.json {
-        output.print_json(&reports)?;
+        super::print_json(&reports)?;
     }
     Ok(Outcome::Success)
 }

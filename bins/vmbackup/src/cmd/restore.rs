@@ -50,7 +50,7 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
         .iter()
         .all(vmbackup::restore::DiskCheck::matches);
     if output.json {
-        output.print_json(&restored)?;
+        super::print_json(&restored)?;
     } else {
         for vm in &restored.vms {
             println!("restored VM {vm}");

@@ -94,7 +94,7 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
     let errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
     let warnings: Vec<String> = selection.warnings.iter().map(ToString::to_string).collect();
     if output.json {
-        output.print_json(&serde_json::json!({
+        super::print_json(&serde_json::json!({
             "backup_dir": config.backup_dir, "status_log": config.status_log,
             "compress": config.compress, "retention": config.retention,
             "jobs": jobs, "errors": errors, "warnings": warnings,
@@ -146,9 +146,9 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let say = |text: &str| {
         let line = format!("{}{text}", stdout_prefix(local_now()));
         if output.json {
-            eprintln!("{line}")
+            eprintln!("{line}");
         } else {
-            println!("{line}")
+            println!("{line}");
         }
     };
     say("VmBackup running");
@@ -194,7 +194,7 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         }
     }
     if output.json {
-        output.print_json(&Report {
+        super::print_json(&Report {
             status: counts.overall().as_str(),
             summary: counts.summary(),
             vms: &reports,

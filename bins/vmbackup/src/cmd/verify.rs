@@ -14,9 +14,9 @@ use super::{Output, load_settings};
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Backups to check: a backup's directory, a VM's directory (all its complete backups),
-    /// or a backup directory (every VM). Default: the configuration's backup_dir.
+    /// or a backup directory (every VM). Default: the configuration's `backup_dir`.
     paths: Vec<PathBuf>,
-    /// Take backup_dir from this configuration file.
+    /// Take `backup_dir` from this configuration file.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -55,7 +55,7 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
     }
     let sound = checks.iter().all(BackupCheck::ok);
     if output.json {
-        output.print_json(&serde_json::json!({ "ok": sound, "backups": checks }))?;
+        super::print_json(&serde_json::json!({ "ok": sound, "backups": checks }))?;
     }
     Ok(if sound {
         Outcome::Success

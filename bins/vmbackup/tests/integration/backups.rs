@@ -279,7 +279,7 @@ fn metadata_and_skeleton_exports() {
         .unwrap()
         .vifs
         .iter()
-        .map(|v| v.to_string())
+        .map(ToString::to_string)
         .collect();
     assert_eq!(vif_macs.len(), 1, "the VIF is recreated");
 }

@@ -152,11 +152,11 @@ fn passwords_never_come_from_the_command_line() {
     let setup = Setup::new(vec![vm_with_disks("web", 1)]);
     let config = setup.config("nopass.cfg", "vm-export=web");
     let text = fs::read_to_string(&config).unwrap();
-    let no_password: String = text
+    let no_password: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with("password_file"))
-        .map(|l| format!("{l}\n"))
         .collect();
+    let no_password = no_password.join("\n");
     fs::write(&config, no_password).unwrap();
     let (_, stderr) = vmbackup_exit(&["run", s(&config)], 2);
     assert!(

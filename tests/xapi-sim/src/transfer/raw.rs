@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use disk_image::vhd::{VhdDisk, dynamic_vhd_len, write_dynamic_vhd};
 use disk_image::{FileDisk, RandomAccessDisk};
@@ -255,7 +255,7 @@ pub(crate) fn import_raw_vdi(transfer: &Transfer<'_>, connection: &mut Connectio
 }
 
 /// Writes the raw body over the disk from its start; returns the range written.
-fn receive_raw(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Range<u64>> {
+fn receive_raw(path: &Path, body: &mut BodyReader<'_>) -> io::Result<Range<u64>> {
     let file = disks::open_for_write(path)?;
     let size = file.metadata()?.len();
     let mut buf = vec![0u8; PIECE];
@@ -281,7 +281,7 @@ fn receive_raw(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Range<u6
 /// Spools a VHD body next to the disk (a name of its own per request: a client's empty
 /// probe of the same VDI may still be finishing), then writes its allocated blocks into
 /// the disk.
-fn receive_vhd(path: &PathBuf, body: &mut BodyReader<'_>) -> io::Result<Vec<Range<u64>>> {
+fn receive_vhd(path: &Path, body: &mut BodyReader<'_>) -> io::Result<Vec<Range<u64>>> {
     let spool = path.with_extension(format!("upload-{}.vhd", uuid::Uuid::new_v4().simple()));
     let result = (|| {
         let mut file = File::create(&spool)?;
