@@ -20,7 +20,7 @@ use rustls::pki_types::pem::PemObject;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, XenApiError};
-use verifier::{AnyCertificate, PinnedCertificate};
+use verifier::FingerprintVerifier;
 
 /// Whom to trust when connecting over https.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl TlsTrust {
                 }
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(PinnedCertificate::new(
+                    .with_custom_certificate_verifier(Arc::new(FingerprintVerifier::pinned(
                         pins.clone(),
                         provider,
                     )))
@@ -71,7 +71,7 @@ impl TlsTrust {
                 );
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AnyCertificate::new(provider)))
+                    .with_custom_certificate_verifier(Arc::new(FingerprintVerifier::any(provider)))
                     .with_no_client_auth()
             }
         };

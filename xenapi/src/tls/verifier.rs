@@ -11,16 +11,30 @@ use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureSchem
 
 use super::Fingerprint;
 
-/// Accepts exactly the certificates whose SHA-256 fingerprint is pinned.
+/// Accepts the certificates whose SHA-256 fingerprint is pinned, or any certificate when
+/// nothing is pinned (the insecure mode).
 #[derive(Debug)]
-pub(super) struct PinnedCertificate {
-    pins: Vec<Fingerprint>,
+pub(super) struct FingerprintVerifier {
+    /// `None`: insecure mode, every certificate is accepted.
+    pins: Option<Vec<Fingerprint>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl PinnedCertificate {
-    pub(super) fn new(pins: Vec<Fingerprint>, provider: Arc<CryptoProvider>) -> Self {
-        PinnedCertificate { pins, provider }
+impl FingerprintVerifier {
+    /// Accepts exactly the certificates with these fingerprints.
+    pub(super) fn pinned(pins: Vec<Fingerprint>, provider: Arc<CryptoProvider>) -> Self {
+        FingerprintVerifier {
+            pins: Some(pins),
+            provider,
+        }
+    }
+
+    /// Accepts any certificate.
+    pub(super) fn any(provider: Arc<CryptoProvider>) -> Self {
+        FingerprintVerifier {
+            pins: None,
+            provider,
+        }
     }
 }
 
@@ -47,75 +61,7 @@ impl fmt::Display for FingerprintMismatch {
 
 impl std::error::Error for FingerprintMismatch {}
 
-impl ServerCertVerifier for PinnedCertificate {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let found = Fingerprint::of_certificate(end_entity);
-        if self.pins.contains(&found) {
-            return Ok(ServerCertVerified::assertion());
-        }
-        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-            OtherError(Arc::new(FingerprintMismatch {
-                found,
-                pinned: self.pins.clone(),
-            })),
-        )))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Accepts any certificate (insecure mode).
-#[derive(Debug)]
-pub(super) struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl AnyCertificate {
-    pub(super) fn new(provider: Arc<CryptoProvider>) -> Self {
-        AnyCertificate { provider }
-    }
-}
-
-impl ServerCertVerifier for AnyCertificate {
+impl ServerCertVerifier for FingerprintVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -124,12 +70,24 @@ impl ServerCertVerifier for AnyCertificate {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        tracing::debug!(
-            server = ?server_name,
-            fingerprint = %Fingerprint::of_certificate(end_entity),
-            "accepting an unverified certificate (insecure mode)"
-        );
-        Ok(ServerCertVerified::assertion())
+        let found = Fingerprint::of_certificate(end_entity);
+        let Some(pins) = &self.pins else {
+            tracing::debug!(
+                server = ?server_name,
+                fingerprint = %found,
+                "accepting an unverified certificate (insecure mode)"
+            );
+            return Ok(ServerCertVerified::assertion());
+        };
+        if pins.contains(&found) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+            OtherError(Arc::new(FingerprintMismatch {
+                found,
+                pinned: pins.clone(),
+            })),
+        )))
     }
 
     fn verify_tls12_signature(

@@ -7,7 +7,7 @@ use std::fs;
 use serde_json::Value;
 use xapi_sim::{DiskContents, NewDisk, NewVm};
 
-use super::support::{MIB, Setup, s, vm_with_disks, vmbackup_exit, vmbackup_json};
+use super::support::{MIB, Setup, restore_checked, s, vm_with_disks, vmbackup_exit, vmbackup_json};
 
 /// The disk bytes of a VM in the simulator, by slot order.
 fn disk_bytes(setup: &Setup, vm_name: &str) -> Vec<Vec<u8>> {
@@ -80,21 +80,10 @@ fn vm_export_backs_up_verifies_and_restores() {
     let verified = vmbackup_json(&["verify", s(&setup.backups())], 0);
     assert_eq!(verified["ok"], true);
 
-    let restored = vmbackup_json(
-        &[
-            "restore",
-            s(backup),
-            "--config",
-            s(&config),
-            "--check",
-            "--quiet",
-        ],
-        0,
-    );
-    let checks = restored["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 2, "{restored:#}");
-    assert!(
-        checks.iter().all(|c| c["backup"] == c["restored"]),
+    let restored = restore_checked(backup, &config);
+    assert_eq!(
+        restored["checks"].as_array().unwrap().len(),
+        2,
         "{restored:#}"
     );
     let stamp = backup.file_name().unwrap().to_string_lossy().into_owned();
@@ -125,26 +114,8 @@ fn vdi_exports_as_vhd_and_raw_restore_into_new_disks() {
             String::from_utf8_lossy(&info.stderr)
         );
     }
-    let restored = vmbackup_json(
-        &[
-            "restore",
-            s(&backup),
-            "--config",
-            s(&vhd),
-            "--check",
-            "--quiet",
-        ],
-        0,
-    );
+    let restored = restore_checked(&backup, &vhd);
     assert_eq!(restored["vdis"].as_array().unwrap().len(), 2);
-    assert!(
-        restored["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["backup"] == c["restored"]),
-        "{restored:#}"
-    );
 
     // NAUbackup's default: the boot disk only, raw; here compressed by us.
     let raw = setup.config("raw.cfg", "vdi-export=db-01\ncompression=zstd");
@@ -152,21 +123,7 @@ fn vdi_exports_as_vhd_and_raw_restore_into_new_disks() {
     let backup = setup.backups_of("db-01").pop().unwrap();
     assert!(backup.join("db-01.raw.zst").is_file());
     vmbackup_json(&["verify", s(&backup)], 0);
-    let restored = vmbackup_json(
-        &[
-            "restore",
-            s(&backup),
-            "--config",
-            s(&raw),
-            "--check",
-            "--quiet",
-        ],
-        0,
-    );
-    assert_eq!(
-        restored["checks"][0]["backup"],
-        restored["checks"][0]["restored"]
-    );
+    restore_checked(&backup, &raw);
     setup.assert_no_leaks();
 }
 
@@ -190,24 +147,7 @@ fn compressed_exports_by_the_host_and_by_us() {
     assert_eq!(manifest["files"][0]["digest"]["kind"], "sha256");
     vmbackup_json(&["verify", s(&setup.backups().join("web"))], 0);
     for backup in &backups {
-        let restored = vmbackup_json(
-            &[
-                "restore",
-                s(backup),
-                "--config",
-                s(&ours),
-                "--check",
-                "--quiet",
-            ],
-            0,
-        );
-        assert!(
-            restored["checks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|c| c["backup"] == c["restored"])
-        );
+        restore_checked(backup, &ours);
     }
     setup.assert_no_leaks();
 }

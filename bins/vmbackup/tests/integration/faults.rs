@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use xapi_sim::{Endpoint, TransferFault};
 
-use super::support::{Setup, s, vm_with_disks, vmbackup_json};
+use super::support::{Setup, restore_checked, s, vm_with_disks, vmbackup_json};
 
 /// A pool with the VM to break and a bystander, one good backup of each already taken
 /// (`max_backups=1`: a failed run must not prune the good one).
@@ -190,24 +190,7 @@ fn xapi_quirks_do_not_spoil_a_backup() {
     vmbackup_json(&["run", s(&config), "--quiet"], 0);
     setup.assert_clean();
     let newest = setup.backups_of("victim").pop().unwrap();
-    let restored = vmbackup_json(
-        &[
-            "restore",
-            s(&newest),
-            "--config",
-            s(&config),
-            "--check",
-            "--quiet",
-        ],
-        0,
-    );
-    assert!(
-        restored["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["backup"] == c["restored"])
-    );
+    restore_checked(&newest, &config);
 }
 
 /// A tmpfs, unmounted on drop.

@@ -162,6 +162,28 @@ pub fn vmbackup_json(args: &[&str], code: i32) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"))
 }
 
+/// Restores `backup` with `--check` and asserts every restored disk holds the backup's
+/// bytes; returns the report.
+pub fn restore_checked(backup: &Path, config: &Path) -> Value {
+    let restored = vmbackup_json(
+        &[
+            "restore",
+            s(backup),
+            "--config",
+            s(config),
+            "--check",
+            "--quiet",
+        ],
+        0,
+    );
+    let checks = restored["checks"].as_array().expect("a check per disk");
+    assert!(
+        !checks.is_empty() && checks.iter().all(|c| c["backup"] == c["restored"]),
+        "{restored:#}"
+    );
+    restored
+}
+
 /// Standard output and error as text.
 pub fn texts(output: &Output) -> (String, String) {
     (
