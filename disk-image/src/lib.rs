@@ -66,6 +66,7 @@ mod spec;
 mod zero;
 
 pub mod vhd;
+pub mod writeback;
 pub mod xend;
 pub mod xva;
 

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
 use crate::error::{IoContext, Result};
+use crate::writeback::Writeback;
 use crate::zero::{data_prefix_len, zero_prefix_len};
 
 /// A destination for a disk's bytes, written front to back.
@@ -22,6 +23,7 @@ pub trait DiskSink {
 pub struct RawFileSink<'a> {
     file: &'a File,
     name: String,
+    writeback: Writeback,
 }
 
 impl<'a> RawFileSink<'a> {
@@ -30,6 +32,7 @@ impl<'a> RawFileSink<'a> {
         RawFileSink {
             file,
             name: name.into(),
+            writeback: Writeback::default(),
         }
     }
 }
@@ -48,6 +51,8 @@ impl DiskSink for RawFileSink<'_> {
             }
             done += run;
         }
+        self.writeback
+            .advance(self.file, offset + data.len() as u64);
         Ok(())
     }
 

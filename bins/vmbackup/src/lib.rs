@@ -185,7 +185,6 @@ pub mod save;
 pub mod selection;
 pub mod status_log;
 pub mod verify;
-pub mod writeback;
 
 pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
 pub use error::{Issue, Location, Result, VmBackupError};

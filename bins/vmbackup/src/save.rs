@@ -14,7 +14,7 @@ use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
 use crate::error::{Result, VmBackupError};
-use crate::writeback::{Writeback, WritebackFile};
+use disk_image::writeback::{Writeback, WritebackFile};
 
 /// How to store a download.
 #[derive(Clone, Copy)]

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use disk_image::writeback::WritebackFile;
 use disk_image::{AtomicFile, FileDisk, PaddedDisk, RandomAccessDisk, vhd};
 
 /// Opens a disk image for reading: a VHD (fixed or dynamic, detected by its footer) or a raw
@@ -73,7 +74,7 @@ impl Destination {
             Destination::Stdout => {
                 Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock()))
             }
-            Destination::File(file) => Box::new(file.file()),
+            Destination::File(file) => Box::new(WritebackFile::new(file.file())),
         }
     }
 

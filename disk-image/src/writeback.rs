@@ -1,8 +1,9 @@
-//! Writing a large backup file without leaving all of it for the final `fsync`: every
+//! Writing a large file without leaving all of it for the final `fsync`: every
 //! [`WINDOW`] bytes the kernel is asked to start writing the window just filled out (and to
 //! drop the windows already on disk from the page cache), so the disk works while the
-//! transfer goes on, the closing sync has little left, and a backup does not push the
-//! host's working set out of memory.
+//! copy goes on, the closing sync has little left, and a backup or a conversion does not
+//! push the host's working set out of memory. The sinks ([`crate::RawFileSink`] and the VHD
+//! sinks built on it) do this as they write.
 //!
 //! The request is `posix_fadvise(POSIX_FADV_DONTNEED)`: on Linux it starts asynchronous
 //! writeback of dirty pages in the range and evicts the clean ones. It is advice: if the
