@@ -23,6 +23,16 @@
 //! Errors are one type, [`DiskImageError`], whose message names the file, the archive member
 //! or the offset.
 //!
+//! # Design notes
+//!
+//! - `ova.xml` is XAPI's own records in XAPI's own XML-RPC encoding, so this crate uses the
+//!   `xenapi` crate without its client (`default-features = false`: codec and records only,
+//!   no network stack): one definition of `VmRecord` & co. serves the API and the archive.
+//! - The tar framing of XVAs is written by hand ([`xva`] explains why); everything else
+//!   (zstd, gzip, SHA-1, XXH64, `SEEK_DATA`) comes from the usual crates.
+//! - [`xend`] lives here, not in a binary, because a xend configuration is one more way to
+//!   describe the [`VmSpec`] an XVA is built from, and more than one tool reads them.
+//!
 //! # Example: a raw disk into an XVA, and back
 //!
 //! ```

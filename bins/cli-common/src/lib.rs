@@ -1,6 +1,11 @@
 //! Plumbing shared by the toolkit's binaries, so that each `main.rs` stays a few lines:
-//! logging setup, progress reporting fit for a terminal or for cron, and the exit-code
-//! convention (0 all good, 1 some items failed, 2 usage or configuration error).
+//! logging setup, progress reporting fit for a terminal or for cron, the exit-code
+//! convention (0 all good, 1 some items failed, 2 usage or configuration error), and
+//! passwords read from files, the environment or a prompt ([`secrets`]), never from argv.
+//!
+//! It lives beside the binaries (`bins/`) rather than at the top level because only
+//! binaries use it: libraries report progress through `disk_image::Progress` and never
+//! print.
 
 mod exit;
 mod logging;

@@ -1,8 +1,27 @@
-//! The foundations of `vmbackup`, the toolkit's XenServer / XCP-ng backup: NAUbackup's
-//! configuration read as data ([`config`]), the VM selection resolved against a pool
-//! ([`selection`]), safe directory names for VM names ([`names`]), NAUbackup's status log
-//! and summary lines ([`status_log`]) and the e-mail report ([`mail`]). Nothing here talks
-//! to XAPI: the pool's VMs are given as data and the clock is passed in.
+//! `vmbackup`, the toolkit's XenServer / XCP-ng backup, as a library under the thin
+//! `vmbackup` binary.
+//!
+//! - **Deciding, without I/O:** NAUbackup's configuration read as data ([`config`]), the VM
+//!   selection resolved against the pool's VMs ([`selection`]), safe directory names for VM
+//!   names ([`names`]), NAUbackup's status log and summary lines ([`status_log`]).
+//! - **Backing up:** [`connect`] and [`inventory`] read the pool; [`jobs`] backs one VM up
+//!   (vm-export, vdi-export, metadata-export, skeleton-export) with its snapshots held by
+//!   [`guards`] and its files written into a [`backup_dir::PartialBackup`] that only becomes
+//!   a backup once complete ([`save`] streams, compresses, digests and verifies as the data
+//!   arrives); [`run`] does a whole run, several VMs at once, then [`prune`]s each VM that
+//!   succeeded; [`pool_db`] dumps the pool database; [`mail`] sends the report; [`cancel`]
+//!   stops it all cleanly on Ctrl-C.
+//! - **Afterwards:** [`listing`], [`verify`] and [`restore`] read what [`manifest`] recorded.
+//!
+//! # Where the backups go
+//!
+//! `<backup_dir>/<vm dir>/<UTC stamp>/` (for example
+//! `/snapshots/BACKUPS/web 01/2026-11-22T013005Z/`), written as `.partial-<stamp>` and renamed
+//! once synced, holding the exported file(s), NAUbackup's `vm.cfg`, `DISK-*/vbd.cfg`,
+//! `DISK-*/vdi.cfg`, `VIFs/vif-*.cfg`, `vm-metadata.xml`, its `success` marker and
+//! `manifest.json`. NAUbackup wrote `backup-YYYY-MM-DD-(HH:MM:SS)` in local time, with `:`
+//! that some NAS refuse and no offset; ours is unambiguous, and `vmbackup prune --naubackup`
+//! still handles the old directories.
 //!
 //! # The configuration file
 //!

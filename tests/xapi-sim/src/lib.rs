@@ -3,7 +3,9 @@
 //! It serves XML-RPC (`POST /`, `/RPC2`), JSON-RPC (`POST /jsonrpc`) and XAPI's HTTP
 //! transfers (`/export`, `/export_metadata`, `/export_raw_vdi`, `/import`,
 //! `/import_raw_vdi`, `/pool/xmldbdump`) with XAPI's semantics: snapshots are templates with
-//! `is_a_snapshot`, disks hold real bytes in sparse files, exports are real XVAs written by
+//! `is_a_snapshot`, disks hold real bytes in sparse files (a snapshot's disks share them
+//! copy-on-write, as XAPI's do: a hard link, broken by the first write), exports are real
+//! XVAs written by
 //! disk-image, transfers answer `200` first and report through their task. A master and a
 //! slave host listen on two loopback ports (the slave answers logins with `HOST_IS_SLAVE`);
 //! each port accepts plain HTTP and TLS (a self-signed certificate, pinned by fingerprint).

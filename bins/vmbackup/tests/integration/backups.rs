@@ -87,10 +87,32 @@ fn vm_export_backs_up_verifies_and_restores() {
         "{restored:#}"
     );
     let stamp = backup.file_name().unwrap().to_string_lossy().into_owned();
+    let copy_name = format!("web 01 (restored {stamp})");
+    assert_eq!(disk_bytes(&setup, &copy_name), disk_bytes(&setup, "web 01"));
+    // The settings come back too; a copy gets new identities.
+    let record = |name: &str| setup.sim.vm(&setup.sim.vms_by_name(name)[0]).unwrap();
+    let (original, copy) = (record("web 01"), record(&copy_name));
     assert_eq!(
-        disk_bytes(&setup, &format!("web 01 (restored {stamp})")),
-        disk_bytes(&setup, "web 01")
+        (
+            copy.memory_static_max,
+            copy.vcpus_max,
+            copy.vcpus_at_startup,
+            &copy.platform,
+            &copy.hvm_boot_policy
+        ),
+        (
+            original.memory_static_max,
+            original.vcpus_max,
+            original.vcpus_at_startup,
+            &original.platform,
+            &original.hvm_boot_policy
+        )
     );
+    assert_eq!(
+        (copy.vbds.len(), copy.vifs.len()),
+        (original.vbds.len(), original.vifs.len())
+    );
+    assert_ne!(copy.uuid, original.uuid);
 }
 
 #[test]
