@@ -27,7 +27,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Upload a PV guest's kernel (with --server)")]
 pub struct SshArgs {
-    /// Copy the --kernel and --ramdisk to /boot/guest/<uuid>/ on the --server host over SFTP,
+    /// Copy the --kernel and --ramdisk to `/boot/guest/<uuid>/` on the --server host over SFTP,
     /// before the import (without it, the command says where to copy them).
     #[arg(long, requires = "server")]
     pub upload_kernel: bool,

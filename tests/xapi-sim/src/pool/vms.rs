@@ -26,7 +26,7 @@ fn bad_power_state(vm: &Ref, expected: PowerState, actual: PowerState) -> XapiEr
     )
 }
 
-/// What [`Pool::create_vm`] made.
+/// What [`SimHandle::add_vm`](crate::SimHandle::add_vm) made: the VM and its disks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedVm {
     /// The VM.
