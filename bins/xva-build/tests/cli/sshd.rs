@@ -80,12 +80,12 @@ impl Sshd {
         // refuses to start without it.
         fs::create_dir_all("/run/sshd").expect("creating /run/sshd (the tests run as root)");
         let dir = tempfile::tempdir().unwrap();
-        // A chroot must be owned by root and writable by nobody else, up to `/`: /tmp is
-        // world-writable, the target directory is not.
+        // A chroot must be owned by root and writable by nobody else, all the way up to `/`:
+        // neither /tmp nor a checkout below it qualifies, /run (root's tmpfs, 0755) does.
         let root = tempfile::Builder::new()
-            .prefix("sftp-root-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .unwrap();
+            .prefix("vmtoolkit-sftp-root-")
+            .tempdir_in("/run")
+            .expect("creating a chroot in /run (the tests run as root)");
         let host_key = dir.path().join("host_key");
         keygen(&host_key);
         let client_key = dir.path().join("client_key");
