@@ -54,6 +54,30 @@ impl Hasher {
     }
 }
 
+/// A hasher and the count of bytes it has seen: what a digesting reader or writer keeps.
+struct Running {
+    hasher: Hasher,
+    bytes: u64,
+}
+
+impl Running {
+    fn new(kind: ManifestDigest) -> Self {
+        Running {
+            hasher: Hasher::new(kind),
+            bytes: 0,
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        self.bytes += data.len() as u64;
+    }
+
+    fn finish(self) -> FileDigest {
+        self.hasher.finish(self.bytes)
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
@@ -67,8 +91,7 @@ fn hex(bytes: &[u8]) -> String {
 /// A writer that digests what passes through it.
 pub struct DigestWriter<W> {
     inner: W,
-    hasher: Hasher,
-    bytes: u64,
+    running: Running,
 }
 
 impl<W: Write> DigestWriter<W> {
@@ -76,23 +99,20 @@ impl<W: Write> DigestWriter<W> {
     pub fn new(inner: W, kind: ManifestDigest) -> Self {
         DigestWriter {
             inner,
-            hasher: Hasher::new(kind),
-            bytes: 0,
+            running: Running::new(kind),
         }
     }
 
     /// The inner writer and the digest of what was written.
     pub fn finish(self) -> (W, FileDigest) {
-        let digest = self.hasher.finish(self.bytes);
-        (self.inner, digest)
+        (self.inner, self.running.finish())
     }
 }
 
 impl<W: Write> Write for DigestWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        self.running.update(&buf[..n]);
         Ok(n)
     }
 
@@ -101,32 +121,64 @@ impl<W: Write> Write for DigestWriter<W> {
     }
 }
 
-/// The digest of a file of the kind `expected` names (`xxh64` or `sha256`).
-pub fn digest_file(path: &Path, kind: &str) -> Result<FileDigest> {
-    let kind = match kind {
-        "xxh64" => ManifestDigest::Xxh64,
-        "sha256" => ManifestDigest::Sha256,
-        other => {
-            return Err(VmBackupError::Backup(format!(
-                "`{}`: unknown digest kind `{other}` in the manifest",
-                path.display()
-            )));
-        }
-    };
-    let read_error = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
-    let mut file = File::open(path).map_err(read_error)?;
-    let mut hasher = Hasher::new(kind);
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(read_error)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        bytes += n as u64;
+/// The digest kind a manifest names (`xxh64` or `sha256`).
+pub fn kind_named(name: &str) -> Option<ManifestDigest> {
+    match name {
+        "xxh64" => Some(ManifestDigest::Xxh64),
+        "sha256" => Some(ManifestDigest::Sha256),
+        _ => None,
     }
-    Ok(hasher.finish(bytes))
+}
+
+/// The digest of bytes in memory.
+pub fn digest_bytes(kind: ManifestDigest, bytes: &[u8]) -> FileDigest {
+    let mut running = Running::new(kind);
+    running.update(bytes);
+    running.finish()
+}
+
+/// A reader that digests what passes through it.
+pub struct DigestReader<R> {
+    inner: R,
+    running: Running,
+}
+
+impl<R: Read> DigestReader<R> {
+    /// Digests everything read from `inner` with `kind`.
+    pub fn new(inner: R, kind: ManifestDigest) -> Self {
+        DigestReader {
+            inner,
+            running: Running::new(kind),
+        }
+    }
+
+    /// Reads what is left, then returns the digest of everything read.
+    pub fn finish(mut self) -> io::Result<FileDigest> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok(self.running.finish())
+    }
+}
+
+impl<R: Read> Read for DigestReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.running.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads the file at `path` once: `inspect` sees its bytes as they pass (it may stop
+/// early), the digest of kind `kind` covers all of them.
+pub fn read_digested(
+    path: &Path,
+    kind: ManifestDigest,
+    inspect: impl FnOnce(&mut (dyn Read + Send)) -> Result<()>,
+) -> Result<FileDigest> {
+    let read_error = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
+    let file = File::open(path).map_err(read_error)?;
+    let mut reader = DigestReader::new(io::BufReader::with_capacity(1 << 20, file), kind);
+    inspect(&mut reader)?;
+    reader.finish().map_err(read_error)
 }
 
 #[cfg(test)]
@@ -134,22 +186,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn writer_and_file_agree() {
+    fn writer_reader_and_memory_agree() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        for kind in [ManifestDigest::Xxh64, ManifestDigest::Sha256] {
+        for (kind, known) in [
+            (ManifestDigest::Xxh64, "44bc2cf5ad770999"),
+            (
+                ManifestDigest::Sha256,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+        ] {
             let mut writer = DigestWriter::new(File::create(&path).unwrap(), kind);
             writer.write_all(b"abc").unwrap();
-            let (_, digest) = writer.finish();
-            assert_eq!(digest, digest_file(&path, &digest.kind).unwrap());
-            assert_eq!(digest.bytes, 3);
+            let (_, written) = writer.finish();
+            assert_eq!(written.value, known);
+            assert_eq!(written.bytes, 3);
+            assert_eq!(kind_named(&written.kind), Some(kind));
+            let mut first = [0u8; 1];
+            let read = read_digested(&path, kind, |bytes| {
+                bytes
+                    .read_exact(&mut first)
+                    .map_err(|e| VmBackupError::io("test", e))
+            })
+            .unwrap();
+            assert_eq!(first, *b"a", "the inspector sees the bytes first");
+            assert_eq!(read, written, "the digest covers what the inspector left");
+            assert_eq!(digest_bytes(kind, b"abc"), written);
         }
-        let sha = digest_file(&path, "sha256").unwrap();
-        assert_eq!(
-            sha.value,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        let xx = digest_file(&path, "xxh64").unwrap();
-        assert_eq!(xx.value, "44bc2cf5ad770999");
     }
 }

@@ -214,8 +214,8 @@ impl<'a> Backup<'a> {
 
     /// Writes and records a small metadata file.
     fn add_small_file(&mut self, path: &str, role: &str, contents: &[u8]) -> Result<()> {
-        let written = self.dir.write_file(path, contents)?;
-        let digest = digest::digest_file(&written, digest_kind(self.ctx.config))?;
+        self.dir.write_file(path, contents)?;
+        let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
         self.add_file(path.to_owned(), role, "none", digest);
         Ok(())
     }
@@ -261,7 +261,7 @@ impl<'a> Backup<'a> {
             vm: ManifestVm {
                 uuid: self.vm.uuid.clone(),
                 name_label: self.vm.name_label.clone(),
-                directory: names::dir_name(&self.vm.name_label),
+                directory: self.stem.clone(),
             },
             pool: ManifestPool {
                 master: self.session().endpoint().to_string(),
@@ -278,13 +278,5 @@ impl<'a> Backup<'a> {
             bytes,
             warnings: self.warnings,
         })
-    }
-}
-
-/// The manifest's digest kind name for the configuration.
-fn digest_kind(config: &Config) -> &'static str {
-    match config.checksum {
-        crate::config::ManifestDigest::Xxh64 => "xxh64",
-        crate::config::ManifestDigest::Sha256 => "sha256",
     }
 }

@@ -25,15 +25,7 @@ pub fn dump_pool_db(
         .join(format!("METADATA_{}", crate::names::dir_name(master_name)));
     std::fs::create_dir_all(&dir)
         .map_err(|e| VmBackupError::io(format!("creating `{}`", dir.display()), e))?;
-    let path = dir.join(format!(
-        "pool_db_{:04}{:02}{:02}-{:02}{:02}{:02}.dump",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    ));
+    let path = dir.join(format!("pool_db_{}.dump", at.strftime("%Y%m%d-%H%M%S")));
     let fail = |e| VmBackupError::xapi("dumping the pool database", e);
     let mut download = session.pool_db_dump().map_err(fail)?;
     let file = AtomicFile::create(&path)

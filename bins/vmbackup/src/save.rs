@@ -103,10 +103,10 @@ pub fn save(
         options,
     )?;
     let (buffered, digest) = out.finish().map_err(write_error)?.finish();
+    // Synced with the rest of the backup when it is committed.
     buffered
         .into_inner()
         .map_err(|e| write_error(e.into_error()))?;
-    file.sync_all().map_err(write_error)?;
     if let Some(verifier) = verifier {
         verifier
             .finish()

@@ -1,8 +1,6 @@
 //! Re-reading a backup: every file against its manifest digest, every XVA's chunk checksums
 //! and structure, every disk image's size and structure.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use disk_image::compress::decompressed;
@@ -11,9 +9,9 @@ use disk_image::xva::XvaReader;
 use disk_image::{NoProgress, RandomAccessDisk};
 use serde::Serialize;
 
-use crate::digest::digest_file;
+use crate::digest::{FileDigest, kind_named, read_digested};
 use crate::error::{Result, VmBackupError};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestFile};
 
 /// What checking one backup found.
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +51,7 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
                 .push(format!("`{}`: a path outside the backup", file.path));
             continue;
         }
-        match digest_file(&path, &file.digest.kind) {
+        match check_file(&path, file, &manifest) {
             Ok(found) if found.value == file.digest.value && found.bytes == file.digest.bytes => {}
             Ok(found) => check.problems.push(format!(
                 "`{}`: {} {} over {} bytes, the manifest says {} over {} bytes",
@@ -66,66 +64,62 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
             )),
             Err(error) => check.problems.push(crate::run::chain(&error)),
         }
-        let structure = match file.role.as_str() {
-            "xva" => check_xva(&path),
-            "metadata-xva" => check_metadata_xva(&path),
-            "disk" => check_disk(&path, &manifest, &file.path),
-            _ => Ok(()),
-        };
-        if let Err(error) = structure {
-            check.problems.push(crate::run::chain(&error));
-        }
     }
     Ok(check)
 }
 
-/// Every checksum and the structure of an XVA (plain, gzip or zstd).
-fn check_xva(path: &Path) -> Result<()> {
-    let fail = |e| VmBackupError::image(format!("verifying `{}`", path.display()), e);
-    let (mut reader, _) = XvaReader::open_path(path).map_err(fail)?;
-    while reader
-        .read_disk(None, true, &NoProgress)
-        .map_err(fail)?
-        .is_some()
-    {}
-    reader.finish().map_err(fail)
-}
-
-/// A records-only archive: `ova.xml` first, and readable.
-fn check_metadata_xva(path: &Path) -> Result<()> {
-    XvaReader::open_path(path)
-        .map(drop)
-        .map_err(|e| VmBackupError::image(format!("verifying `{}`", path.display()), e))
-}
-
-/// A disk image holds its whole disk: a VHD's structure and size, a raw image's size
-/// (decompressed if it was compressed).
-fn check_disk(path: &Path, manifest: &Manifest, relative: &str) -> Result<()> {
-    let Some(disk) = manifest.disks.iter().find(|d| d.file == relative) else {
-        return Ok(());
+/// Reads one file of the backup once: its digest, and, by its role, the structure as the
+/// bytes pass (every checksum of an XVA, the length of a compressed raw image).
+fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<FileDigest> {
+    let Some(kind) = kind_named(&file.digest.kind) else {
+        return Err(VmBackupError::Backup(format!(
+            "`{}`: unknown digest kind `{}` in the manifest",
+            path.display(),
+            file.digest.kind
+        )));
     };
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let image = |e| VmBackupError::image(format!("verifying `{shown}`"), e);
     let read = |e| VmBackupError::io(format!("reading `{shown}`"), e);
-    let compressed = manifest.is_compressed(relative);
-    let size = match (disk.format.as_str(), compressed) {
-        ("vhd", false) => VhdDisk::open(path)
-            .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?
-            .size(),
-        ("raw", false) => std::fs::metadata(path).map_err(read)?.len(),
-        ("raw", true) => {
-            let file = File::open(path).map_err(read)?;
-            let (mut input, _) = decompressed(BufReader::new(file)).map_err(read)?;
-            std::io::copy(&mut input, &mut std::io::sink()).map_err(read)?
+    let disk = manifest.disks.iter().find(|d| d.file == file.path);
+    read_digested(path, kind, |bytes| match (file.role.as_str(), disk) {
+        ("xva" | "metadata-xva", _) => {
+            let (archive, _) = decompressed(bytes).map_err(read)?;
+            let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
+            if file.role == "metadata-xva" {
+                return Ok(()); // records only: ova.xml read, no disk data follows
+            }
+            while reader
+                .read_disk(None, true, &NoProgress)
+                .map_err(image)?
+                .is_some()
+            {}
+            reader.finish().map_err(image)
         }
-        // A compressed VHD is covered by its digest.
-        _ => return Ok(()),
-    };
-    if size == disk.virtual_size {
+        ("disk", Some(disk)) => {
+            let size = match (disk.format.as_str(), file.compression != "none") {
+                ("raw", true) => {
+                    let (mut raw, _) = decompressed(bytes).map_err(read)?;
+                    std::io::copy(&mut raw, &mut std::io::sink()).map_err(read)?
+                }
+                ("raw", false) => std::fs::metadata(path).map_err(read)?.len(),
+                ("vhd", false) => VhdDisk::open(path).map_err(image)?.size(),
+                // A compressed VHD is covered by its digest.
+                _ => return Ok(()),
+            };
+            check_size(&shown, size, disk.virtual_size)
+        }
+        _ => Ok(()),
+    })
+}
+
+/// A disk image must hold its whole disk.
+fn check_size(shown: &str, size: u64, virtual_size: u64) -> Result<()> {
+    if size == virtual_size {
         Ok(())
     } else {
         Err(VmBackupError::Backup(format!(
-            "`{shown}` holds {size} bytes of a {}-byte disk",
-            disk.virtual_size
+            "`{shown}` holds {size} bytes of a {virtual_size}-byte disk"
         )))
     }
 }
