@@ -14,7 +14,8 @@ pub trait DiskSink {
     /// Writes `data` at `offset`. Offsets never go backwards; bytes never written are zero.
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()>;
 
-    /// Completes the image of a disk of `size` bytes and makes it durable.
+    /// Completes the image of a disk of `size` bytes. Durability is the owner's: whoever
+    /// publishes the file ([`crate::AtomicFile::commit`], a backup's commit) syncs it once.
     fn finish(&mut self, size: u64) -> Result<()>;
 }
 
@@ -59,10 +60,7 @@ impl DiskSink for RawFileSink<'_> {
     fn finish(&mut self, size: u64) -> Result<()> {
         self.file
             .set_len(size)
-            .context(|| format!("setting the size of `{}` to {size}", self.name))?;
-        self.file
-            .sync_all()
-            .context(|| format!("syncing `{}`", self.name))
+            .context(|| format!("setting the size of `{}` to {size}", self.name))
     }
 }
 

@@ -19,14 +19,14 @@ pub const WINDOW: u64 = 64 << 20;
 
 /// Hands the kernel the windows of a file written front to back; see the module docs.
 #[derive(Debug, Default)]
-pub struct Writeback {
+pub(crate) struct Writeback {
     /// End of the last window handed over.
     kicked: u64,
 }
 
 impl Writeback {
     /// Called with the file's length so far; starts writeback of the windows it completes.
-    pub fn advance(&mut self, file: &File, written: u64) {
+    pub(crate) fn advance(&mut self, file: &File, written: u64) {
         if written < self.kicked + WINDOW {
             return;
         }

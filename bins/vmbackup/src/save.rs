@@ -14,7 +14,7 @@ use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
 use crate::error::{Result, VmBackupError};
-use disk_image::writeback::{Writeback, WritebackFile};
+use disk_image::writeback::WritebackFile;
 
 /// How to store a download.
 #[derive(Clone, Copy)]
@@ -138,7 +138,6 @@ pub fn save_raw_disk(
         .start(label, download.content_length().unwrap_or(0));
     let mut sink = RawFileSink::new(&file, shown.clone());
     let mut digest = DigestWriter::new(std::io::sink(), options.digest);
-    let mut writeback = Writeback::default();
     let mut position = 0u64;
     let received = pump(
         &mut download,
@@ -149,7 +148,6 @@ pub fn save_raw_disk(
             sink.write_at(position, block)
                 .map_err(|e| VmBackupError::image(format!("writing `{shown}`"), e))?;
             position += block.len() as u64;
-            writeback.advance(&file, position);
             Ok(())
         },
         options,

@@ -99,9 +99,6 @@ impl DiskSink for DynamicVhdSink<'_> {
         self.file
             .write_all_at(&self.footer.encode(), end)
             .context(|| format!("writing the footer of `{}` at offset {end}", self.name))?;
-        self.file
-            .sync_all()
-            .context(|| format!("syncing `{}`", self.name))?;
         tracing::debug!(
             vhd = %self.name,
             size,
@@ -149,10 +146,7 @@ impl DiskSink for FixedVhdSink<'_> {
         let footer = Footer::new(VhdKind::Fixed, size, NO_DATA_OFFSET);
         self.file
             .write_all_at(&footer.encode(), size)
-            .context(|| format!("writing the footer of `{}` at offset {size}", self.name))?;
-        self.file
-            .sync_all()
-            .context(|| format!("syncing `{}`", self.name))
+            .context(|| format!("writing the footer of `{}` at offset {size}", self.name))
     }
 }
 

@@ -134,7 +134,7 @@ pub fn write_archive(
         }
     }
     for (_, disk) in &disks {
-        package(disk)?;
+        check_whole_sectors(disk)?;
     }
     let mut tar = TarWriter::new(BufWriter::with_capacity(256 * 1024, out));
     let write_error = |what: &str| format!("writing {what} to `{out_name}`");
@@ -197,16 +197,23 @@ pub fn write_archive(
     })
 }
 
+/// Refuses a disk whose size is not whole 512-byte sectors.
+fn check_whole_sectors(disk: &DiskInput<'_>) -> Result<()> {
+    let size = disk.size();
+    if size.is_multiple_of(512) {
+        return Ok(());
+    }
+    Err(DiskImageError::UnalignedSize {
+        path: PathBuf::from(disk.name()),
+        size,
+        hint: "XAPI's importer needs whole 512-byte sectors; pad it (xva-build --pad)",
+    })
+}
+
 /// Checks a disk's size and measures its data for `physical_utilisation`.
 fn package(disk: &DiskInput<'_>) -> Result<PackagedDisk> {
+    check_whole_sectors(disk)?;
     let size = disk.size();
-    if !size.is_multiple_of(512) {
-        return Err(DiskImageError::UnalignedSize {
-            path: PathBuf::from(disk.name()),
-            size,
-            hint: "XAPI's importer needs whole 512-byte sectors; pad it (xva-build --pad)",
-        });
-    }
     let allocated = match disk {
         DiskInput::Random(random) => random
             .data_ranges()
