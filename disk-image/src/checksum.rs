@@ -53,14 +53,6 @@ impl ChecksumKind {
             ChecksumKind::Xxhash => format!("{:016X}", xxhash_rust::xxh64::xxh64(data, 0)),
         }
     }
-
-    /// Length of a well-formed checksum text of this kind.
-    pub fn text_len(self) -> usize {
-        match self {
-            ChecksumKind::Sha1 => 40,
-            ChecksumKind::Xxhash => 16,
-        }
-    }
 }
 
 impl std::fmt::Display for ChecksumKind {

@@ -69,8 +69,6 @@ pub struct Chunk<'a> {
     pub len: usize,
     /// Whether every byte is zero.
     pub is_zero: bool,
-    /// Whether this chunk is the first or last one and forcing was requested.
-    pub forced: bool,
     /// The checksum, when requested and the chunk is not zero (or forced).
     pub checksum: Option<&'a str>,
 }
@@ -353,7 +351,6 @@ fn consume(
                 data: Some(&done.buffer[..len]),
                 len,
                 is_zero: done.is_zero,
-                forced: layout.forced(index),
                 checksum: done.checksum.as_deref(),
             })?;
             // The pool has room for every buffer; a closed pool means the readers are done.
@@ -365,7 +362,6 @@ fn consume(
                 data: None,
                 len,
                 is_zero: true,
-                forced: false,
                 checksum: None,
             })?;
         }

@@ -8,6 +8,8 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
+use crate::read_full::read_full;
+
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
 
@@ -136,15 +138,7 @@ pub fn decompressed<'a, R: Read + Send + 'a>(
     mut input: R,
 ) -> io::Result<(Box<dyn Read + Send + 'a>, Detected)> {
     let mut magic = [0u8; 4];
-    let mut filled = 0;
-    while filled < magic.len() {
-        match input.read(&mut magic[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let filled = read_full(&mut input, &mut magic)?;
     let head = Cursor::new(magic[..filled].to_vec());
     let whole = head.chain(input);
     if filled == 4 && magic == ZSTD_MAGIC {

@@ -28,8 +28,10 @@
 //! - `ova.xml` is XAPI's own records in XAPI's own XML-RPC encoding, so this crate uses the
 //!   `xenapi` crate without its client (`default-features = false`: codec and records only,
 //!   no network stack): one definition of `VmRecord` & co. serves the API and the archive.
-//! - The tar framing of XVAs is written by hand ([`xva`] explains why); everything else
-//!   (zstd, gzip, SHA-1, XXH64, `SEEK_DATA`) comes from the usual crates.
+//! - The tar framing of XVAs is written by hand: an XVA is a narrow, exact subset of tar
+//!   (plain files with fixed names, no extensions), and the reader must tell a complete
+//!   archive from one cut at a member boundary. Everything else (zstd, gzip, SHA-1, XXH64,
+//!   `SEEK_DATA`) comes from the usual crates.
 //! - [`xend`] lives here, not in a binary, because a xend configuration is one more way to
 //!   describe the [`VmSpec`] an XVA is built from, and more than one tool reads them.
 //!
@@ -70,6 +72,7 @@ pub mod compress;
 mod copy;
 mod error;
 mod progress;
+mod read_full;
 mod sink;
 mod source;
 mod spec;

@@ -75,11 +75,6 @@ impl FileDisk {
             .context(|| format!("finding the size of {}", shown(&path)))?;
         Ok(FileDisk { file, path, size })
     }
-
-    /// The path this disk was opened from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl RandomAccessDisk for FileDisk {

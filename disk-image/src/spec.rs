@@ -101,6 +101,18 @@ pub struct VifSpec {
     pub network: String,
 }
 
+impl VifSpec {
+    /// The MAC address `text` in lower case, if it is six colon-separated pairs of hex digits.
+    pub fn parse_mac(text: &str) -> Option<String> {
+        let pairs: Vec<&str> = text.split(':').collect();
+        let valid = pairs.len() == 6
+            && pairs
+                .iter()
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+        valid.then(|| text.to_ascii_lowercase())
+    }
+}
+
 /// A VM to package as an XVA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmSpec {

@@ -1,8 +1,8 @@
 //! All-zero detection, the cheap way: compare against a static zero page, block by block.
 //!
 //! `iter().all(|b| *b == 0)` runs at about 1.3 GB/s because its early exit defeats
-//! vectorisation; slice equality against zeros becomes `bcmp` and runs at 30+ GB/s
-//! (research/perf-baseline.md §8.2), which makes the check free next to a read.
+//! vectorisation; slice equality against zeros becomes `bcmp` and runs at 30+ GB/s (both
+//! measured on the project's build machine), which makes the check free next to a read.
 
 const ZERO_BLOCK: [u8; 4096] = [0; 4096];
 

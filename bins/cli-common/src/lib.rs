@@ -14,5 +14,5 @@ pub mod secrets;
 
 pub use exit::{Outcome, UsageError, run};
 pub use logging::init_logging;
-pub use progress::{LogProgress, ProgressSet, TerminalProgress, progress_for};
+pub use progress::{ProgressSet, progress_for};
 pub use secrets::{Secret, SecretError, SecretSource};

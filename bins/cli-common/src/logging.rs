@@ -3,9 +3,8 @@
 use tracing_subscriber::EnvFilter;
 
 /// Sends log records to standard error: `warn` and above by default, `info` with one
-/// `verbose`, `debug` with two, `trace` with more; `RUST_LOG` overrides. With `json`, one JSON
-/// object per record (for systemd or log shippers).
-pub fn init_logging(verbose: u8, json: bool) {
+/// `verbose`, `debug` with two, `trace` with more; `RUST_LOG` overrides.
+pub fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -13,14 +12,10 @@ pub fn init_logging(verbose: u8, json: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt()
+    // A second initialisation (tests calling main twice) is not an error worth reporting.
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
-    // A second initialisation (tests calling main twice) is not an error worth reporting.
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+        .with_target(false)
+        .try_init();
 }

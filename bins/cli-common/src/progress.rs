@@ -5,22 +5,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use disk_image::Progress;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// A progress bar on standard error.
-pub struct TerminalProgress {
+struct TerminalProgress {
     bar: ProgressBar,
 }
 
 impl TerminalProgress {
-    /// A hidden bar until the first phase starts.
-    pub fn new() -> Self {
-        Self::with_bar(ProgressBar::with_draw_target(
-            Some(0),
-            ProgressDrawTarget::stderr(),
-        ))
-    }
-
     fn with_bar(bar: ProgressBar) -> Self {
         bar.set_style(
             ProgressStyle::with_template(
@@ -30,12 +22,6 @@ impl TerminalProgress {
             .progress_chars("=> "),
         );
         TerminalProgress { bar }
-    }
-}
-
-impl Default for TerminalProgress {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -57,7 +43,7 @@ impl Progress for TerminalProgress {
 }
 
 /// Logs a line with the percentage done at most every `interval`, and one when a phase ends.
-pub struct LogProgress {
+struct LogProgress {
     interval: Duration,
     state: Mutex<LogState>,
 }
@@ -72,7 +58,7 @@ struct LogState {
 
 impl LogProgress {
     /// Reports at most every `interval`.
-    pub fn new(interval: Duration) -> Self {
+    fn new(interval: Duration) -> Self {
         let now = Instant::now();
         LogProgress {
             interval,
@@ -144,11 +130,5 @@ impl ProgressSet {
 /// The progress reporter fit for where standard error goes: a bar on a terminal, log lines
 /// every 30 seconds otherwise; `quiet` reports nothing.
 pub fn progress_for(quiet: bool) -> Box<dyn Progress> {
-    if quiet {
-        Box::new(disk_image::NoProgress)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(TerminalProgress::new())
-    } else {
-        Box::new(LogProgress::new(Duration::from_secs(30)))
-    }
+    ProgressSet::new(quiet).item()
 }

@@ -57,7 +57,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(cmd::default_to_run(std::env::args_os()));
-    cli_common::init_logging(cli.verbose, false);
+    cli_common::init_logging(cli.verbose);
     let cancel = Cancel::new();
     let output = cmd::Output {
         json: cli.json,

@@ -143,14 +143,8 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
     if vif.network.is_empty() {
         return Err("a vif needs a network".to_owned());
     }
-    if let Some(mac) = &vif.mac {
-        let valid = mac.split(':').count() == 6
-            && mac
-                .split(':')
-                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !valid {
-            return Err(format!("`{mac}` is not a MAC address"));
-        }
+    if let Some(mac) = vif.mac.take() {
+        vif.mac = Some(VifSpec::parse_mac(&mac).ok_or(format!("`{mac}` is not a MAC address"))?);
     }
     Ok(vif)
 }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use cli_common::{Outcome, UsageError};
+use cli_common::Outcome;
 use disk_image::vhd::{DynamicVhdSink, FixedVhdSink};
 use disk_image::{DiskInput, DiskSink, Progress, RawFileSink, RawStreamSink, copy_disk};
 
@@ -29,12 +29,7 @@ pub struct ConvertArgs {
 
 /// Runs `convert`.
 pub fn run(args: &ConvertArgs, progress: &dyn Progress) -> Result<Outcome> {
-    let format = ImageFormat::for_output(args.format, &args.output);
-    if args.output.as_os_str() == "-" && format != ImageFormat::Raw {
-        bail!(UsageError(
-            "only raw images can go to standard output".into()
-        ));
-    }
+    let format = ImageFormat::for_output(args.format, &args.output)?;
     let source = open_disk(&args.input, false)?;
     let size = source.size();
     let destination = Destination::create(&args.output)?;

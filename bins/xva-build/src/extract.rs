@@ -51,13 +51,7 @@ pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
         };
         disk.id.clone()
     };
-    let format = ImageFormat::for_output(args.format, &args.output);
-    let to_stdout = args.output.as_os_str() == "-";
-    if to_stdout && format != ImageFormat::Raw {
-        bail!(UsageError(
-            "only raw images can go to standard output".into()
-        ));
-    }
+    let format = ImageFormat::for_output(args.format, &args.output)?;
     // Skip the disks stored before the wanted one; the archive is a stream.
     while reader.next_disk().is_some_and(|d| d.id != wanted) {
         reader.read_disk(None, false, &NoProgress)?;
@@ -74,8 +68,9 @@ pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
             .read_disk(Some(sink.as_mut()), !args.no_verify, progress)
             .with_context(|| format!("extracting disk {wanted} into `{name}`"))?;
     }
+    let to_file = matches!(destination, Destination::File(_));
     destination.commit()?;
-    if !to_stdout {
+    if to_file {
         println!("{name}: disk {wanted}, {size} bytes");
     }
     Ok(Outcome::Success)

@@ -3,7 +3,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use cli_common::UsageError;
 use disk_image::writeback::WritebackFile;
 use disk_image::{AtomicFile, FileDisk, PaddedDisk, RandomAccessDisk, vhd};
 
@@ -34,12 +35,19 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
-    /// The format asked for, else vhd for a `.vhd` output, else raw.
-    pub fn for_output(asked: Option<Self>, output: &Path) -> Self {
-        asked.unwrap_or_else(|| match output.extension().and_then(|e| e.to_str()) {
+    /// The format asked for, else vhd for a `.vhd` output, else raw. Standard output (`-`)
+    /// takes raw only: a VHD is written out of order.
+    pub fn for_output(asked: Option<Self>, output: &Path) -> Result<Self> {
+        let format = asked.unwrap_or_else(|| match output.extension().and_then(|e| e.to_str()) {
             Some(ext) if ext.eq_ignore_ascii_case("vhd") => ImageFormat::Vhd,
             _ => ImageFormat::Raw,
-        })
+        });
+        if output.as_os_str() == "-" && format != ImageFormat::Raw {
+            bail!(UsageError(
+                "only raw images can go to standard output".into()
+            ));
+        }
+        Ok(format)
     }
 }
 

@@ -66,17 +66,21 @@ struct DiskFacts {
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<Outcome> {
     let (reader, compression) = XvaReader::open_path(&args.file)?;
+    let (version, vms, disks) = {
+        let metadata = reader.metadata();
+        (
+            metadata.version.clone(),
+            vm_facts(metadata),
+            disk_facts(metadata),
+        )
+    };
     let inspection = Inspection {
         file: args.file.display().to_string(),
         compression,
-        checksum: None,
-        version: reader.metadata().version.clone(),
-        vms: vm_facts(reader.metadata()),
-        disks: disk_facts(reader.metadata()),
-    };
-    let inspection = Inspection {
         checksum: reader.into_checksum_kind()?,
-        ..inspection
+        version,
+        vms,
+        disks,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);

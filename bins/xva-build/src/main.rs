@@ -56,7 +56,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli_common::init_logging(cli.verbose, false);
+    cli_common::init_logging(cli.verbose);
     let progress = cli_common::progress_for(cli.quiet);
     cli_common::run(
         || match cli.command {

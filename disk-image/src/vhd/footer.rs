@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn geometry_follows_the_specification() {
-        // research/xapi-xva.md §6: 1 000 000 000 bytes -> 1937/16/63.
+        // The VHD specification's CHS algorithm: 1 000 000 000 bytes -> 1937/16/63.
         assert_eq!(
             Geometry::for_size(1_000_000_000),
             Geometry {

@@ -2,6 +2,7 @@
 //! `mac=00:16:3e:12:34:56,bridge=xenbr0`; the empty entry `''` is an interface with defaults.
 
 use super::Problem;
+use crate::spec::VifSpec;
 
 /// One entry of the `vif` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub(super) fn parse_entry(
         let (key, value) = (key.trim(), value.trim());
         match key {
             "mac" => {
-                vif.mac = Some(mac(value).ok_or_else(|| {
+                vif.mac = Some(VifSpec::parse_mac(value).ok_or_else(|| {
                     bad(format!(
                         "`{value}` is not a MAC address (six hex pairs such as 00:16:3e:1a:2b:3c)"
                     ))
@@ -65,16 +66,6 @@ pub(super) fn parse_entry(
         }
     }
     Ok(vif)
-}
-
-/// `text` in lower case if it is six colon-separated pairs of hex digits.
-fn mac(text: &str) -> Option<String> {
-    let pairs: Vec<&str> = text.split(':').collect();
-    let valid = pairs.len() == 6
-        && pairs
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    valid.then(|| text.to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 use xenapi::records::{
     NetworkRecord, SrRecord, StringMap, VbdMode, VbdRecord, VbdType, VdiRecord, VifRecord, VmRecord,
 };
-use xenapi::rpc::{Value, encode_value, to_value};
+use xenapi::rpc::to_value;
 use xenapi::{DateTime, Ref};
 
 use crate::error::{DiskImageError, Result};
 use crate::spec::{Boot, VmSpec};
+use crate::xva::{ExportVersion, XvaObject, ova_xml};
 
 /// The `xapi_major` / `xapi_minor` we declare: the lowest of any real export (xva.py's,
 /// copied from XenServer 5.5), so every XAPI since accepts the file.
@@ -145,12 +146,8 @@ pub(crate) fn build(spec: &VmSpec, disks: &[PackagedDisk], date: &str) -> Result
     let vm = vm_record(spec, &vbd_ids, &vif_ids)?;
     objects.insert(0, object("VM", &vm_id, &vm)?);
 
-    let header = Value::Struct(vec![
-        ("version".to_owned(), version(date)),
-        ("objects".to_owned(), Value::Array(objects)),
-    ]);
     Ok(OvaDocument {
-        xml: encode_value(&header),
+        xml: ova_xml(&version(date), &objects),
         disk_ids: vdi_ids,
     })
 }
@@ -160,7 +157,7 @@ fn vif_objects(
     spec: &VmSpec,
     ids: &mut Ids,
     vm_id: &str,
-    objects: &mut Vec<Value>,
+    objects: &mut Vec<XvaObject>,
 ) -> Result<Vec<String>> {
     let mut vif_ids = Vec::new();
     for (device, vif_spec) in spec.vifs.iter().enumerate() {
@@ -198,36 +195,30 @@ fn as_i64(value: u64) -> Result<i64> {
         .map_err(|_| DiskImageError::Invalid(format!("{value} is too large for XAPI")))
 }
 
-fn object<T: serde::Serialize>(class: &str, id: &str, record: &T) -> Result<Value> {
+fn object<T: serde::Serialize>(class: &str, id: &str, record: &T) -> Result<XvaObject> {
     let snapshot = to_value(record).map_err(|source| DiskImageError::Metadata {
         location: format!("{class} {id}"),
         source,
     })?;
-    Ok(Value::Struct(vec![
-        ("class".to_owned(), Value::from(class)),
-        ("id".to_owned(), Value::from(id)),
-        ("snapshot".to_owned(), snapshot),
-    ]))
+    Ok(XvaObject {
+        class: class.to_owned(),
+        id: id.to_owned(),
+        snapshot,
+    })
 }
 
-fn version(date: &str) -> Value {
-    let (major, minor) = XAPI_VERSION;
-    Value::Struct(vec![
-        ("hostname".to_owned(), Value::from("localhost")),
-        ("date".to_owned(), Value::from(date)),
-        (
-            "product_version".to_owned(),
-            Value::from(env!("CARGO_PKG_VERSION")),
-        ),
-        ("product_brand".to_owned(), Value::from("xva-build")),
-        (
-            "build_number".to_owned(),
-            Value::from(env!("CARGO_PKG_VERSION")),
-        ),
-        ("xapi_major".to_owned(), Value::Int(major)),
-        ("xapi_minor".to_owned(), Value::Int(minor)),
-        ("export_vsn".to_owned(), Value::Int(EXPORT_VSN)),
-    ])
+fn version(date: &str) -> ExportVersion {
+    let (xapi_major, xapi_minor) = XAPI_VERSION;
+    ExportVersion {
+        hostname: "localhost".to_owned(),
+        date: date.to_owned(),
+        product_version: env!("CARGO_PKG_VERSION").to_owned(),
+        product_brand: "xva-build".to_owned(),
+        build_number: env!("CARGO_PKG_VERSION").to_owned(),
+        xapi_major,
+        xapi_minor,
+        export_vsn: EXPORT_VSN,
+    }
 }
 
 fn vm_record(spec: &VmSpec, vbds: &[String], vifs: &[String]) -> Result<VmRecord> {
@@ -286,7 +277,7 @@ fn vm_record(spec: &VmSpec, vbds: &[String], vifs: &[String]) -> Result<VmRecord
 
 #[cfg(test)]
 mod tests {
-    use xenapi::rpc::{decode_value, from_value};
+    use xenapi::rpc::{Value, decode_value, from_value};
 
     use super::*;
     use crate::spec::{DiskSpec, VifSpec};

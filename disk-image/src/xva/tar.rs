@@ -7,6 +7,8 @@
 
 use std::io::{self, Read, Write};
 
+use crate::read_full::read_full;
+
 /// Tar block size.
 pub(crate) const BLOCK: usize = 512;
 
@@ -187,20 +189,6 @@ impl<R: Read> TarReader<R> {
         }
         Ok(())
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn invalid(offset: u64, message: impl Into<String>) -> io::Error {

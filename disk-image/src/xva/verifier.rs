@@ -1,7 +1,8 @@
 //! Verifying an XVA while it streams past: a downloader hands every block it writes to a
 //! [`StreamVerifier`], which reads the archive on its own thread (decompressing gzip or zstd
 //! when it sees their magic) and checks every checksum and the structure. The copy and the
-//! check run on different cores; memory stays bounded (a few blocks in flight).
+//! check run on different cores; memory stays bounded (a few blocks in flight, their
+//! buffers handed back for reuse).
 
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -18,6 +19,8 @@ const IN_FLIGHT: usize = 8;
 /// Checks an XVA fed to it block by block; see the module docs.
 pub struct StreamVerifier {
     blocks: Option<SyncSender<Vec<u8>>>,
+    /// Buffers the verifying thread has finished with.
+    spare: Receiver<Vec<u8>>,
     worker: Option<JoinHandle<Result<Vec<DiskReport>>>>,
 }
 
@@ -26,9 +29,12 @@ impl StreamVerifier {
     pub fn start(name: impl Into<String>) -> Self {
         let name = name.into();
         let (blocks, receiver) = sync_channel(IN_FLIGHT);
-        let worker = std::thread::spawn(move || verify(BlockReader::new(receiver), &name));
+        let (spare_tx, spare) = sync_channel(IN_FLIGHT + 1);
+        let worker =
+            std::thread::spawn(move || verify(BlockReader::new(receiver, spare_tx), &name));
         StreamVerifier {
             blocks: Some(blocks),
+            spare,
             worker: Some(worker),
         }
     }
@@ -36,10 +42,13 @@ impl StreamVerifier {
     /// Hands the next bytes of the archive over. Fails, with the verifier's error, as soon as
     /// the archive is known to be bad.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut block = self.spare.try_recv().unwrap_or_default();
+        block.clear();
+        block.extend_from_slice(bytes);
         let sent = self
             .blocks
             .as_ref()
-            .is_some_and(|blocks| blocks.send(bytes.to_vec()).is_ok());
+            .is_some_and(|blocks| blocks.send(block).is_ok());
         if sent {
             return Ok(());
         }
@@ -96,16 +105,19 @@ fn verify(mut input: BlockReader, name: &str) -> Result<Vec<DiskReport>> {
 }
 
 /// `Read` over the blocks arriving on a channel; the end of the channel is the end of input.
+/// Each block read to its end goes back on `spare` for the feeder to refill.
 struct BlockReader {
     receiver: Receiver<Vec<u8>>,
+    spare: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     at: usize,
 }
 
 impl BlockReader {
-    fn new(receiver: Receiver<Vec<u8>>) -> Self {
+    fn new(receiver: Receiver<Vec<u8>>, spare: SyncSender<Vec<u8>>) -> Self {
         BlockReader {
             receiver,
+            spare,
             current: Vec::new(),
             at: 0,
         }
@@ -117,7 +129,9 @@ impl Read for BlockReader {
         while self.at == self.current.len() {
             match self.receiver.recv() {
                 Ok(block) => {
-                    self.current = block;
+                    let done = std::mem::replace(&mut self.current, block);
+                    // A full return channel only means enough spares exist already.
+                    let _ = self.spare.try_send(done);
                     self.at = 0;
                 }
                 Err(_) => return Ok(0),

@@ -56,7 +56,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli_common::init_logging(cli.verbose, false);
+    cli_common::init_logging(cli.verbose);
     cli_common::run(|| serve(cli), |_| false)
 }
 
