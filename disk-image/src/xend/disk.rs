@@ -370,13 +370,28 @@ mod tests {
     }
 
     /// Target ("" for none), device, CD, writable, format.
-    fn summary(entry: &str) -> (String, String, bool, bool, DiskFormat) {
-        let d = parse(entry).unwrap_or_else(|e| panic!("{entry}: {}", e.message));
-        let target = d
-            .target
-            .map(|t| t.display().to_string())
-            .unwrap_or_default();
-        (target, d.device, d.cdrom, d.writable, d.format)
+    /// An entry and what it should parse to: (target, device, cdrom, writable, format).
+    type Case<'a> = (&'a str, (&'a str, &'a str, bool, bool, DiskFormat));
+
+    fn check_summaries(cases: &[Case<'_>]) {
+        for &(entry, (target, device, cdrom, writable, format)) in cases {
+            let d = parse(entry).unwrap_or_else(|e| panic!("{entry}: {}", e.message));
+            let parsed_target = d
+                .target
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                (
+                    parsed_target.as_str(),
+                    d.device.as_str(),
+                    d.cdrom,
+                    d.writable,
+                    d.format
+                ),
+                (target, device, cdrom, writable, format),
+                "{entry}"
+            );
+        }
     }
 
     #[test]
@@ -426,19 +441,7 @@ mod tests {
                 ("/dev/vg/x", "hdb", false, true, Raw),
             ),
         ];
-        for (entry, (target, device, cdrom, writable, format)) in cases {
-            assert_eq!(
-                summary(entry),
-                (
-                    target.to_owned(),
-                    device.to_owned(),
-                    cdrom,
-                    writable,
-                    format
-                ),
-                "{entry}"
-            );
-        }
+        check_summaries(&cases);
     }
 
     #[test]
@@ -483,19 +486,7 @@ mod tests {
             ),
             (",,hdc,cdrom", ("", "hdc", true, false, Raw)),
         ];
-        for (entry, (target, device, cdrom, writable, format)) in cases {
-            assert_eq!(
-                summary(entry),
-                (
-                    target.to_owned(),
-                    device.to_owned(),
-                    cdrom,
-                    writable,
-                    format
-                ),
-                "{entry}"
-            );
-        }
+        check_summaries(&cases);
     }
 
     #[test]
