@@ -13,8 +13,6 @@ use crate::scan::ScannedDir;
 /// What [`apply`] did, or would do in a dry run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApplyReport {
-    /// True when nothing was changed.
-    pub dry_run: bool,
     /// `.deleting-*` leftovers of an interrupted apply, removed first.
     pub leftovers_removed: Vec<PathBuf>,
     /// The backup directories removed (their original paths), oldest first.
@@ -63,7 +61,6 @@ pub fn apply(scan: &ScannedDir, plan: &Plan, dry_run: bool) -> Result<ApplyRepor
     }
 
     let report = ApplyReport {
-        dry_run,
         leftovers_removed: scan.leftovers.clone(),
         removed,
     };

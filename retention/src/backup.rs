@@ -3,10 +3,16 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::time::BackupTime;
 
 /// Whether a backup can be restored, and whether it is pinned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// In data (JSON) it is its name in lower case: `"complete"`, `"incomplete"` or
+/// `"protected"` ([`BackupState::as_str`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackupState {
     /// Finished and usable.
     Complete,
@@ -20,6 +26,15 @@ impl BackupState {
     /// True for [`Complete`](BackupState::Complete) and [`Protected`](BackupState::Protected).
     pub fn is_complete(self) -> bool {
         self != BackupState::Incomplete
+    }
+
+    /// `complete`, `incomplete` or `protected`: the name in data and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupState::Complete => "complete",
+            BackupState::Incomplete => "incomplete",
+            BackupState::Protected => "protected",
+        }
     }
 }
 
@@ -122,6 +137,19 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_are_named_alike_in_data_and_text() {
+        for state in [
+            BackupState::Complete,
+            BackupState::Incomplete,
+            BackupState::Protected,
+        ] {
+            let json = serde_json::to_value(state).unwrap();
+            assert_eq!(json, state.as_str());
+            assert_eq!(serde_json::from_value::<BackupState>(json).unwrap(), state);
+        }
+    }
 
     #[test]
     fn natural_order_ranks_numeric_suffixes_by_value() {

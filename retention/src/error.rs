@@ -42,7 +42,7 @@ pub enum RetentionError {
 
 impl RetentionError {
     /// An I/O error with its context: `action` describes what was being done.
-    pub fn io(action: impl Into<String>, source: io::Error) -> Self {
+    pub(crate) fn io(action: impl Into<String>, source: io::Error) -> Self {
         RetentionError::Io {
             action: action.into(),
             source,
@@ -50,7 +50,7 @@ impl RetentionError {
     }
 
     /// An invalid value at `location`.
-    pub fn invalid(location: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn invalid(location: impl Into<String>, problem: impl Into<String>) -> Self {
         RetentionError::Invalid {
             location: location.into(),
             problem: problem.into(),

@@ -20,8 +20,6 @@ struct Input {
     backups: Vec<InputBackup>,
     #[serde(default)]
     now: Option<String>,
-    #[serde(default)]
-    vm: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -29,29 +27,20 @@ struct Input {
 struct InputBackup {
     id: String,
     time: String,
-    state: InputState,
+    state: BackupState,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
     parent: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum InputState {
-    Complete,
-    Incomplete,
-    Protected,
-}
-
 /// Plans from a JSON document and returns the plan as pretty-printed JSON.
 ///
 /// Input: `{"policy": {...}, "backups": [{"id": "...", "time": "<RFC 3339 with offset>",
 /// "state": "complete" | "incomplete" | "protected", "tags": [...], "parent": "<id>" | null}]}`
-/// where the policy keys are those of [`Policy`], plus two optional keys: `"now"` (RFC 3339;
+/// where the policy keys are those of [`Policy`], plus an optional key `"now"` (RFC 3339;
 /// what `max_age_days` counts from; default: the time of the newest backup, so that the
-/// output depends on the input alone) and `"vm"` (a VM name: applies its
-/// `keep_last_per_vm` entry, see [`Policy::for_vm`]). `tags` and `parent` may be omitted.
+/// output depends on the input alone). `tags` and `parent` may be omitted.
 ///
 /// Output: `{"decisions": [{"id": "...", "keep": true | false, "reasons": ["...", ...]}]}`,
 /// newest first.
@@ -77,12 +66,7 @@ pub fn plan_json(input: &str) -> Result<String> {
                 format!("`{}` appears more than once", b.id),
             ));
         }
-        let state = match b.state {
-            InputState::Complete => BackupState::Complete,
-            InputState::Incomplete => BackupState::Incomplete,
-            InputState::Protected => BackupState::Protected,
-        };
-        let mut backup = Backup::new(b.id, time, state).with_tags(b.tags);
+        let mut backup = Backup::new(b.id, time, b.state).with_tags(b.tags);
         backup.parent = b.parent;
         backups.push(backup);
     }
@@ -97,11 +81,7 @@ pub fn plan_json(input: &str) -> Result<String> {
             .max()
             .unwrap_or(Timestamp::UNIX_EPOCH),
     };
-    let policy = match &input.vm {
-        Some(vm) => input.policy.for_vm(vm),
-        None => input.policy,
-    };
-    let plan = plan(&backups, &policy, now);
+    let plan = plan(&backups, &input.policy, now);
     Ok(serde_json::to_string_pretty(&plan).expect("a plan always serializes"))
 }
 
@@ -146,10 +126,10 @@ mod tests {
     }
 
     #[test]
-    fn now_and_vm_keys_are_honoured() {
+    fn the_now_key_is_honoured() {
         let input = |extra: Value| {
             let mut doc = json!({
-                "policy": {"keep_last": 1, "max_age_days": 2, "keep_last_per_vm": {"db": 3}},
+                "policy": {"keep_last": 3, "max_age_days": 2},
                 "backups": [
                     {"id": "old", "time": "2026-11-01T00:00:00Z", "state": "complete"},
                     {"id": "mid", "time": "2026-11-02T00:00:00Z", "state": "complete"},
@@ -170,10 +150,9 @@ mod tests {
                 .map(|d| d["id"].as_str().unwrap().to_string())
                 .collect()
         };
-        assert_eq!(kept(input(json!({}))), ["new"]);
-        assert_eq!(kept(input(json!({"vm": "db"}))), ["new", "mid", "old"]);
+        assert_eq!(kept(input(json!({}))), ["new", "mid", "old"]);
         // Seen from a week later, only the newest complete backup survives max_age_days.
-        let late = input(json!({"vm": "db", "now": "2026-11-10T00:00:00Z"}));
+        let late = input(json!({"now": "2026-11-10T00:00:00Z"}));
         assert_eq!(kept(late.clone()), ["new"]);
         assert_eq!(
             late["decisions"][0]["reasons"],

@@ -25,9 +25,12 @@ pub const PROTECTED_MARKER: &str = "protected";
 pub const PARTIAL_PREFIX: &str = ".partial-";
 /// Prefix a backup is renamed to before it is deleted: `.deleting-<name>`.
 pub const DELETING_PREFIX: &str = ".deleting-";
+/// The success marker VmBackup.py writes in a backup it finished (the first of
+/// [`NAUBACKUP_SUCCESS_MARKERS`]).
+pub const NAUBACKUP_SUCCESS_MARKER: &str = "success";
 /// The files whose presence makes a NAUbackup directory a successful backup.
 pub const NAUBACKUP_SUCCESS_MARKERS: [&str; 4] = [
-    "success",
+    NAUBACKUP_SUCCESS_MARKER,
     "success_restore",
     "success_compress",
     "success_compressing",
@@ -37,16 +40,10 @@ pub const NAUBACKUP_SUCCESS_MARKERS: [&str; 4] = [
 /// `YYYY-MM-DDTHHMMSSZ`, plus `.{sequence}` when `sequence` is not 0 (the second, third, …
 /// backup started in the same second). Sub-second precision is dropped.
 pub fn backup_stamp(start: Timestamp, sequence: u32) -> String {
-    let t = Offset::UTC.to_datetime(start);
-    let stamp = format!(
-        "{:04}-{:02}-{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let stamp = Offset::UTC
+        .to_datetime(start)
+        .strftime("%Y-%m-%dT%H%M%SZ")
+        .to_string();
     match sequence {
         0 => stamp,
         n => format!("{stamp}.{n}"),
@@ -77,20 +74,6 @@ pub(crate) fn parse_stamp(name: &str) -> Option<Timestamp> {
         [&base[11..13], &base[13..15], &base[15..17]],
     )?;
     Offset::UTC.to_timestamp(civil).ok()
-}
-
-/// NAUbackup's directory name for a backup started at local time `start`:
-/// `backup-YYYY-MM-DD-(HH:MM:SS)`.
-pub fn naubackup_dir_name(start: DateTime) -> String {
-    format!(
-        "backup-{:04}-{:02}-{:02}-({:02}:{:02}:{:02})",
-        start.year(),
-        start.month(),
-        start.day(),
-        start.hour(),
-        start.minute(),
-        start.second()
-    )
 }
 
 /// The local time a NAUbackup directory name gives, if `name` is one.
@@ -173,12 +156,10 @@ mod tests {
     }
 
     #[test]
-    fn naubackup_names_round_trip() {
-        let at = date(2019, 9, 5).at(10, 33, 49, 0);
-        assert_eq!(naubackup_dir_name(at), "backup-2019-09-05-(10:33:49)");
+    fn naubackup_names_parse() {
         assert_eq!(
             parse_naubackup_name("backup-2019-09-05-(10:33:49)"),
-            Some(at)
+            Some(date(2019, 9, 5).at(10, 33, 49, 0))
         );
         for bad in [
             "backup-2019-09-05-(10:33:49",

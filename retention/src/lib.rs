@@ -170,7 +170,7 @@ pub use apply::{ApplyReport, apply};
 pub use backup::{Backup, BackupState};
 pub use error::{Result, RetentionError};
 pub use json::plan_json;
-pub use plan::{Counters, Decision, Plan, plan};
+pub use plan::{Decision, Plan, plan};
 pub use policy::{KeepCount, Policy};
 pub use scan::{Ignored, Layout, ScannedDir, scan_vm_dir};
 pub use span::CalendarSpan;

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::backup::{Backup, BackupState, newest_first};
-use crate::policy::{KeepCount, Policy};
+use crate::policy::Policy;
 use crate::reason::Reason;
 use crate::rules;
 
@@ -47,27 +47,6 @@ pub struct Decision {
     /// goes ("no keep rule matches", "incomplete", "older than max age 30 days"), plus notes
     /// ("parent … is missing"). Never empty.
     pub reasons: Vec<String>,
-    /// What each counted rule had left after this backup was considered (restic's
-    /// counters). Not serialized.
-    #[serde(skip)]
-    pub counters: Counters,
-}
-
-/// The counts left of the counted rules (`Count(0)` for rules that are off or used up).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// `keep_last`.
-    pub last: KeepCount,
-    /// `keep_hourly`.
-    pub hourly: KeepCount,
-    /// `keep_daily`.
-    pub daily: KeepCount,
-    /// `keep_weekly`.
-    pub weekly: KeepCount,
-    /// `keep_monthly`.
-    pub monthly: KeepCount,
-    /// `keep_yearly`.
-    pub yearly: KeepCount,
 }
 
 /// Decides, for every backup, whether `policy` keeps it, and why. See the crate docs for
@@ -80,9 +59,7 @@ pub struct Counters {
 pub fn plan(backups: &[Backup], policy: &Policy, now: Timestamp) -> Plan {
     let mut sorted: Vec<&Backup> = backups.iter().collect();
     sorted.sort_by(|a, b| newest_first(a, b));
-    let count = sorted.len();
-    let mut reasons: Vec<Vec<Reason<'_>>> = vec![Vec::new(); count];
-    let mut counters = vec![Counters::default(); count];
+    let mut reasons: Vec<Vec<Reason<'_>>> = vec![Vec::new(); sorted.len()];
 
     let newest_complete = sorted.iter().position(|b| b.state.is_complete());
     let latest = sorted
@@ -90,7 +67,7 @@ pub fn plan(backups: &[Backup], policy: &Policy, now: Timestamp) -> Plan {
         .find(|b| b.state.is_complete() && b.time.timestamp() <= now)
         .or_else(|| newest_complete.map(|p| &sorted[p]))
         .copied();
-    rules::apply(&sorted, policy, latest, &mut reasons, &mut counters);
+    rules::apply(&sorted, policy, latest, &mut reasons);
 
     let max_age = policy.max_age_days.map(|days| {
         let age = SignedDuration::from_hours(24 * i64::from(days.get()));
@@ -131,8 +108,7 @@ pub fn plan(backups: &[Backup], policy: &Policy, now: Timestamp) -> Plan {
         .iter()
         .zip(reasons)
         .zip(keep)
-        .zip(counters)
-        .map(|(((backup, mut reasons), keep), counters)| {
+        .map(|((backup, mut reasons), keep)| {
             if !keep
                 && reasons
                     .iter()
@@ -144,7 +120,6 @@ pub fn plan(backups: &[Backup], policy: &Policy, now: Timestamp) -> Plan {
                 id: backup.id.clone(),
                 keep,
                 reasons: reasons.iter().map(ToString::to_string).collect(),
-                counters,
             }
         })
         .collect();

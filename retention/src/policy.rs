@@ -1,6 +1,5 @@
 //! The retention policy: which rules keep backups, as data (JSON, TOML, or built in code).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
 
@@ -133,30 +132,11 @@ pub struct Policy {
     /// Remove backups older than this many days (24 hours each) before the `now` given to
     /// [`plan`](crate::plan), whatever the rules above say (backup-manager's TTL).
     pub max_age_days: Option<NonZeroU32>,
-    /// Per-VM replacements of `keep_last` (NAUbackup's `vm-export=NAME:N`), applied by
-    /// [`Policy::for_vm`]. [`plan`](crate::plan) itself ignores this map.
-    pub keep_last_per_vm: BTreeMap<String, KeepCount>,
 }
 
 impl Policy {
-    /// The policy for one VM: `keep_last` replaced by the VM's entry in `keep_last_per_vm`
-    /// if it has one, and the map emptied (the result is resolved).
-    #[must_use]
-    pub fn for_vm(&self, vm: &str) -> Policy {
-        let keep_last = self
-            .keep_last_per_vm
-            .get(vm)
-            .copied()
-            .unwrap_or(self.keep_last);
-        Policy {
-            keep_last,
-            keep_last_per_vm: BTreeMap::new(),
-            ..self.clone()
-        }
-    }
-
-    /// True when no rule keeps anything (`max_age_days` and `keep_last_per_vm` are not keep
-    /// rules). [`plan`](crate::plan) then keeps every complete backup, as restic does.
+    /// True when no rule keeps anything (`max_age_days` is not a keep rule).
+    /// [`plan`](crate::plan) then keeps every complete backup, as restic does.
     pub fn is_empty(&self) -> bool {
         self.counted_rules()
             .iter()
@@ -229,8 +209,7 @@ mod tests {
         let p: Policy = serde_json::from_str(
             r#"{"keep_last": 3, "keep_daily": -1, "keep_weekly": "unlimited",
                 "keep_within": "1y2m", "keep_within_daily": "7d",
-                "keep_tags": [["a", "b"], ["c"]], "max_age_days": 30,
-                "keep_last_per_vm": {"db": 10}}"#,
+                "keep_tags": [["a", "b"], ["c"]], "max_age_days": 30}"#,
         )
         .unwrap();
         assert_eq!(p.keep_last, KeepCount::Count(3));
@@ -239,9 +218,6 @@ mod tests {
         assert_eq!(p.keep_within.unwrap().to_string(), "1y2m");
         assert_eq!(p.keep_tags, [vec!["a", "b"], vec!["c"]]);
         assert_eq!(p.max_age_days.map(NonZeroU32::get), Some(30));
-        assert_eq!(p.for_vm("db").keep_last, KeepCount::Count(10));
-        assert_eq!(p.for_vm("web").keep_last, KeepCount::Count(3));
-        assert!(p.for_vm("db").keep_last_per_vm.is_empty());
         let back: Policy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
         assert_eq!(back, p);
     }

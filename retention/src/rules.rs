@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 
 use crate::backup::Backup;
-use crate::plan::Counters;
 use crate::policy::{KeepCount, Period, Policy};
 use crate::reason::Reason;
 use crate::span::CalendarSpan;
@@ -25,9 +24,7 @@ struct WithinBucket {
     last: Option<i64>,
 }
 
-/// Appends the rule reasons of every complete backup to `reasons`, and records in
-/// `counters` what each counted rule has left after each backup (incomplete backups get
-/// the counters as they stand when they are passed).
+/// Appends the rule reasons of every complete backup to `reasons`.
 ///
 /// `sorted` is in planning order (newest first); `latest` is the instant `within` rules
 /// measure from.
@@ -36,7 +33,6 @@ pub(crate) fn apply<'a>(
     policy: &'a Policy,
     latest: Option<&Backup>,
     reasons: &mut [Vec<Reason<'a>>],
-    counters: &mut [Counters],
 ) {
     let total = sorted.iter().filter(|b| b.state.is_complete()).count();
     if policy.is_empty() {
@@ -79,7 +75,6 @@ pub(crate) fn apply<'a>(
     let mut nr = 0;
     for (position, backup) in sorted.iter().enumerate() {
         if !backup.state.is_complete() {
-            counters[position] = snapshot(&buckets);
             continue;
         }
         let out = &mut reasons[position];
@@ -110,7 +105,6 @@ pub(crate) fn apply<'a>(
                 bucket.left = bucket.left.decremented();
             }
         }
-        counters[position] = snapshot(&buckets);
         for bucket in &mut within_buckets {
             if time <= bucket.cutoff {
                 continue;
@@ -127,23 +121,6 @@ pub(crate) fn apply<'a>(
         }
         nr += 1;
     }
-}
-
-/// The counts each counted rule has left.
-fn snapshot(buckets: &[Bucket]) -> Counters {
-    let mut counters = Counters::default();
-    for bucket in buckets {
-        let slot = match bucket.period {
-            Period::Last => &mut counters.last,
-            Period::Hour => &mut counters.hourly,
-            Period::Day => &mut counters.daily,
-            Period::Week => &mut counters.weekly,
-            Period::Month => &mut counters.monthly,
-            Period::Year => &mut counters.yearly,
-        };
-        *slot = bucket.left;
-    }
-    counters
 }
 
 /// The period a backup falls in, as a number unique per period: YYYYMMDDHH, YYYYMMDD,

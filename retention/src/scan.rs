@@ -202,6 +202,7 @@ fn read_naubackup(path: &Path, name: &str, time_zone: &TimeZone) -> Result<Resul
     for marker in NAUBACKUP_SUCCESS_MARKERS {
         if exists(&path.join(marker))? {
             state = BackupState::Complete;
+            break;
         }
     }
     if exists(&path.join(PROTECTED_MARKER))? {

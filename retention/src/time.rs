@@ -56,12 +56,6 @@ impl BackupTime {
     }
 }
 
-impl From<&Zoned> for BackupTime {
-    fn from(zoned: &Zoned) -> Self {
-        BackupTime::from_zoned(zoned)
-    }
-}
-
 impl fmt::Display for BackupTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.timestamp.display_with_offset(self.offset))
@@ -136,6 +130,6 @@ mod tests {
     fn from_zoned_records_the_offset_in_force() {
         let tz = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
         let summer = date(2026, 7, 1).at(12, 0, 0, 0).to_zoned(tz).unwrap();
-        assert_eq!(BackupTime::from(&summer).offset(), offset(2));
+        assert_eq!(BackupTime::from_zoned(&summer).offset(), offset(2));
     }
 }

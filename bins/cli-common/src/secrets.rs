@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -123,7 +123,7 @@ pub enum SecretError {
 }
 
 /// Reads a plain-text password file: the whole content, trailing `\n` and `\r` removed.
-pub fn read_password_file(path: &Path) -> Result<Secret, SecretError> {
+fn read_password_file(path: &Path) -> Result<Secret, SecretError> {
     let bytes = read_checked(path)?;
     let what = || format!("the password file `{}`", path.display());
     let text = String::from_utf8(bytes).map_err(|_| SecretError::NotText { what: what() })?;
@@ -132,7 +132,7 @@ pub fn read_password_file(path: &Path) -> Result<Secret, SecretError> {
 
 /// Reads NAUbackup's password file: base64 of the password (padding optional, white space
 /// around it ignored).
-pub fn read_base64_password_file(path: &Path) -> Result<Secret, SecretError> {
+fn read_base64_password_file(path: &Path) -> Result<Secret, SecretError> {
     let bytes = read_checked(path)?;
     let engine = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -150,7 +150,7 @@ pub fn read_base64_password_file(path: &Path) -> Result<Secret, SecretError> {
 }
 
 /// Reads the password from an environment variable (used as is, nothing trimmed).
-pub fn read_env(variable: &str) -> Result<Secret, SecretError> {
+fn read_env(variable: &str) -> Result<Secret, SecretError> {
     let what = || format!("the environment variable `{variable}`");
     match std::env::var(variable) {
         Ok(text) => non_empty(text, what),
@@ -163,19 +163,21 @@ pub fn read_env(variable: &str) -> Result<Secret, SecretError> {
 
 /// Asks for the password on the controlling terminal, echo off, and returns the line typed
 /// (without its line break).
-pub fn prompt_password(prompt: &str) -> Result<Secret, SecretError> {
+fn prompt_password(prompt: &str) -> Result<Secret, SecretError> {
     let text =
         rpassword::prompt_password(prompt).map_err(|source| SecretError::Prompt { source })?;
     non_empty(text, || "the terminal".to_owned())
 }
 
-/// Reads a password file, warning when group or others have any access to it.
+/// Reads a password file, warning when group or others have any access to it. The file is
+/// opened once: the mode checked is that of the file read.
 fn read_checked(path: &Path) -> Result<Vec<u8>, SecretError> {
     let read_error = |source| SecretError::Read {
         path: path.to_owned(),
         source,
     };
-    let mode = fs::metadata(path).map_err(read_error)?.permissions().mode();
+    let mut file = fs::File::open(path).map_err(read_error)?;
+    let mode = file.metadata().map_err(read_error)?.permissions().mode();
     if mode & 0o077 != 0 {
         tracing::warn!(
             path = %path.display(),
@@ -183,7 +185,9 @@ fn read_checked(path: &Path) -> Result<Vec<u8>, SecretError> {
             "the password file is accessible to group or others: `chmod 600` it"
         );
     }
-    fs::read(path).map_err(read_error)
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    Ok(bytes)
 }
 
 fn non_empty(text: String, what: impl FnOnce() -> String) -> Result<Secret, SecretError> {

@@ -13,14 +13,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use retention::layout::{MANIFEST_FILE, PARTIAL_PREFIX, backup_stamp};
+use retention::layout::{MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKER, PARTIAL_PREFIX, backup_stamp};
 
 use crate::error::{Result, VmBackupError};
 use crate::manifest::Manifest;
-
-/// NAUbackup's success marker, written inside every committed backup so that its tools and
-/// runbooks see the backup as good.
-pub const SUCCESS_MARKER: &str = "success";
 
 /// A backup directory being written; see the module docs.
 #[derive(Debug)]
@@ -95,7 +91,8 @@ impl PartialBackup {
     /// Makes the backup durable and visible; returns its final path.
     pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
         sync_tree(&self.path)?;
-        self.write_synced(SUCCESS_MARKER, b"")?;
+        // NAUbackup's marker, so that its tools and runbooks see the backup as good.
+        self.write_synced(NAUBACKUP_SUCCESS_MARKER, b"")?;
         self.write_synced(MANIFEST_FILE, manifest.to_json().as_bytes())?;
         sync_dir(&self.path)?;
         let target = self.vm_dir.join(&self.stamp);

@@ -178,6 +178,28 @@ pub enum ClientCompression {
     Gzip,
 }
 
+impl ClientCompression {
+    /// `none`, `zstd` or `gzip`: the `compression=` value, also the name in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientCompression::None => "none",
+            ClientCompression::Zstd => "zstd",
+            ClientCompression::Gzip => "gzip",
+        }
+    }
+
+    /// The compression [`ClientCompression::as_str`] names `name`, if any.
+    pub fn named(name: &str) -> Option<ClientCompression> {
+        [
+            ClientCompression::None,
+            ClientCompression::Zstd,
+            ClientCompression::Gzip,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
+}
+
 /// Which certificates the XAPI connection trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TlsChoice {

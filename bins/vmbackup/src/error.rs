@@ -87,9 +87,6 @@ pub enum VmBackupError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The SMTP password could not be read.
-    #[error("e-mail report: reading the SMTP password")]
-    Secret(#[from] cli_common::SecretError),
     /// A XAPI call or transfer failed; `action` says which, for which VM.
     #[error("{action}")]
     Xapi {
@@ -134,7 +131,6 @@ impl VmBackupError {
         }
     }
 
-    /// A mail error with its context.
     /// A XAPI failure while doing `action`.
     pub fn xapi(action: impl Into<String>, source: xenapi::XenApiError) -> Self {
         VmBackupError::Xapi {
@@ -159,6 +155,7 @@ impl VmBackupError {
         }
     }
 
+    /// An e-mail report failure while doing `action`.
     pub(crate) fn mail(
         action: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,

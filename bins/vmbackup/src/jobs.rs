@@ -28,7 +28,7 @@ use xenapi::{Ref, Session};
 
 use crate::backup_dir::PartialBackup;
 use crate::cancel::Cancel;
-use crate::config::{Config, JobKind};
+use crate::config::{ClientCompression, Config, JobKind};
 use crate::error::{Result, VmBackupError};
 use crate::guards::{destroy_vm_and_disks, snapshot_name, snapshot_name_prefix};
 use crate::inventory::Inventory;
@@ -201,13 +201,13 @@ impl<'a> Backup<'a> {
         &mut self,
         path: String,
         role: &str,
-        compression: &str,
+        compression: ClientCompression,
         digest: digest::FileDigest,
     ) {
         self.files.push(ManifestFile {
             path,
             role: role.to_owned(),
-            compression: compression.to_owned(),
+            compression: compression.as_str().to_owned(),
             digest,
         });
     }
@@ -216,7 +216,7 @@ impl<'a> Backup<'a> {
     fn add_small_file(&mut self, path: &str, role: &str, contents: &[u8]) -> Result<()> {
         self.dir.write_file(path, contents)?;
         let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
-        self.add_file(path.to_owned(), role, "none", digest);
+        self.add_file(path.to_owned(), role, ClientCompression::None, digest);
         Ok(())
     }
 

@@ -4,12 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use retention::{BackupState, Layout, scan_vm_dir};
+use retention::{Layout, scan_vm_dir};
 use serde::Serialize;
 
 use crate::error::{Result, VmBackupError};
 use crate::manifest::Manifest;
-use crate::names;
+use crate::names::{self, POOL_DB_DIR_PREFIX};
 
 /// One VM's backups.
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +39,8 @@ pub struct ListedBackup {
     pub bytes: u64,
 }
 
-/// Lists every VM directory of `backup_dir` (the pool database's `METADATA_*` excepted).
+/// Lists every VM directory of `backup_dir` (the pool database's `METADATA_*` excepted,
+/// see [`POOL_DB_DIR_PREFIX`]).
 pub fn list_backups(backup_dir: &Path) -> Result<Vec<VmBackups>> {
     let entries = fs::read_dir(backup_dir)
         .map_err(|e| VmBackupError::io(format!("listing `{}`", backup_dir.display()), e))?;
@@ -49,7 +50,7 @@ pub fn list_backups(backup_dir: &Path) -> Result<Vec<VmBackups>> {
         .map(|e| e.path())
         .filter(|p| {
             !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("METADATA_"))
+                .is_some_and(|n| n.to_string_lossy().starts_with(POOL_DB_DIR_PREFIX))
         })
         .collect();
     dirs.sort();
@@ -79,12 +80,7 @@ pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
             }
             backups.push(ListedBackup {
                 time: backup.time.to_string(),
-                state: match backup.state {
-                    BackupState::Complete => "complete",
-                    BackupState::Incomplete => "incomplete",
-                    BackupState::Protected => "protected",
-                }
-                .to_owned(),
+                state: backup.state.as_str().to_owned(),
                 layout: label.to_owned(),
                 kind: manifest.map(|m| m.kind),
                 bytes: du(&path),

@@ -2,9 +2,9 @@
 //! LOGIN.
 //!
 //! The subject is VmBackup.py's: `Success <host> VmBackup.py`, `WARNING <host> VmBackup.py`
-//! or `ERROR <host> VmBackup.py` (`<host>` the full node name). The body is plain text: the
-//! summary line, then one line per VM (status, kind, size, time, name) and the error or
-//! warning under it.
+//! or `ERROR <host> VmBackup.py` (`<host>` the backup host's name as the status log writes
+//! it: the node name up to its first dot). The body is plain text: the summary line, then
+//! one line per VM (status, kind, size, time, name) and the error or warning under it.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -68,7 +68,8 @@ impl MailSettings {
 /// What the report says.
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    /// The backup host's node name (`uname -n`).
+    /// The backup host's name as the status log writes it: `uname -n` up to its first dot
+    /// ([`short_host_name`](crate::status_log::short_host_name)).
     pub host: String,
     /// When the run started (local time).
     pub started: DateTime,
@@ -81,7 +82,7 @@ pub struct RunReport {
     pub counts: Counts,
 }
 
-/// `Success xs1.example VmBackup.py`, `WARNING …` or `ERROR …`.
+/// `Success xs1 VmBackup.py`, `WARNING …` or `ERROR …`.
 pub fn subject(report: &RunReport) -> String {
     let word = match report.counts.overall() {
         Overall::Success => "Success",
@@ -153,7 +154,9 @@ pub fn send_report(settings: &MailSettings, report: &RunReport) -> Result<()> {
         transport = transport.tls(Tls::Required(tls_parameters(settings)?));
     }
     if let (Some(user), Some(source)) = (&settings.user, &settings.password) {
-        let password = source.read()?;
+        let password = source
+            .read()
+            .map_err(|e| VmBackupError::mail("reading the SMTP password", e))?;
         transport =
             transport.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }

@@ -43,7 +43,8 @@ struct Cli {
 enum Command {
     /// Back up the VMs a configuration file or selector picks (the default command).
     Run(cmd::run::RunArgs),
-    /// Check a configuration against the pool and show what a run would back up.
+    /// Check a configuration against the pool and show what a run would back up, and which
+    /// VMs its excludes leave out.
     Preview(cmd::run::RunArgs),
     /// Show the backups on disk, per VM, with their state and size.
     List(cmd::list::ListArgs),

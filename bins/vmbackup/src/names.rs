@@ -31,6 +31,10 @@ use sha2::{Digest, Sha256};
 /// systems, leaving room for the file names built from it (`<dir>.xva.zst`, …).
 pub const MAX_DIR_NAME_BYTES: usize = 180;
 
+/// The prefix of the directories of the pool database dumps, `METADATA_<host>`
+/// ([`crate::pool_db`]); no VM's directory name starts with it.
+pub const POOL_DB_DIR_PREFIX: &str = "METADATA_";
+
 /// The marker between a cut name and its hash.
 const HASH_MARKER: char = '~';
 /// Hex digits of the hash appended to cut names.
@@ -45,7 +49,7 @@ pub fn dir_name(vm_name: &str) -> String {
     // Byte offsets in `encoded` after each whole character, to cut at.
     let mut boundaries = Vec::with_capacity(vm_name.len());
     for (i, c) in vm_name.char_indices() {
-        let leading = i == 0 && (c == '.' || (c == 'M' && vm_name.starts_with("METADATA_")));
+        let leading = i == 0 && (c == '.' || (c == 'M' && vm_name.starts_with(POOL_DB_DIR_PREFIX)));
         if leading || needs_escape(c) {
             let mut utf8 = [0u8; 4];
             for byte in c.encode_utf8(&mut utf8).bytes() {
@@ -81,17 +85,11 @@ pub fn vm_name_of_dir(dir: &str) -> Option<String> {
     if dir == "%" {
         return Some(String::new());
     }
-    if dir.contains(HASH_MARKER) {
-        return None;
-    }
     let mut bytes = Vec::with_capacity(dir.len());
     let mut rest = dir.as_bytes();
     while let Some((&first, tail)) = rest.split_first() {
         if first == b'%' {
             let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            if hex.bytes().any(|b| b.is_ascii_lowercase()) {
-                return None;
-            }
             bytes.push(u8::from_str_radix(hex, 16).ok()?);
             rest = &tail[2..];
         } else {
@@ -100,7 +98,9 @@ pub fn vm_name_of_dir(dir: &str) -> Option<String> {
         }
     }
     let name = String::from_utf8(bytes).ok()?;
-    // Only the canonical encoding decodes: anything else did not come from `dir_name`.
+    // Only the canonical encoding decodes: anything else did not come from `dir_name`. That
+    // rejects lower-case hex escapes, and the raw `~` of a cut name (`dir_name` escapes the
+    // `~` of a name, so a cut name would have to end in its own hash).
     (dir_name(&name) == dir).then_some(name)
 }
 

@@ -10,6 +10,7 @@ use xenapi::Session;
 use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::{Result, VmBackupError};
+use crate::names::{POOL_DB_DIR_PREFIX, dir_name};
 
 /// Dumps the pool database from the master into the backup directory; `master_name` is the
 /// master host's name, `at` the local time of the run. The file appears only when complete.
@@ -22,7 +23,7 @@ pub fn dump_pool_db(
 ) -> Result<PathBuf> {
     let dir = config
         .backup_dir
-        .join(format!("METADATA_{}", crate::names::dir_name(master_name)));
+        .join(format!("{POOL_DB_DIR_PREFIX}{}", dir_name(master_name)));
     std::fs::create_dir_all(&dir)
         .map_err(|e| VmBackupError::io(format!("creating `{}`", dir.display()), e))?;
     let path = dir.join(format!("pool_db_{}.dump", at.strftime("%Y%m%d-%H%M%S")));

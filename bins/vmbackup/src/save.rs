@@ -40,25 +40,9 @@ pub struct Saved {
     pub received: u64,
 }
 
-/// The file-name suffix of a compression.
-pub fn suffix(compression: ClientCompression) -> &'static str {
-    match compression {
-        ClientCompression::None => "",
-        ClientCompression::Zstd => ".zst",
-        ClientCompression::Gzip => ".gz",
-    }
-}
-
-/// The name of a compression in the manifest.
-pub fn name(compression: ClientCompression) -> &'static str {
-    match compression {
-        ClientCompression::None => "none",
-        ClientCompression::Zstd => "zstd",
-        ClientCompression::Gzip => "gzip",
-    }
-}
-
-fn compression_of(compression: ClientCompression) -> Compression {
+/// The compressor (level, threads) a `compression=` setting stands for; its
+/// [`suffix`](Compression::suffix) ends the file names.
+pub fn codec(compression: ClientCompression) -> Compression {
     let threads = u32::try_from(disk_image::chunks::default_workers()).unwrap_or(2);
     match compression {
         ClientCompression::None => Compression::None,
@@ -89,7 +73,7 @@ pub fn save(
         options.digest,
     );
     let mut out =
-        CompressWriter::new(digesting, compression_of(options.compression)).map_err(write_error)?;
+        CompressWriter::new(digesting, codec(options.compression)).map_err(write_error)?;
     let received = pump(
         &mut download,
         &mut |block| {

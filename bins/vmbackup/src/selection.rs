@@ -76,7 +76,7 @@ pub struct Excluded {
 pub struct Selection {
     /// The VMs to back up, by name then uuid.
     pub jobs: Vec<Job>,
-    /// Candidates left out by excludes, by name then uuid.
+    /// Candidates left out by excludes, by name then uuid (`preview` shows them).
     pub excluded: Vec<Excluded>,
     /// Problems that leave a rule without effect, each at its rule.
     pub errors: Vec<Issue>,
@@ -241,28 +241,24 @@ impl Resolver<'_> {
             })
             .collect();
         jobs.sort_by(|a, b| (&a.name, &a.uuid).cmp(&(&b.name, &b.uuid)));
-        let mut same_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (index, job) in jobs.iter().enumerate() {
-            same_name.entry(job.name.clone()).or_default().push(index);
+        let mut dropped = Vec::with_capacity(jobs.len());
+        for group in jobs.chunk_by(|a, b| a.name == b.name) {
+            let shared = group.len() > 1;
+            if shared {
+                let uuids: Vec<&str> = group.iter().map(|job| job.uuid.as_str()).collect();
+                let message = format!(
+                    "the selected VMs {} are all named `{}`: their backups would share a directory; rename one",
+                    uuids.join(", "),
+                    group[0].name
+                );
+                self.error(&group[0].rule, message);
+            }
+            dropped.extend(std::iter::repeat_n(shared, group.len()));
         }
-        let mut dropped = BTreeSet::new();
-        for (name, indexes) in same_name.into_iter().filter(|(_, v)| v.len() > 1) {
-            let uuids: Vec<&str> = indexes.iter().map(|&i| jobs[i].uuid.as_str()).collect();
-            let message = format!(
-                "the selected VMs {} are all named `{name}`: their backups would share a directory; rename one",
-                uuids.join(", ")
-            );
-            let at = jobs[indexes[0]].rule.clone();
-            self.error(&at, message);
-            dropped.extend(indexes);
-        }
+        let mut dropped = dropped.into_iter();
+        jobs.retain(|_| !dropped.next().expect("one flag per job"));
         let mut selection = self.selection;
-        selection.jobs = jobs
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !dropped.contains(i))
-            .map(|(_, job)| job)
-            .collect();
+        selection.jobs = jobs;
         selection.excluded = self
             .excluded
             .iter()

@@ -42,28 +42,12 @@ pub const RUN_FIELD: &str = "vmbackup.py";
 
 /// The status-log time: `2019/09/05 10:33:49`.
 pub fn log_timestamp(at: DateTime) -> String {
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    at.strftime("%Y/%m/%d %H:%M:%S").to_string()
 }
 
 /// VmBackup.py's standard-output prefix: `2019-09-05-(10:33:49) - `.
 pub fn stdout_prefix(at: DateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}-({:02}:{:02}:{:02}) - ",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    at.strftime("%Y-%m-%d-(%H:%M:%S) - ").to_string()
 }
 
 /// The host name as the status log writes it: the node name up to its first dot.

@@ -106,7 +106,6 @@ fn policies() -> impl Strategy<Value = Policy> {
                 .map(|l| l.into_iter().map(str::to_string).collect())
                 .collect(),
             max_age_days: max_age.and_then(NonZeroU32::new),
-            ..Policy::default()
         })
 }
 
@@ -230,11 +229,7 @@ proptest! {
             "backups": backups.iter().map(|b| serde_json::json!({
                 "id": b.id,
                 "time": b.time.to_string(),
-                "state": match b.state {
-                    BackupState::Complete => "complete",
-                    BackupState::Incomplete => "incomplete",
-                    BackupState::Protected => "protected",
-                },
+                "state": b.state,
                 "tags": b.tags,
                 "parent": b.parent,
             })).collect::<Vec<_>>(),

@@ -4,7 +4,7 @@
 
 use retention::{Backup, plan};
 
-use super::support::{at, complete, expected, incomplete, instant, policy, protected, summary};
+use super::support::{complete, expected, incomplete, instant, policy, protected, summary};
 
 type Row = (&'static str, bool, &'static [&'static str]);
 
@@ -435,22 +435,18 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
-            name: "plan itself ignores keep_last_per_vm (Policy::for_vm resolves it)",
-            policy: r#"{"keep_last": 1, "keep_last_per_vm": {"web": 2}}"#,
+            name: "a counted rule that is used up keeps nothing more while the others go on",
+            policy: r#"{"keep_daily": 2, "keep_monthly": -1}"#,
             now: NOW,
             backups: vec![
-                complete("backup-2026-11-22-(01:00:00)", "2026-11-22T01:00:00+01:00"),
-                complete("backup-2026-11-21-(01:00:00)", "2026-11-21T01:00:00+01:00"),
-                complete("backup-2026-11-20-(01:00:00)", "2026-11-20T01:00:00+01:00"),
+                complete("a", "2026-11-22T00:00:00Z"),
+                complete("b", "2026-11-21T00:00:00Z"),
+                complete("c", "2026-10-21T00:00:00Z"),
             ],
             expect: &[
-                (
-                    "backup-2026-11-22-(01:00:00)",
-                    true,
-                    &["last snapshot", NEWEST],
-                ),
-                ("backup-2026-11-21-(01:00:00)", false, &[NO_RULE]),
-                ("backup-2026-11-20-(01:00:00)", false, &[NO_RULE]),
+                ("a", true, &["daily snapshot", "monthly snapshot", NEWEST]),
+                ("b", true, &["daily snapshot"]),
+                ("c", true, &["monthly snapshot"]),
             ],
         },
     ]
@@ -476,51 +472,4 @@ fn every_case_plans_as_expected() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn per_vm_override_replaces_keep_last() {
-    let policy = policy(r#"{"keep_last": 1, "keep_last_per_vm": {"web": 2}}"#);
-    let backups = [
-        complete("b1", "2026-11-22T01:00:00+01:00"),
-        complete("b2", "2026-11-21T01:00:00+01:00"),
-        complete("b3", "2026-11-20T01:00:00+01:00"),
-    ];
-    let kept = |p: &retention::Policy| -> Vec<String> {
-        plan(&backups, p, instant(NOW))
-            .kept()
-            .map(|d| d.id.clone())
-            .collect()
-    };
-    assert_eq!(kept(&policy.for_vm("web")), ["b1", "b2"]);
-    assert_eq!(kept(&policy.for_vm("db")), ["b1"]);
-}
-
-#[test]
-fn counters_tell_what_each_rule_has_left() {
-    use retention::KeepCount::{Count, Unlimited};
-    let policy = policy(r#"{"keep_daily": 2, "keep_monthly": -1}"#);
-    let backups = [
-        complete("a", "2026-11-22T00:00:00Z"),
-        complete("b", "2026-11-21T00:00:00Z"),
-        complete("c", "2026-10-21T00:00:00Z"),
-    ];
-    let plan = plan(&backups, &policy, at(NOW).timestamp());
-    let left: Vec<_> = plan
-        .decisions
-        .iter()
-        .map(|d| (d.counters.daily, d.counters.monthly, d.counters.last))
-        .collect();
-    assert_eq!(
-        left,
-        [
-            (Count(1), Unlimited, Count(0)),
-            (Count(0), Unlimited, Count(0)),
-            (Count(0), Unlimited, Count(0))
-        ]
-    );
-    assert_eq!(
-        plan.decision("c").map(|d| d.reasons.clone()),
-        Some(vec!["monthly snapshot".to_string()])
-    );
 }

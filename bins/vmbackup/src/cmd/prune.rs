@@ -71,8 +71,7 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
         }
         reports.push(serde_json::json!({
             "dir": dir, "dry_run": args.dry_run,
-            "plan": pruned.plan.decisions.iter().map(|d| serde_json::json!({
-                "id": d.id, "keep": d.keep, "reasons": d.reasons })).collect::<Vec<_>>(),
+            "plan": pruned.plan.decisions,
             "removed": pruned.applied.removed,
         }));
     }

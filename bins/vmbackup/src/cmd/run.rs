@@ -74,7 +74,8 @@ fn select(config: &Config, inventory: &Inventory) -> Selection {
     resolve(&config.rules, &inventory.vm_infos())
 }
 
-/// `preview`: the settings, the VMs selected; exit 0 when everything checks out.
+/// `preview`: the settings, the VMs selected and those excluded; exit 0 when everything
+/// checks out.
 pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
@@ -91,13 +92,18 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
             })
         })
         .collect();
+    let excluded: Vec<_> = selection
+        .excluded
+        .iter()
+        .map(|vm| serde_json::json!({"vm": vm.name, "uuid": vm.uuid}))
+        .collect();
     let errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
     let warnings: Vec<String> = selection.warnings.iter().map(ToString::to_string).collect();
     if output.json {
         super::print_json(&serde_json::json!({
             "backup_dir": config.backup_dir, "status_log": config.status_log,
             "compress": config.compress, "retention": config.retention,
-            "jobs": jobs, "errors": errors, "warnings": warnings,
+            "jobs": jobs, "excluded": excluded, "errors": errors, "warnings": warnings,
         }))?;
     } else {
         println!("backup_dir        = {}", config.backup_dir.display());
@@ -109,6 +115,9 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         for job in &selection.jobs {
             let keep = job.keep.map(|k| format!(":{k}")).unwrap_or_default();
             println!("{}: {}{keep}", job.kind.as_str(), job.name);
+        }
+        for vm in &selection.excluded {
+            println!("exclude: {}", vm.name);
         }
         for warning in &warnings {
             eprintln!("warning: {warning}");

@@ -35,11 +35,8 @@ impl Reader {
     pub(super) fn compression(&mut self, overrides: Overrides) -> (bool, ClientCompression) {
         let in_file = self.flag("compress").map(|(_, on)| on);
         let compress = overrides.compress.or(in_file).unwrap_or(false);
-        let compression = self.take("compression", |v| match v {
-            "none" => Ok(ClientCompression::None),
-            "zstd" => Ok(ClientCompression::Zstd),
-            "gzip" => Ok(ClientCompression::Gzip),
-            _ => Err(format!("`{v}` is not none, zstd or gzip")),
+        let compression = self.take("compression", |v| {
+            ClientCompression::named(v).ok_or_else(|| format!("`{v}` is not none, zstd or gzip"))
         });
         match compression {
             Some((at, kind)) if compress && kind != ClientCompression::None => {

@@ -10,9 +10,10 @@ use lettre::message::Mailbox;
 
 use super::values::{boolean, fingerprint, host_url, positive, split_keep};
 use super::{
-    Config, DEFAULT_BACKUP_DIR, DEFAULT_STATUS_LOG, DEFAULT_USER, JobKind, ManifestDigest,
-    Overrides, Rule, RuleAction, VdiFormat,
+    Config, DEFAULT_BACKUP_DIR, DEFAULT_STATUS_LOG, DEFAULT_USER, JobKind, Overrides, Rule,
+    RuleAction, VdiFormat,
 };
+use crate::digest::kind_named;
 use crate::error::{Issue, Location, Result, VmBackupError};
 use crate::pattern::Selector;
 
@@ -392,10 +393,8 @@ impl Reader {
             password,
             tls,
             checksum: self
-                .take("checksum", |v| match v {
-                    "xxh64" => Ok(ManifestDigest::Xxh64),
-                    "sha256" => Ok(ManifestDigest::Sha256),
-                    _ => Err(format!("`{v}` is not xxh64 or sha256")),
+                .take("checksum", |v| {
+                    kind_named(v).ok_or_else(|| format!("`{v}` is not xxh64 or sha256"))
                 })
                 .map(|(_, d)| d)
                 .unwrap_or_default(),

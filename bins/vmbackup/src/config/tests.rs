@@ -443,25 +443,20 @@ fn fixes_naubackups_traps() {
 
 #[test]
 fn every_error_is_reported_in_line_order() {
-    let errors = errors(
-        "vm-export=a:0\nmax_backups=x\nbogus=1\nmax_backups=3\ncompression=zstd\ncompress=1\n",
-    );
+    let text =
+        "vm-export=a:0\nmax_backups=x\nbogus=1\nmax_backups=3\ncompression=zstd\ncompress=1\n";
+    let errors = errors(text);
     let lines: Vec<usize> = errors.iter().map(|e| e.0).collect();
     assert_eq!(lines, [1, 2, 3, 4, 5]);
-    let text = VmBackupError::Config {
-        issues: vec![Issue::new(
-            Location::Line {
-                file: "test.cfg".into(),
-                line: 3,
-            },
-            errors[2].1.clone(),
-        )],
-    }
-    .to_string();
-    assert!(
-        text.contains("test.cfg line 3: unknown key `bogus`"),
-        "{text}"
-    );
+    // The message of a file that fails to load names the file and the line.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.cfg");
+    std::fs::write(&file, text).unwrap();
+    let message = Config::load(&file, Overrides::default())
+        .unwrap_err()
+        .to_string();
+    let want = format!("{} line 3: unknown key `bogus`", file.display());
+    assert!(message.contains(&want), "{message}");
 }
 
 #[test]
@@ -477,8 +472,32 @@ fn excludes_and_unknown_keys_do_not_depend_on_line_order() {
     let config = Config::parse("extra=1\n", Path::new("t.cfg"), Path::new("/"), overrides).unwrap();
     assert_eq!(config.warnings.len(), 1);
     // Excludes are rules like the others; their order is irrelevant to selection.
-    let config = parse("vm-export=PROD.*\nexclude=PROD-db\n").unwrap();
-    assert_eq!(config.rules[1].action, RuleAction::Exclude);
+    let vm = |name: &str| crate::VmInfo {
+        uuid: format!("uuid-{name}"),
+        name_label: name.into(),
+        is_a_template: false,
+        is_a_snapshot: false,
+        is_control_domain: false,
+    };
+    let pool = [vm("PROD-db"), vm("PROD-web")];
+    let selected = |text: &str| -> Vec<String> {
+        let config = parse(text).unwrap();
+        crate::resolve(&config.rules, &pool)
+            .jobs
+            .into_iter()
+            .map(|job| job.name)
+            .collect()
+    };
+    let after = parse("vm-export=PROD.*\nexclude=PROD-db\n").unwrap();
+    assert_eq!(after.rules[1].action, RuleAction::Exclude);
+    assert_eq!(
+        selected("vm-export=PROD.*\nexclude=PROD-db\n"),
+        ["PROD-web"]
+    );
+    assert_eq!(
+        selected("exclude=PROD-db\nvm-export=PROD.*\n"),
+        ["PROD-web"]
+    );
 }
 
 #[test]

@@ -69,18 +69,15 @@ fn export_disk(
         .map_err(|e| VmBackupError::xapi(backup.doing("naming the disk snapshot"), e))
         .at(Failure::VdiParamSet)?;
     let format = backup.ctx.config.vdi_export_format;
-    let extension = match format {
-        VdiFormat::Raw => "raw",
-        VdiFormat::Vhd => "vhd",
-    };
     let stem = if single {
         backup.stem.clone()
     } else {
         format!("{}-{device}", backup.stem)
     };
     let file = format!(
-        "{stem}.{extension}{}",
-        save::suffix(backup.ctx.config.compression)
+        "{stem}.{}{}",
+        format.as_str(),
+        save::codec(backup.ctx.config.compression).suffix()
     );
     let size = disk.vdi.virtual_size.max(0).cast_unsigned();
     let saved = (|| {
@@ -113,7 +110,7 @@ fn export_disk(
     backup.add_file(
         file.clone(),
         "disk",
-        save::name(backup.ctx.config.compression),
+        backup.ctx.config.compression,
         saved.digest,
     );
     if let Err(error) = snapshot.destroy() {

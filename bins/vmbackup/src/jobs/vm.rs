@@ -3,6 +3,7 @@
 use xenapi::{Compression, ExportOptions};
 
 use super::{AtStep, Backup, JobFailure};
+use crate::config::ClientCompression;
 use crate::guards::VmSnapshot;
 use crate::save::{self, save};
 use crate::status_log::Failure;
@@ -57,7 +58,7 @@ pub(super) fn export_snapshot(
         "{}.xva{}{}",
         backup.stem,
         if host_compression { ".gz" } else { "" },
-        save::suffix(backup.ctx.config.compression)
+        save::codec(backup.ctx.config.compression).suffix()
     );
     let saved = (|| {
         let path = backup.dir.file_path(&file)?;
@@ -75,9 +76,9 @@ pub(super) fn export_snapshot(
     })()
     .at(Failure::VmExport)?;
     let compression = if host_compression {
-        "gzip"
+        ClientCompression::Gzip
     } else {
-        save::name(backup.ctx.config.compression)
+        backup.ctx.config.compression
     };
     backup.add_file(file, "xva", compression, saved.digest);
     Ok(())

@@ -287,6 +287,20 @@ fn retention_keeps_what_the_rules_say_and_the_pool_database_is_saved() {
             .iter()
             .all(|vm| vm["removed"].as_array().unwrap().is_empty())
     );
+    for decision in plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|vm| vm["plan"].as_array().unwrap())
+    {
+        let keys: Vec<&str> = decision
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["id", "keep", "reasons"], "{decision}");
+    }
     let listed = vmbackup_json(&["list", "--config", s(&config)], 0);
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed:#}");
     setup.assert_clean();

@@ -58,7 +58,23 @@ fn the_readme_weekend_example_selects_what_naubackup_documents() {
             "vm-export PROD-ubuntu14",
         ]
     );
+    let excluded: Vec<&str> = preview["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|vm| vm["vm"].as_str().unwrap())
+        .collect();
+    assert_eq!(excluded, ["PROD-ubuntu12-benchmark"]);
+    assert!(
+        preview["excluded"][0]["uuid"]
+            .as_str()
+            .is_some_and(|uuid| !uuid.is_empty())
+    );
     let (stdout, _) = vmbackup_exit(&["preview", s(&config)], 0);
+    assert!(
+        stdout.contains("\nexclude: PROD-ubuntu12-benchmark\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("SUCCESS preview of parameters"), "{stdout}");
 }
 
