@@ -60,7 +60,11 @@
 //!
 //! **`:N`** after a selector keeps N backups of the VMs it selects instead of
 //! `max_backups`. It is split off at the last `:` outside parentheses and brackets, so
-//! `(?:a|b)` keeps its colon; write a `:` of a name as `\:`.
+//! `(?:a|b)` keeps its colon; write a `:` of a name as `\:`. `vmbackup prune --config`
+//! applies the same keep without the pool, from the VM's name (its directory) and the
+//! uuids its manifests record; where only the pool could tell which rule applies (a rule
+//! by uuid, an exclude that may match, a name that cannot be decoded), it keeps the
+//! largest count that may apply ([`prune::offline_policy`]).
 //!
 //! ## Our keys
 //!

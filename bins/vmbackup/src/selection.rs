@@ -32,6 +32,9 @@ use crate::config::{JobKind, Rule, RuleAction};
 use crate::error::{Issue, Location};
 use crate::pattern::Selector;
 
+mod offline;
+pub use offline::{OfflineVm, possible_keeps};
+
 /// A VM of the pool, as selection needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmInfo {

@@ -8,7 +8,7 @@ use cli_common::Outcome;
 use jiff::Timestamp;
 use retention::Layout;
 use vmbackup::names::dir_name;
-use vmbackup::prune::prune_vm_dir;
+use vmbackup::prune::{offline_policy, prune_vm_dir, vm_of_dir};
 
 use super::{Output, load_settings};
 
@@ -16,7 +16,13 @@ use super::{Output, load_settings};
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Take `backup_dir` and the retention keys (`max_backups`, `keep_daily`, …) from this
-    /// configuration file.
+    /// configuration file, and each VM's `:N` from its rules.
+    ///
+    /// A VM keeps what a run would keep: the `:N` of the last rule that selects its name
+    /// (the directory's name, or the name its manifests record) replaces `max_backups`.
+    /// When only the pool could tell — a rule naming a uuid the VM may have, a name that
+    /// cannot be decoded, an exclude that may leave the VM out — the largest keep that may
+    /// apply is used: in doubt, prune keeps more.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Only this VM (its name).
@@ -48,13 +54,12 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
     };
     let mut reports = Vec::new();
     for dir in &vm_dirs {
-        let pruned = prune_vm_dir(
-            dir,
-            &layout,
-            &config.retention,
-            Timestamp::now(),
-            args.dry_run,
-        )?;
+        let mut vm = vm_of_dir(dir);
+        if let Some(name) = &args.vm {
+            vm.name = Some(name.clone());
+        }
+        let policy = offline_policy(&config, &vm);
+        let pruned = prune_vm_dir(dir, &layout, &policy, Timestamp::now(), args.dry_run)?;
         if !output.json {
             println!(
                 "{}{}",

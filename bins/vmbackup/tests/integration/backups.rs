@@ -307,6 +307,48 @@ fn retention_keeps_what_the_rules_say_and_the_pool_database_is_saved() {
 }
 
 #[test]
+fn prune_keeps_what_a_rules_keep_says_as_run_does() {
+    let setup = Setup::new(vec![vm_with_disks("db", 1), vm_with_disks("web01", 2)]);
+    let rules = |db: u32| format!("max_backups=1\nvm-export=db:{db}\nvm-export=web.*:2");
+    let config = setup.config("keep.cfg", &rules(3));
+    for _ in 0..4 {
+        vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    }
+    assert_eq!(setup.backups_of("db").len(), 3);
+    assert_eq!(setup.backups_of("web01").len(), 2);
+    let removed = |report: &serde_json::Value, dir: &str| -> usize {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|vm| vm["dir"].as_str().unwrap().ends_with(dir))
+            .map_or(0, |vm| vm["removed"].as_array().unwrap().len())
+    };
+
+    // The same configuration: prune keeps what the runs kept, not max_backups.
+    let pruned = vmbackup_json(&["prune", "--config", s(&config)], 0);
+    assert_eq!(
+        (removed(&pruned, "/db"), removed(&pruned, "/web01")),
+        (0, 0)
+    );
+    assert_eq!(setup.backups_of("db").len(), 3);
+    assert_eq!(setup.backups_of("web01").len(), 2);
+
+    // A smaller :N is applied to its VM only, with or without --vm.
+    let fewer = setup.config("fewer.cfg", &rules(2));
+    let pruned = vmbackup_json(&["prune", "--config", s(&fewer), "--dry-run"], 0);
+    assert_eq!(
+        (removed(&pruned, "/db"), removed(&pruned, "/web01")),
+        (1, 0)
+    );
+    assert_eq!(setup.backups_of("db").len(), 3, "a dry run removes nothing");
+    vmbackup_json(&["prune", "--config", s(&fewer), "--vm", "db"], 0);
+    assert_eq!(setup.backups_of("db").len(), 2);
+    assert_eq!(setup.backups_of("web01").len(), 2);
+    setup.assert_clean();
+}
+
+#[test]
 fn several_vms_at_once() {
     let vms = (0..4)
         .map(|i| vm_with_disks(&format!("vm{i}"), i))
