@@ -147,12 +147,26 @@ impl Session {
     /// value. `SESSION_INVALID` (an expired session) is answered by exactly one re-login and
     /// one retry.
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value> {
-        self.with_session(method, params, |full| self.transport.call(method, full))
+        self.with_session(
+            method,
+            |session| session_first(session, params),
+            |full| self.transport.call(method, full),
+        )
     }
 
     /// [`Session::call`], with the answer converted to `T` (decoded straight from the
     /// XML-RPC text, without an intermediate value tree).
     pub fn invoke<T: DeserializeOwned>(&self, method: &str, params: &[Value]) -> Result<T> {
+        self.invoke_with(method, |session| session_first(session, params))
+    }
+
+    /// [`Session::invoke`] with every parameter, the session's included, built by
+    /// `params` from the session ref of each attempt.
+    fn invoke_with<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Fn(&Ref) -> Vec<Value>,
+    ) -> Result<T> {
         self.with_session(method, params, |full| {
             self.transport
                 .call_reply(method, full)?
@@ -160,23 +174,21 @@ impl Session {
         })
     }
 
-    /// Runs `exchange` with the session ref prepended to `params`; on `SESSION_INVALID`,
-    /// logs in again once and repeats it.
+    /// Runs `exchange` with the parameters `params` builds from the current session ref;
+    /// on `SESSION_INVALID`, logs in again once and repeats it with parameters built from
+    /// the new ref (wherever the call names its session, the retry names the new one).
     fn with_session<T>(
         &self,
         method: &str,
-        params: &[Value],
+        params: impl Fn(&Ref) -> Vec<Value>,
         exchange: impl Fn(&[Value]) -> Result<T>,
     ) -> Result<T> {
         let used = self.session_ref();
-        let mut full = Vec::with_capacity(params.len() + 1);
-        full.push(Value::from(&used));
-        full.extend_from_slice(params);
-        match exchange(&full) {
+        match exchange(&params(&used)) {
             Err(e) if e.code() == Some("SESSION_INVALID") => {
                 tracing::info!(method, "the session is no longer valid; logging in again");
-                full[0] = Value::from(&self.relogin(&used)?);
-                exchange(&full)
+                let fresh = self.relogin(&used)?;
+                exchange(&params(&fresh))
             }
             other => other,
         }
@@ -184,7 +196,10 @@ impl Session {
 
     /// `session.get_this_host`: the host this session is connected to.
     pub fn this_host(&self) -> Result<Ref> {
-        self.invoke("session.get_this_host", &[Value::from(&self.session_ref())])
+        // The session is both the call's session and the `self` it asks about.
+        self.invoke_with("session.get_this_host", |session| {
+            vec![Value::from(session), Value::from(session)]
+        })
     }
 
     /// Logs out now and reports the outcome (dropping the session logs out too, silently).
@@ -228,6 +243,14 @@ impl Drop for Session {
             Err(error) => tracing::warn!(%error, "logging out of XAPI failed"),
         }
     }
+}
+
+/// `params` after the session ref, as every call but login takes them.
+fn session_first(session: &Ref, params: &[Value]) -> Vec<Value> {
+    let mut full = Vec::with_capacity(params.len() + 1);
+    full.push(Value::from(session));
+    full.extend_from_slice(params);
+    full
 }
 
 /// `session.login_with_password`; the password appears in no log and no error.

@@ -89,11 +89,6 @@ impl Fingerprint {
     pub fn of_certificate(der: &[u8]) -> Self {
         Fingerprint(Sha256::digest(der).into())
     }
-
-    /// The digest bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
 }
 
 impl FromStr for Fingerprint {

@@ -111,10 +111,17 @@ fn unwrap_envelope<T>(endpoint: &Endpoint, method: &str, envelope: Envelope<T>) 
 
 /// The answer's text, which both wire formats require to be UTF-8.
 fn utf8<'a>(endpoint: &Endpoint, method: &str, body: &'a [u8]) -> Result<&'a str> {
-    std::str::from_utf8(body).map_err(|e| {
-        XenApiError::protocol(
-            endpoint,
-            format!("the answer to {method} is not UTF-8: {e}"),
-        )
-    })
+    std::str::from_utf8(body).map_err(|e| not_utf8(endpoint, method, e))
+}
+
+/// [`utf8`], keeping the answer's buffer.
+fn utf8_owned(endpoint: &Endpoint, method: &str, body: Vec<u8>) -> Result<String> {
+    String::from_utf8(body).map_err(|e| not_utf8(endpoint, method, e.utf8_error()))
+}
+
+fn not_utf8(endpoint: &Endpoint, method: &str, error: std::str::Utf8Error) -> XenApiError {
+    XenApiError::protocol(
+        endpoint,
+        format!("the answer to {method} is not UTF-8: {error}"),
+    )
 }

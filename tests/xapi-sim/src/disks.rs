@@ -1,23 +1,26 @@
 //! The bytes of virtual disks: one sparse file per VDI, under a directory per SR.
 //!
-//! Snapshots copy the file's data ranges only (`SEEK_DATA` / `SEEK_HOLE`, through
-//! disk-image's [`FileDisk`]), skipping all-zero blocks, so a copy stays as sparse as its
-//! source and later writes to the original never reach it.
+//! A snapshot shares its source's file, copy-on-write as XAPI's are: a hard link
+//! ([`share`]) until one side is written. The first write ([`open_for_write`]) gives the
+//! written file bytes of its own, copying data ranges only (`SEEK_DATA` / `SEEK_HOLE`,
+//! through disk-image's [`copy_disk`]) and leaving all-zero blocks as holes, so the copy
+//! stays as sparse as its source and the other side never sees the write.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use disk_image::{FileDisk, RandomAccessDisk, is_zero};
+use disk_image::{DiskInput, FileDisk, NoProgress, RawFileSink, copy_disk, is_zero};
 use nix::fcntl::{FallocateFlags, fallocate};
 
 use crate::config::DiskContents;
 
-/// Bytes copied at a time.
-const PIECE: u64 = 1 << 20;
-/// Granularity of the zero check when copying: all-zero blocks stay holes.
+/// Granularity of hole punching when overwriting: all-zero blocks become holes.
 const BLOCK: usize = 4096;
+/// Threads reading a disk being copied or sent (one reads ahead while the caller writes;
+/// the simulator's disks are small, and tests run many simulators at once).
+pub(crate) const READ_WORKERS: usize = 1;
 
 /// Where the disk files live.
 #[derive(Debug, Clone)]
@@ -62,7 +65,6 @@ impl DiskStore {
 /// Copies `src` to a new file `dst`, data ranges only, leaving zero blocks as holes.
 pub(crate) fn copy_sparse(src: &Path, dst: &Path) -> io::Result<()> {
     let source = FileDisk::open(src).map_err(io::Error::other)?;
-    let size = source.size();
     if let Some(dir) = dst.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -71,29 +73,14 @@ pub(crate) fn copy_sparse(src: &Path, dst: &Path) -> io::Result<()> {
         .create(true)
         .truncate(true)
         .open(dst)?;
-    out.set_len(size)?;
-    let mut buf = vec![0u8; PIECE as usize];
-    for range in source.data_ranges()? {
-        let mut offset = range.start;
-        while offset < range.end.min(size) {
-            let len = (range.end.min(size) - offset).min(PIECE) as usize;
-            source.read_exact_at(&mut buf[..len], offset)?;
-            write_nonzero(&out, &buf[..len], offset)?;
-            offset += len as u64;
-        }
-    }
-    Ok(())
-}
-
-/// Writes the blocks of `data` that are not all zero at `offset` (the file's zeros stay
-/// holes).
-fn write_nonzero(out: &File, data: &[u8], offset: u64) -> io::Result<()> {
-    for (index, block) in data.chunks(BLOCK).enumerate() {
-        if !is_zero(block) {
-            out.write_all_at(block, offset + (index * BLOCK) as u64)?;
-        }
-    }
-    Ok(())
+    let mut sink = RawFileSink::new(&out, dst.display().to_string());
+    copy_disk(
+        DiskInput::Random(&source),
+        &mut sink,
+        READ_WORKERS,
+        &NoProgress,
+    )
+    .map_err(io::Error::other)
 }
 
 /// Writes `data` at `offset` into an existing disk file (zeros included).
@@ -152,13 +139,6 @@ pub(crate) fn overwrite_at(file: &File, offset: u64, data: &[u8]) -> io::Result<
     Ok(())
 }
 
-/// Reads `len` bytes at `offset` of a disk file.
-pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    File::open(path)?.read_exact_at(&mut buf, offset)?;
-    Ok(buf)
-}
-
 /// Fills a new (all-zero) disk file of `size` bytes with `contents`.
 pub(crate) fn fill(path: &Path, size: u64, contents: &DiskContents) -> io::Result<()> {
     let file = OpenOptions::new().write(true).open(path)?;
@@ -197,14 +177,12 @@ fn pattern(size: u64, seed: u64, data_bytes: u64) -> Vec<(u64, Vec<u8>)> {
         writes.push((1024, superblock));
     }
     let runs = data_bytes.div_ceil(RUN).min(size / RUN);
-    {
-        let stride = size.checked_div(runs).unwrap_or(0) / 4096 * 4096;
-        for run in 0..runs {
-            let offset = (run * stride).max(4096);
-            let len = RUN.min(size.saturating_sub(offset));
-            if len > 0 {
-                writes.push((offset, rng.bytes(len as usize)));
-            }
+    let stride = size.checked_div(runs).unwrap_or(0) / 4096 * 4096;
+    for run in 0..runs {
+        let offset = (run * stride).max(4096);
+        let len = RUN.min(size.saturating_sub(offset));
+        if len > 0 {
+            writes.push((offset, rng.bytes(len as usize)));
         }
     }
     writes
@@ -237,6 +215,16 @@ mod tests {
 
     use super::*;
 
+    /// Reads `len` bytes at `offset` of a disk file.
+    fn read_at(path: &Path, offset: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        File::open(path)
+            .unwrap()
+            .read_exact_at(&mut buf, offset)
+            .unwrap();
+        buf
+    }
+
     #[test]
     fn copies_stay_sparse_and_independent() {
         let dir = tempfile::tempdir().unwrap();
@@ -260,8 +248,8 @@ mod tests {
             "the copy is sparse"
         );
         write_at(&src, 4096, b"changed").unwrap();
-        assert_ne!(read_at(&dst, 4096, 7).unwrap(), b"changed");
-        assert_eq!(read_at(&src, 4096, 7).unwrap(), b"changed");
+        assert_ne!(read_at(&dst, 4096, 7), b"changed");
+        assert_eq!(read_at(&src, 4096, 7), b"changed");
     }
 
     #[test]
@@ -274,14 +262,14 @@ mod tests {
         let mut data = vec![0u8; 3 * 4096];
         data[4096..4100].copy_from_slice(b"data");
         overwrite_at(&file, 0, &data).unwrap();
-        assert_eq!(read_at(&path, 0, 3 * 4096).unwrap(), data);
+        assert_eq!(read_at(&path, 0, 3 * 4096), data);
         assert_eq!(
-            read_at(&path, 3 * 4096, 4).unwrap(),
+            read_at(&path, 3 * 4096, 4),
             [9; 4],
             "bytes after the write stay"
         );
         overwrite_at(&file, 0, &[]).unwrap();
-        assert_eq!(read_at(&path, 4096, 4).unwrap(), b"data");
+        assert_eq!(read_at(&path, 4096, 4), b"data");
     }
 
     #[test]

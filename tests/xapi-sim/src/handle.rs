@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use xenapi::Ref;
 use xenapi::records::{VbdType, VdiRecord, VmRecord};
-use xenapi::rpc::from_value;
 
 use crate::audit::{Audit, Baseline};
 use crate::config::{NewVm, SimConfig};
@@ -16,7 +15,7 @@ use crate::error::{Result, SimError, XapiError};
 use crate::faults::Faults;
 use crate::http::{self, Server, tls};
 use crate::persist;
-use crate::pool::{Class, CreatedVm, Pool};
+use crate::pool::{CreatedVm, Pool};
 use crate::shared::{HostCtx, Shared};
 
 /// Starts simulators.
@@ -32,14 +31,12 @@ impl Simulator {
                 .map_err(|e| SimError::io(format!("creating {}", dir.display()), e))?;
             (None, dir.clone())
         } else {
-            {
-                let temp = tempfile::Builder::new()
-                    .prefix("xapi-sim-")
-                    .tempdir()
-                    .map_err(|e| SimError::io("creating a temporary directory", e))?;
-                let root = temp.path().to_path_buf();
-                (Some(temp), root)
-            }
+            let temp = tempfile::Builder::new()
+                .prefix("xapi-sim-")
+                .tempdir()
+                .map_err(|e| SimError::io("creating a temporary directory", e))?;
+            let root = temp.path().to_path_buf();
+            (Some(temp), root)
         };
         let identity = tls::identity(config.state_dir.as_deref())?;
         let state_file = config.state_dir.as_deref().map(persist::state_file);
@@ -49,13 +46,11 @@ impl Simulator {
             pool.store = Some(store);
             pool
         } else {
-            {
-                let mut pool = Pool::fresh(&config.user, &config.password, config.sr_size, store);
-                for vm in &config.vms {
-                    pool.create_vm(vm)?;
-                }
-                pool
+            let mut pool = Pool::fresh(&config.user, &config.password, config.sr_size, store);
+            for vm in &config.vms {
+                pool.create_vm(vm)?;
             }
+            pool
         };
         pool.session_timeout = config.session_timeout;
         let password = pool
@@ -167,11 +162,6 @@ impl SimHandle {
         &self.certificate_pem
     }
 
-    /// The directory holding the pool's disks (and, with `state_dir`, its records).
-    pub fn root(&self) -> &std::path::Path {
-        &self.root
-    }
-
     /// The fault knobs.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults
@@ -214,33 +204,28 @@ impl SimHandle {
 
     /// Every VM (templates, snapshots and control domains included), with its record.
     pub fn vms(&self) -> Vec<(Ref, VmRecord)> {
-        let pool = self.shared.lock();
-        pool.record_values(Class::Vm)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(r, v)| from_value(v).ok().map(|vm| (r, vm)))
-            .collect()
+        self.shared.lock().vm_views()
     }
 
     /// The VMs named `name` (snapshots and templates included, as XAPI's lookup does).
     pub fn vms_by_name(&self, name: &str) -> Vec<Ref> {
-        self.vms()
-            .into_iter()
+        self.shared
+            .lock()
+            .vms
+            .iter()
             .filter(|(_, vm)| vm.name_label == name)
-            .map(|(r, _)| r)
+            .map(|(r, _)| r.clone())
             .collect()
     }
 
     /// A VM's record (back-references filled in), if it exists.
     pub fn vm(&self, vm: &Ref) -> Option<VmRecord> {
-        let value = self.shared.lock().record_value(Class::Vm, vm).ok()?;
-        from_value(value).ok()
+        self.shared.lock().vm_view(vm).ok()
     }
 
     /// A VDI's record, if it exists.
     pub fn vdi(&self, vdi: &Ref) -> Option<VdiRecord> {
-        let value = self.shared.lock().record_value(Class::Vdi, vdi).ok()?;
-        from_value(value).ok()
+        self.shared.lock().vdi_view(vdi).ok()
     }
 
     /// The VDIs of a VM's disk VBDs, in `userdevice` order.
@@ -272,13 +257,6 @@ impl SimHandle {
         pool.record_write(vdi, offset, bytes.len() as u64);
         self.shared.save(&pool);
         Ok(())
-    }
-
-    /// Reads `len` bytes of a VDI at `offset`.
-    pub fn read_vdi(&self, vdi: &Ref, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let path = self.vdi_path(vdi)?;
-        disks::read_at(&path, offset, len)
-            .map_err(|e| SimError::io(format!("reading {}", path.display()), e))
     }
 
     /// The whole contents of a VDI (for small disks).

@@ -5,6 +5,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use disk_image::AtomicFile;
+
 use crate::error::{Result, SimError};
 use crate::pool::Pool;
 
@@ -13,20 +15,18 @@ pub(crate) fn state_file(dir: &Path) -> PathBuf {
     dir.join("pool.json")
 }
 
-/// Writes the pool's records to `path` (through a temporary file and a rename).
+/// Writes the pool's records to `path` (through a temporary file and a rename; a failed
+/// write leaves neither a partial file nor the temporary one).
 pub(crate) fn save(pool: &Pool, path: &Path) -> Result<()> {
     let json = serde_json::to_vec_pretty(pool).map_err(|e| SimError::State {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let temporary = path.with_extension("json.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    };
-    write().map_err(|e| SimError::io(format!("saving the pool to {}", path.display()), e))
+    let file = AtomicFile::create(path)?;
+    file.file()
+        .write_all(&json)
+        .map_err(|e| SimError::io(format!("saving the pool to {}", path.display()), e))?;
+    Ok(file.commit()?)
 }
 
 /// Reads a pool saved by [`save`], if the file exists.

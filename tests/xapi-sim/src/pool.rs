@@ -30,7 +30,6 @@ use crate::error::{XapiError, XapiResult};
 
 pub(crate) use cbt::CbtLog;
 pub(crate) use sessions::{Session, Task};
-pub(crate) use snapshot::SnapshotPlan;
 pub(crate) use views::Class;
 pub use vms::CreatedVm;
 pub(crate) use vms::power_name;

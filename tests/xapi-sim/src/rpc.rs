@@ -31,8 +31,10 @@ pub(crate) fn handle_xml(ctx: &HostCtx, body: &[u8]) -> Result<String, String> {
 /// is not a JSON-RPC request.
 pub(crate) fn handle_json(ctx: &HostCtx, body: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the request is not UTF-8".to_owned())?;
-    let request = decode_json_call(text).map_err(|e| format!("malformed JSON-RPC request: {e}"))?;
-    let outcome = call_method(ctx, &request.call.method, request.call.params.clone());
+    let mut request =
+        decode_json_call(text).map_err(|e| format!("malformed JSON-RPC request: {e}"))?;
+    let params = std::mem::take(&mut request.call.params);
+    let outcome = call_method(ctx, &request.call.method, params);
     Ok(encode_json_reply(&request, &envelope(outcome)))
 }
 
@@ -88,7 +90,7 @@ pub(crate) fn call_method(ctx: &HostCtx, method: &str, params: Vec<Value>) -> Xa
         };
         finish_task(&ctx, &task_ref, outcome);
     });
-    Ok(Value::String(task.as_str().to_owned()))
+    Ok(Value::from(task))
 }
 
 /// Completes a task with an outcome: the result as an XML-RPC `<value>` document, or the

@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use xenapi::Ref;
 
 use crate::audit::Baseline;
-use crate::disks;
-use crate::error::{XapiError, XapiResult};
+use crate::error::XapiResult;
 use crate::faults::Faults;
 use crate::persist;
-use crate::pool::{Pool, SnapshotPlan};
+use crate::pool::Pool;
 
 /// Everything the simulator's threads share.
 pub(crate) struct Shared {
@@ -69,33 +68,5 @@ impl Shared {
         {
             tracing::error!(%error, "could not save the pool");
         }
-    }
-
-    /// Takes a snapshot: plans it under the lock, shares the disks copy-on-write, commits.
-    pub(crate) fn snapshot(
-        &self,
-        plan: impl FnOnce(&Pool) -> XapiResult<SnapshotPlan>,
-    ) -> XapiResult<Ref> {
-        let plan = plan(&self.lock())?;
-        let mut made: Vec<PathBuf> = Vec::new();
-        for (from, to) in plan.copies() {
-            if let Err(e) = disks::share(from, to) {
-                for path in made.iter().chain(std::iter::once(to)) {
-                    let _ = crate::disks::DiskStore::remove(path);
-                }
-                return Err(XapiError::internal(format!(
-                    "copying {} to {}: {e}",
-                    from.display(),
-                    to.display()
-                )));
-            }
-            made.push(to.clone());
-        }
-        self.mutate(|pool| pool.commit_snapshot(plan))
-            .inspect_err(|_| {
-                for path in &made {
-                    let _ = crate::disks::DiskStore::remove(path);
-                }
-            })
     }
 }

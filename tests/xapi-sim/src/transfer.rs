@@ -48,6 +48,18 @@ impl Outcome {
             abrupt: false,
         }
     }
+
+    /// After the head: success without a result when the body was sent, else the I/O
+    /// failure (a cut closes the connection abruptly).
+    fn sent(sent: io::Result<()>) -> Self {
+        Outcome {
+            abrupt: sent.as_ref().is_err_and(wire::is_cut),
+            result: sent
+                .map(|()| String::new())
+                .map_err(|e| wire::io_failure(&e)),
+            head_sent: true,
+        }
+    }
 }
 
 /// A transfer in progress: who asked, in which task, with which faults.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::storage::record_value;
+use super::storage::param_value;
 use super::{NetworkApi, VifApi};
 use crate::Ref;
 use crate::error::Result;
@@ -22,8 +22,10 @@ impl VifApi<'_> {
     /// `VIF.create`: plugs `record.vm` into `record.network` (runtime fields are ignored;
     /// an empty MAC lets XAPI choose one).
     pub fn create(&self, record: &VifRecord) -> Result<Ref> {
-        self.session
-            .invoke("VIF.create", &[record_value("VIF", record)?])
+        self.session.invoke(
+            "VIF.create",
+            &[param_value("VIF record to create", record)?],
+        )
     }
 
     /// `VIF.destroy`.

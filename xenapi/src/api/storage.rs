@@ -24,8 +24,10 @@ impl VbdApi<'_> {
 
     /// `VBD.create`: attaches `record.vdi` to `record.vm` (runtime fields are ignored).
     pub fn create(&self, record: &VbdRecord) -> Result<Ref> {
-        self.session
-            .invoke("VBD.create", &[record_value("VBD", record)?])
+        self.session.invoke(
+            "VBD.create",
+            &[param_value("VBD record to create", record)?],
+        )
     }
 
     /// `VBD.destroy`.
@@ -52,20 +54,26 @@ impl VdiApi<'_> {
 
     /// `VDI.snapshot`: a read-only copy of the disk; `driver_params` go to the SR driver.
     pub fn snapshot(&self, vdi: &Ref, driver_params: &StringMap) -> Result<Ref> {
-        self.session
-            .invoke("VDI.snapshot", &[vdi.into(), map_value(driver_params)])
+        self.session.invoke(
+            "VDI.snapshot",
+            &[vdi.into(), param_value("driver_params", driver_params)?],
+        )
     }
 
     /// `Async.VDI.snapshot`: returns the task; its result is the snapshot's ref.
     pub fn snapshot_async(&self, vdi: &Ref, driver_params: &StringMap) -> Result<Ref> {
-        self.session
-            .call_async("VDI.snapshot", &[vdi.into(), map_value(driver_params)])
+        self.session.call_async(
+            "VDI.snapshot",
+            &[vdi.into(), param_value("driver_params", driver_params)?],
+        )
     }
 
     /// `VDI.create`: a new empty disk of `record.virtual_size` bytes in `record.sr`.
     pub fn create(&self, record: &VdiRecord) -> Result<Ref> {
-        self.session
-            .invoke("VDI.create", &[record_value("VDI", record)?])
+        self.session.invoke(
+            "VDI.create",
+            &[param_value("VDI record to create", record)?],
+        )
     }
 
     /// `VDI.destroy`.
@@ -125,19 +133,10 @@ impl SrApi<'_> {
     }
 }
 
-/// A `(string -> string) map` parameter.
-pub(super) fn map_value(map: &StringMap) -> Value {
-    Value::Struct(
-        map.iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect(),
-    )
-}
-
-/// A record parameter of `<class>.create`.
-pub(super) fn record_value(class: &str, record: &impl Serialize) -> Result<Value> {
-    to_value(record).map_err(|source| XenApiError::Codec {
-        context: format!("the {class} record to create"),
+/// A parameter encoded by serde (a record, a map); `what` names it in errors.
+pub(super) fn param_value(what: &str, value: &impl Serialize) -> Result<Value> {
+    to_value(value).map_err(|source| XenApiError::Codec {
+        context: format!("the {what}"),
         source,
     })
 }

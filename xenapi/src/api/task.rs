@@ -128,9 +128,19 @@ impl Session {
         timeout: Duration,
     ) -> Result<TaskOutcome> {
         let task = self.call_async(method, params)?;
-        let outcome = self.wait_task(&task, timeout);
+        self.wait_and_destroy_task(&task, timeout)
+    }
+
+    /// [`Session::wait_task`], destroying the task at the deadline too: whatever the
+    /// outcome, the task is gone.
+    pub(crate) fn wait_and_destroy_task(
+        &self,
+        task: &Ref,
+        timeout: Duration,
+    ) -> Result<TaskOutcome> {
+        let outcome = self.wait_task(task, timeout);
         if let Err(XenApiError::Timeout { .. }) = outcome {
-            self.destroy_task_quietly(&task);
+            self.destroy_task_quietly(task);
         }
         outcome
     }

@@ -58,11 +58,6 @@ impl Connector {
         })
     }
 
-    /// The timeouts in force.
-    pub fn timeouts(&self) -> Timeouts {
-        self.timeouts
-    }
-
     /// Connects to `endpoint` and, for https, completes the TLS handshake.
     pub(crate) fn connect(&self, endpoint: &Endpoint) -> Result<Stream> {
         let host = endpoint.authority();

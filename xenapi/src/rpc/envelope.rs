@@ -14,6 +14,24 @@ pub enum Envelope<T = Value> {
     Failure(Vec<String>),
 }
 
+impl<T> Envelope<T> {
+    /// The envelope its `Status` names: `Success` with the call's value (`void`, which XAPI
+    /// sends as no `Value` at all, when there is none), or `Failure` with the error
+    /// description.
+    pub(super) fn from_status(
+        status: &str,
+        value: Option<T>,
+        void: impl FnOnce() -> Result<T, CodecError>,
+        description: impl FnOnce() -> Vec<String>,
+    ) -> Result<Self, CodecError> {
+        match status {
+            "Success" => value.map_or_else(void, Ok).map(Envelope::Success),
+            "Failure" => Ok(Envelope::Failure(description())),
+            other => Err(CodecError::data(format!("unknown XAPI Status `{other}`"))),
+        }
+    }
+}
+
 impl Envelope<Value> {
     /// A failure from an error code and its parameters.
     pub fn failure<I, S>(code: &str, params: I) -> Self
@@ -68,22 +86,23 @@ impl Envelope<Value> {
                 _ => {}
             }
         }
-        match status.as_ref().and_then(Value::as_str) {
-            // XAPI omits `Value` for nothing; `void` is the empty string.
-            Some("Success") => Ok(Envelope::Success(
-                result.unwrap_or_else(|| Value::String(String::new())),
-            )),
-            Some("Failure") => {
+        let status = status
+            .as_ref()
+            .and_then(Value::as_str)
+            .ok_or_else(|| CodecError::data("the response struct has no Status member"))?;
+        Envelope::from_status(
+            status,
+            result,
+            || Ok(Value::String(String::new())),
+            || {
                 let items = match description {
                     Some(Value::Array(items)) => items,
                     Some(other) => vec![other],
                     None => Vec::new(),
                 };
-                Ok(Envelope::Failure(items.iter().map(render).collect()))
-            }
-            Some(other) => Err(CodecError::data(format!("unknown XAPI Status `{other}`"))),
-            None => Err(CodecError::data("the response struct has no Status member")),
-        }
+                items.iter().map(render).collect()
+            },
+        )
     }
 }
 

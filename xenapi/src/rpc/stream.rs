@@ -14,6 +14,7 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::parser::{Parser, Token};
+use super::xml::read_fault;
 use super::{CodecError, DATETIME_NEWTYPE, Envelope, Fault, Value, from_value};
 
 type Result<T, E = CodecError> = std::result::Result<T, E>;
@@ -43,21 +44,7 @@ pub fn decode_envelope_as<T: DeserializeOwned>(xml: &str) -> Result<Result<Envel
             parser.close("params")?;
             Ok(wire.into_envelope()?)
         }
-        Token::Open(name) if name == "fault" => {
-            let value = parser.value()?;
-            parser.close("fault")?;
-            Err(Fault {
-                code: value
-                    .member("faultCode")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
-                message: value
-                    .member("faultString")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            })
-        }
+        Token::Open(name) if name == "fault" => Err(read_fault(&mut parser)?),
         other => return Err(parser.unexpected("<params> or <fault>", &other)),
     };
     parser.close("methodResponse")?;
@@ -78,15 +65,12 @@ struct Wire<T> {
 
 impl<T: DeserializeOwned> Wire<T> {
     fn into_envelope(self) -> Result<Envelope<T>> {
-        match self.status.as_str() {
-            "Success" => match self.value {
-                Some(value) => Ok(Envelope::Success(value)),
-                // `void` may come without a Value member.
-                None => from_value(Value::String(String::new())).map(Envelope::Success),
-            },
-            "Failure" => Ok(Envelope::Failure(self.error_description)),
-            other => Err(CodecError::data(format!("unknown XAPI Status `{other}`"))),
-        }
+        Envelope::from_status(
+            &self.status,
+            self.value,
+            || from_value(Value::String(String::new())),
+            || self.error_description,
+        )
     }
 }
 

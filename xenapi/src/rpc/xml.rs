@@ -125,25 +125,30 @@ pub fn decode_response(xml: &str) -> Result<Result<Value, Fault>, CodecError> {
             parser.close("params")?;
             Ok(value)
         }
-        Token::Open(name) if name == "fault" => {
-            let value = parser.value()?;
-            parser.close("fault")?;
-            let code = value
-                .member("faultCode")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let message = value
-                .member("faultString")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            Err(Fault { code, message })
-        }
+        Token::Open(name) if name == "fault" => Err(read_fault(&mut parser)?),
         other => return Err(parser.unexpected("<params> or <fault>", &other)),
     };
     parser.close("methodResponse")?;
     parser.end_of_document()?;
     Ok(result)
+}
+
+/// The rest of a `<fault>` whose opening tag was read, through `</fault>`. A missing
+/// `faultCode` reads as 0, a missing `faultString` as empty.
+pub(super) fn read_fault(parser: &mut Parser<'_>) -> Result<Fault, CodecError> {
+    let value = parser.value()?;
+    parser.close("fault")?;
+    Ok(Fault {
+        code: value
+            .member("faultCode")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        message: value
+            .member("faultString")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    })
 }
 
 fn write_value(out: &mut String, value: &Value) {

@@ -7,7 +7,7 @@ use super::request::TaskGuard;
 use crate::Ref;
 use crate::api::TaskOutcome;
 use crate::error::{Result, XenApiError};
-use crate::http::{BodyReader, ResponseHead, Stream};
+use crate::http::{BodyReader, Framing, ResponseHead, Stream};
 
 /// The body of an export, streamed: read it to its end, then call [`Download::finish`] to
 /// learn from the task whether the server sent all of it. Dropping a download before
@@ -47,6 +47,10 @@ impl<'s> Download<'s> {
                 return Err(guard.diagnose(XenApiError::io("reading the response head", url, e)));
             }
         };
+        let content_length = match framing {
+            Framing::Length(length) => Some(length),
+            Framing::Chunked | Framing::Eof => None,
+        };
         let mut body = BodyReader::new(reader, framing);
         // XAPI bug (xen-api #4603): a 200 whose body is a whole `HTTP/1.1 500` response.
         let mut prefix = Vec::with_capacity(5);
@@ -70,9 +74,7 @@ impl<'s> Download<'s> {
             body,
             prefix,
             prefix_at: 0,
-            content_length: head
-                .header("Content-Length")
-                .and_then(|l| l.trim().parse().ok()),
+            content_length,
             read: 0,
             url,
             guard,

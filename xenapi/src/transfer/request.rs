@@ -46,13 +46,8 @@ impl<'s> TaskGuard<'s> {
             .task
             .take()
             .expect("the task is present until finished");
-        let outcome = self
-            .session
-            .wait_task(&task, self.session.options().transfer_timeout);
-        if let Err(XenApiError::Timeout { .. }) = outcome {
-            self.session.destroy_task_quietly(&task);
-        }
-        outcome
+        self.session
+            .wait_and_destroy_task(&task, self.session.options().transfer_timeout)
     }
 
     /// The error to report for a failed transfer: the task's failure when XAPI recorded one
@@ -62,14 +57,10 @@ impl<'s> TaskGuard<'s> {
             .task
             .take()
             .expect("the task is present until finished");
-        match self.session.wait_task(&task, REFUSAL_GRACE) {
+        match self.session.wait_and_destroy_task(&task, REFUSAL_GRACE) {
             Err(failure @ (XenApiError::TaskFailed { .. } | XenApiError::TaskCancelled { .. })) => {
                 tracing::debug!(%fallback, "the transfer failed; its task says why");
                 failure
-            }
-            Err(XenApiError::Timeout { .. }) => {
-                self.session.destroy_task_quietly(&task);
-                fallback
             }
             _ => fallback,
         }
@@ -111,7 +102,10 @@ impl Request<'_> {
                 301 | 302 | 303 | 307 | 308 => {
                     (endpoint, target) = redirect(&head, &endpoint, &url, session, guard.task())?;
                 }
-                _ => return Err(guard.diagnose(refusal("GET", url, &head, reader))),
+                _ => {
+                    let refused = refusal("GET", &target.path, url, &head, reader);
+                    return Err(guard.diagnose(refused));
+                }
             }
         }
         Err(guard.diagnose(XenApiError::protocol(endpoint, "too many redirects")))
@@ -162,7 +156,7 @@ impl Request<'_> {
         {
             return Err(guard.diagnose(XenApiError::io("sending PUT", url, e)));
         }
-        Ok(Upload::new(stream, guard, url, length))
+        Ok(Upload::new(stream, guard, target.path, url, length))
     }
 
     fn target(&self, session: &Session) -> Target {
@@ -218,9 +212,11 @@ fn redirect(
     Ok((next, target))
 }
 
-/// An HTTP error for a refused request, with the start of its body as explanation.
+/// An HTTP error for a refused request to `path`, with the start of its body as
+/// explanation.
 pub(crate) fn refusal(
     method: &str,
+    path: &str,
     url: String,
     head: &ResponseHead,
     reader: BufReader<Stream>,
@@ -232,9 +228,6 @@ pub(crate) fn refusal(
             .take(4096)
             .read_to_end(&mut body);
     }
-    let path = url.split_once("://").map_or("", |(_, rest)| rest);
-    let path = path.find('/').map_or("/", |i| &path[i..]);
-    let path = path.split('?').next().unwrap_or(path);
     XenApiError::Http {
         operation: format!("{method} {path}"),
         url,

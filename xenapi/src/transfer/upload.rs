@@ -22,6 +22,8 @@ pub struct Upload<'s> {
     buffer: Vec<u8>,
     length: Option<u64>,
     written: u64,
+    /// The request's path, for errors.
+    path: String,
     url: String,
     guard: TaskGuard<'s>,
 }
@@ -41,6 +43,7 @@ impl<'s> Upload<'s> {
     pub(crate) fn new(
         stream: Stream,
         guard: TaskGuard<'s>,
+        path: String,
         url: String,
         length: Option<u64>,
     ) -> Self {
@@ -50,6 +53,7 @@ impl<'s> Upload<'s> {
             buffer: Vec::with_capacity(WRITE_BUFFER),
             length,
             written: 0,
+            path,
             url,
             guard,
         }
@@ -74,6 +78,7 @@ impl<'s> Upload<'s> {
             buffer,
             length,
             written,
+            path,
             url,
             guard,
         } = self;
@@ -103,7 +108,7 @@ impl<'s> Upload<'s> {
             }
         };
         if head.status != 200 {
-            return Err(guard.diagnose(refusal("PUT", url, &head, reader)));
+            return Err(guard.diagnose(refusal("PUT", &path, url, &head, reader)));
         }
         // The connection stays open until the task ends: closing it early could reset it
         // while the server still reads the body's last bytes.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Reply, Transport, fault_error, unwrap_envelope, utf8};
+use super::{Reply, Transport, fault_error, unwrap_envelope, utf8, utf8_owned};
 use crate::error::{Result, XenApiError};
 use crate::http::{Connector, Endpoint, Poster};
 use crate::rpc::{Envelope, Value, decode_response, encode_call};
@@ -53,9 +53,7 @@ impl Transport for XmlRpcTransport {
         let endpoint = self.poster.endpoint();
         tracing::debug!(method, %endpoint, "XML-RPC call");
         let response = self.poster.post(encode_call(method, params).as_bytes())?;
-        utf8(endpoint, method, &response)?;
-        let text = String::from_utf8(response).expect("checked as UTF-8 just above");
-        Ok(Reply::XmlRpc(text))
+        Ok(Reply::XmlRpc(utf8_owned(endpoint, method, response)?))
     }
 
     fn endpoint(&self) -> &Endpoint {

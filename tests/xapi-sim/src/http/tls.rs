@@ -28,18 +28,16 @@ pub(crate) fn identity(dir: Option<&Path>) -> Result<Identity> {
     let (cert, key) = if let Some(kept) = kept {
         kept
     } else {
-        {
-            let made = rcgen::generate_simple_self_signed(vec![
-                "127.0.0.1".to_owned(),
-                "localhost".to_owned(),
-            ])
-            .map_err(|e| SimError::Tls(format!("making a certificate: {e}")))?;
-            let pair = (made.cert.der().to_vec(), made.signing_key.serialize_der());
-            if let Some(dir) = dir {
-                keep(dir, &pair)?;
-            }
-            pair
+        let made = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .map_err(|e| SimError::Tls(format!("making a certificate: {e}")))?;
+        let pair = (made.cert.der().to_vec(), made.signing_key.serialize_der());
+        if let Some(dir) = dir {
+            keep(dir, &pair)?;
         }
+        pair
     };
     let fingerprint = Sha256::digest(&cert)
         .iter()

@@ -1,29 +1,31 @@
-//! `VM.snapshot` and `VDI.snapshot`, in two steps around the copy of the disk files: a plan
-//! made under the pool lock, the copies made without it (they may take seconds), and a
-//! commit under the lock again. A snapshot's bytes are the source's bytes at the copy; later
-//! writes to the source never reach it.
+//! `VM.snapshot` and `VDI.snapshot`, under the pool lock: the records a snapshot creates
+//! are planned (and the space it needs checked), its disks share their sources' files
+//! copy-on-write (a hard link, [`disks::share`]: instant whatever the size), then the records
+//! are registered. A snapshot's bytes are the source's bytes at that moment; later writes to
+//! the source never reach it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use xenapi::Ref;
 use xenapi::records::{PowerState, VbdRecord, VbdType, VdiRecord, VifRecord, VmRecord};
 
 use super::{Pool, new_ref, new_uuid, now};
+use crate::disks::{self, DiskStore};
 use crate::error::{XapiError, XapiResult};
 
-/// A VDI snapshot to make: copy `from` to `to`, then register `record` as `reference`.
-#[derive(Debug, Clone)]
-pub(crate) struct PlannedVdi {
-    pub source: Ref,
-    pub reference: Ref,
-    pub record: VdiRecord,
-    pub from: PathBuf,
-    pub to: PathBuf,
+/// A VDI snapshot to make: link `to` to `from`, then register `record` as `reference`.
+struct PlannedVdi {
+    source: Ref,
+    reference: Ref,
+    record: VdiRecord,
+    from: PathBuf,
+    to: PathBuf,
 }
 
-/// Everything a snapshot creates, decided before the disks are copied.
-#[derive(Debug, Clone)]
-pub(crate) struct SnapshotPlan {
+/// Everything a snapshot creates.
+struct SnapshotPlan {
+    /// What the call returns: the snapshot VM, or the snapshot VDI.
+    snapshot: Ref,
     /// The snapshot VM and the VM it is taken of (`None` for a VDI snapshot).
     vm: Option<(Ref, VmRecord, Ref)>,
     vbds: Vec<(Ref, VbdRecord)>,
@@ -31,16 +33,28 @@ pub(crate) struct SnapshotPlan {
     vdis: Vec<PlannedVdi>,
 }
 
-impl SnapshotPlan {
-    /// The disk copies to make.
-    pub(crate) fn copies(&self) -> impl Iterator<Item = (&PathBuf, &PathBuf)> {
-        self.vdis.iter().map(|vdi| (&vdi.from, &vdi.to))
-    }
-}
-
 impl Pool {
-    /// Plans `VM.snapshot(vm, name)`.
-    pub(crate) fn plan_vm_snapshot(&self, vm: &Ref, name: &str) -> XapiResult<SnapshotPlan> {
+    /// `VM.snapshot(vm, name)`: returns the snapshot VM.
+    pub(crate) fn snapshot_vm(&mut self, vm: &Ref, name: &str) -> XapiResult<Ref> {
+        let plan = self.plan_vm_snapshot(vm, name)?;
+        self.take_snapshot(plan)
+    }
+
+    /// `VDI.snapshot(vdi)`: returns the snapshot VDI.
+    pub(crate) fn snapshot_vdi(&mut self, vdi: &Ref) -> XapiResult<Ref> {
+        let planned = self.plan_vdi(vdi)?;
+        let plan = SnapshotPlan {
+            snapshot: planned.reference.clone(),
+            vm: None,
+            vbds: Vec::new(),
+            vifs: Vec::new(),
+            vdis: vec![planned],
+        };
+        self.check_plan_space(&plan)?;
+        self.take_snapshot(plan)
+    }
+
+    fn plan_vm_snapshot(&self, vm: &Ref, name: &str) -> XapiResult<SnapshotPlan> {
         let source = self.vm(vm)?;
         if source.is_control_domain {
             return Err(XapiError::not_allowed("cannot snapshot a control domain"));
@@ -64,6 +78,7 @@ impl Pool {
             ..source.clone()
         };
         let mut plan = SnapshotPlan {
+            snapshot: snapshot_ref.clone(),
             vm: Some((snapshot_ref.clone(), snapshot, vm.clone())),
             vbds: Vec::new(),
             vifs: Vec::new(),
@@ -102,18 +117,6 @@ impl Pool {
         Ok(plan)
     }
 
-    /// Plans `VDI.snapshot(vdi)`.
-    pub(crate) fn plan_vdi_snapshot(&self, vdi: &Ref) -> XapiResult<SnapshotPlan> {
-        let plan = SnapshotPlan {
-            vm: None,
-            vbds: Vec::new(),
-            vifs: Vec::new(),
-            vdis: vec![self.plan_vdi(vdi)?],
-        };
-        self.check_plan_space(&plan)?;
-        Ok(plan)
-    }
-
     fn plan_vdi(&self, vdi: &Ref) -> XapiResult<PlannedVdi> {
         let source = self.vdi(vdi)?;
         let sr = self.sr(&source.sr)?;
@@ -138,41 +141,62 @@ impl Pool {
         })
     }
 
+    /// Checks that each SR the plan's disks go to has room for all of them (`SR_FULL`
+    /// names the first SR, in disk order, that has not).
     fn check_plan_space(&self, plan: &SnapshotPlan) -> XapiResult<()> {
+        let mut needed: Vec<(&Ref, i64)> = Vec::new();
         for vdi in &plan.vdis {
-            let needed: i64 = plan
-                .vdis
-                .iter()
-                .filter(|other| other.record.sr == vdi.record.sr)
-                .map(|other| other.record.virtual_size)
-                .sum();
-            self.check_sr_space(&vdi.record.sr, needed)?;
+            let sr = &vdi.record.sr;
+            match needed.iter_mut().find(|(other, _)| *other == sr) {
+                Some((_, size)) => *size += vdi.record.virtual_size,
+                None => needed.push((sr, vdi.record.virtual_size)),
+            }
+        }
+        for (sr, size) in needed {
+            self.check_sr_space(sr, size)?;
         }
         Ok(())
     }
 
-    /// Registers what a plan created, once its disks are copied. Returns the snapshot (the
-    /// VM for a VM snapshot, the VDI for a VDI snapshot).
-    pub(crate) fn commit_snapshot(&mut self, plan: SnapshotPlan) -> XapiResult<Ref> {
-        if let Some((_, _, source)) = &plan.vm {
-            self.vm(source)?;
-        }
-        for vdi in &plan.vdis {
-            self.vdi(&vdi.source)?;
-        }
-        let mut result = None;
+    /// Shares the plan's disks with their sources and registers its records (the plan was
+    /// made under the same lock: its sources exist). Returns the snapshot.
+    fn take_snapshot(&mut self, plan: SnapshotPlan) -> XapiResult<Ref> {
+        share_disks(&plan.vdis)?;
         for vdi in plan.vdis {
             self.vdis.insert(vdi.reference.clone(), vdi.record);
             self.cbt_snapshot_taken(&vdi.source, &vdi.reference);
-            result.get_or_insert(vdi.reference);
         }
         self.vbds.extend(plan.vbds);
         self.vifs.extend(plan.vifs);
         if let Some((snapshot_ref, snapshot, source)) = plan.vm {
-            self.vm_mut(&source)?.parent = snapshot_ref.clone();
-            self.vms.insert(snapshot_ref.clone(), snapshot);
-            return Ok(snapshot_ref);
+            if let Some(source) = self.vms.get_mut(&source) {
+                source.parent = snapshot_ref.clone();
+            }
+            self.vms.insert(snapshot_ref, snapshot);
         }
-        result.ok_or_else(|| XapiError::internal("a VDI snapshot plan without a VDI"))
+        Ok(plan.snapshot)
+    }
+}
+
+/// Links every planned disk to its source's file; on a failure, removes the links made.
+fn share_disks(vdis: &[PlannedVdi]) -> XapiResult<()> {
+    for (done, vdi) in vdis.iter().enumerate() {
+        if let Err(e) = disks::share(&vdi.from, &vdi.to) {
+            for made in vdis[..done].iter().map(|v| v.to.as_path()) {
+                remove_quietly(made);
+            }
+            return Err(XapiError::internal(format!(
+                "linking {} to {}: {e}",
+                vdi.to.display(),
+                vdi.from.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn remove_quietly(path: &Path) {
+    if let Err(error) = DiskStore::remove(path) {
+        tracing::warn!(path = %path.display(), %error, "could not remove a snapshot's disk");
     }
 }

@@ -1,11 +1,13 @@
 //! Records as clients read them: stored records plus the back-references derived from the
 //! objects that exist (`VM.VBDs`, `VM.snapshots`, `VDI.VBDs`, `SR.VDIs`, `network.VIFs`,
-//! `host.resident_VMs`), serialised to XML-RPC values for the generic getters.
+//! `host.resident_VMs`), as typed records (for the handle) or serialised to XML-RPC values
+//! (for the generic getters).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use xenapi::Ref;
+use xenapi::records::{VdiRecord, VmRecord};
 use xenapi::rpc::{Value, to_value};
 
 use super::Pool;
@@ -58,7 +60,15 @@ impl Class {
     }
 }
 
-/// Back-references, computed once per read.
+/// An object's reference and names, for the lookups by UUID and by name.
+pub(crate) struct Identity<'a> {
+    pub reference: &'a Ref,
+    pub uuid: &'a str,
+    /// `None` for classes without names (VBDs, VIFs).
+    pub name_label: Option<&'a str>,
+}
+
+/// Back-references, computed once per read: of every object, or of the one object read.
 #[derive(Default)]
 struct Index {
     vbds_of_vm: HashMap<Ref, Vec<Ref>>,
@@ -73,37 +83,66 @@ struct Index {
 }
 
 impl Index {
-    fn new(pool: &Pool) -> Self {
+    /// The back-references of every object (for reading a whole class).
+    fn all(pool: &Pool) -> Self {
+        Self::build(pool, None)
+    }
+
+    /// The back-references of one object only.
+    fn of(pool: &Pool, class: Class, reference: &Ref) -> Self {
+        Self::build(pool, Some((class, reference)))
+    }
+
+    fn build(pool: &Pool, only: Option<(Class, &Ref)>) -> Self {
+        let wanted = |class: Class, key: &Ref| only.is_none_or(|(c, r)| c == class && r == key);
         let mut index = Index::default();
         let push = |map: &mut HashMap<Ref, Vec<Ref>>, key: &Ref, value: &Ref| {
             map.entry(key.clone()).or_default().push(value.clone());
         };
-        let mut vbds: Vec<_> = pool.vbds.iter().collect();
+        let mut vbds: Vec<_> = pool
+            .vbds
+            .iter()
+            .filter(|(_, vbd)| wanted(Class::Vm, &vbd.vm) || wanted(Class::Vdi, &vbd.vdi))
+            .collect();
         vbds.sort_by_key(|(_, vbd)| vbd.userdevice.parse::<u32>().unwrap_or(u32::MAX));
         for (r, vbd) in vbds {
-            push(&mut index.vbds_of_vm, &vbd.vm, r);
-            push(&mut index.vbds_of_vdi, &vbd.vdi, r);
+            if wanted(Class::Vm, &vbd.vm) {
+                push(&mut index.vbds_of_vm, &vbd.vm, r);
+            }
+            if wanted(Class::Vdi, &vbd.vdi) {
+                push(&mut index.vbds_of_vdi, &vbd.vdi, r);
+            }
         }
-        let mut vifs: Vec<_> = pool.vifs.iter().collect();
+        let mut vifs: Vec<_> = pool
+            .vifs
+            .iter()
+            .filter(|(_, vif)| wanted(Class::Vm, &vif.vm) || wanted(Class::Network, &vif.network))
+            .collect();
         vifs.sort_by_key(|(_, vif)| vif.device.parse::<u32>().unwrap_or(u32::MAX));
         for (r, vif) in vifs {
-            push(&mut index.vifs_of_vm, &vif.vm, r);
-            push(&mut index.vifs_of_network, &vif.network, r);
+            if wanted(Class::Vm, &vif.vm) {
+                push(&mut index.vifs_of_vm, &vif.vm, r);
+            }
+            if wanted(Class::Network, &vif.network) {
+                push(&mut index.vifs_of_network, &vif.network, r);
+            }
         }
         for (r, vm) in &pool.vms {
-            if !vm.snapshot_of.is_null() {
+            if !vm.snapshot_of.is_null() && wanted(Class::Vm, &vm.snapshot_of) {
                 push(&mut index.snapshots_of_vm, &vm.snapshot_of, r);
             }
-            if !vm.resident_on.is_null() {
+            if !vm.resident_on.is_null() && wanted(Class::Host, &vm.resident_on) {
                 push(&mut index.residents_of_host, &vm.resident_on, r);
             }
         }
         for (r, vdi) in &pool.vdis {
-            if !vdi.snapshot_of.is_null() {
+            if !vdi.snapshot_of.is_null() && wanted(Class::Vdi, &vdi.snapshot_of) {
                 push(&mut index.snapshots_of_vdi, &vdi.snapshot_of, r);
             }
-            push(&mut index.vdis_of_sr, &vdi.sr, r);
-            *index.allocation_of_sr.entry(vdi.sr.clone()).or_default() += vdi.virtual_size;
+            if wanted(Class::Sr, &vdi.sr) {
+                push(&mut index.vdis_of_sr, &vdi.sr, r);
+                *index.allocation_of_sr.entry(vdi.sr.clone()).or_default() += vdi.virtual_size;
+            }
         }
         index
     }
@@ -133,21 +172,93 @@ impl Pool {
         }
     }
 
+    /// Every object of a class with its names, in reference order.
+    pub(crate) fn identities(&self, class: Class) -> Vec<Identity<'_>> {
+        fn of<'a, T>(
+            records: &'a BTreeMap<Ref, T>,
+            names: impl Fn(&'a T) -> (&'a str, Option<&'a str>),
+        ) -> Vec<Identity<'a>> {
+            records
+                .iter()
+                .map(|(reference, record)| {
+                    let (uuid, name_label) = names(record);
+                    Identity {
+                        reference,
+                        uuid,
+                        name_label,
+                    }
+                })
+                .collect()
+        }
+        match class {
+            Class::Pool => vec![Identity {
+                reference: &self.reference,
+                uuid: &self.record.uuid,
+                name_label: Some(&self.record.name_label),
+            }],
+            Class::Host => of(&self.hosts, |r| (&r.uuid, Some(&r.name_label))),
+            Class::Vm => of(&self.vms, |r| (&r.uuid, Some(&r.name_label))),
+            Class::Vbd => of(&self.vbds, |r| (&r.uuid, None)),
+            Class::Vdi => of(&self.vdis, |r| (&r.uuid, Some(&r.name_label))),
+            Class::Sr => of(&self.srs, |r| (&r.uuid, Some(&r.name_label))),
+            Class::Vif => of(&self.vifs, |r| (&r.uuid, None)),
+            Class::Network => of(&self.networks, |r| (&r.uuid, Some(&r.name_label))),
+            Class::Task => of(&self.tasks, |t| {
+                (&t.record.uuid, Some(&t.record.name_label))
+            }),
+        }
+    }
+
     /// One record as a client reads it, or `HANDLE_INVALID`.
     pub(crate) fn record_value(&self, class: Class, reference: &Ref) -> XapiResult<Value> {
         if class == Class::Pool && *reference != self.reference {
             return Err(XapiError::handle_invalid("pool", reference.as_str()));
         }
-        self.view(class, reference, &Index::new(self))
+        self.view(class, reference, &Index::of(self, class, reference))
     }
 
     /// Every record of a class, as a client reads them.
     pub(crate) fn record_values(&self, class: Class) -> XapiResult<Vec<(Ref, Value)>> {
-        let index = Index::new(self);
+        let index = Index::all(self);
         self.refs(class)
             .into_iter()
             .map(|r| self.view(class, &r, &index).map(|v| (r, v)))
             .collect()
+    }
+
+    /// A VM's record as a client reads it, or `HANDLE_INVALID`.
+    pub(crate) fn vm_view(&self, vm: &Ref) -> XapiResult<VmRecord> {
+        self.vm_in(vm, &Index::of(self, Class::Vm, vm))
+    }
+
+    /// Every VM's record as a client reads them.
+    pub(crate) fn vm_views(&self) -> Vec<(Ref, VmRecord)> {
+        let index = Index::all(self);
+        self.vms
+            .keys()
+            .filter_map(|r| Some((r.clone(), self.vm_in(r, &index).ok()?)))
+            .collect()
+    }
+
+    /// A VDI's record as a client reads it, or `HANDLE_INVALID`.
+    pub(crate) fn vdi_view(&self, vdi: &Ref) -> XapiResult<VdiRecord> {
+        self.vdi_in(vdi, &Index::of(self, Class::Vdi, vdi))
+    }
+
+    fn vm_in(&self, r: &Ref, index: &Index) -> XapiResult<VmRecord> {
+        let mut vm = self.vm(r)?.clone();
+        vm.vbds = Index::list(&index.vbds_of_vm, r);
+        vm.vifs = Index::list(&index.vifs_of_vm, r);
+        vm.snapshots = Index::list(&index.snapshots_of_vm, r);
+        Ok(vm)
+    }
+
+    fn vdi_in(&self, r: &Ref, index: &Index) -> XapiResult<VdiRecord> {
+        let mut vdi = self.vdi(r)?.clone();
+        vdi.vbds = Index::list(&index.vbds_of_vdi, r);
+        vdi.snapshots = Index::list(&index.snapshots_of_vdi, r);
+        vdi.cbt_enabled = self.cbt.contains_key(r);
+        Ok(vdi)
     }
 
     fn view(&self, class: Class, r: &Ref, index: &Index) -> XapiResult<Value> {
@@ -158,21 +269,9 @@ impl Pool {
                 host.resident_vms = Index::list(&index.residents_of_host, r);
                 value(&host)
             }
-            Class::Vm => {
-                let mut vm = self.vm(r)?.clone();
-                vm.vbds = Index::list(&index.vbds_of_vm, r);
-                vm.vifs = Index::list(&index.vifs_of_vm, r);
-                vm.snapshots = Index::list(&index.snapshots_of_vm, r);
-                value(&vm)
-            }
+            Class::Vm => value(&self.vm_in(r, index)?),
             Class::Vbd => value(self.vbd(r)?),
-            Class::Vdi => {
-                let mut vdi = self.vdi(r)?.clone();
-                vdi.vbds = Index::list(&index.vbds_of_vdi, r);
-                vdi.snapshots = Index::list(&index.snapshots_of_vdi, r);
-                vdi.cbt_enabled = self.cbt.contains_key(r);
-                value(&vdi)
-            }
+            Class::Vdi => value(&self.vdi_in(r, index)?),
             Class::Sr => {
                 let mut sr = self.sr(r)?.clone();
                 sr.vdis = Index::list(&index.vdis_of_sr, r);

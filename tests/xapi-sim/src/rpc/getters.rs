@@ -3,7 +3,7 @@
 
 use xenapi::rpc::Value;
 
-use super::params::{ref_value, reference, text};
+use super::params::{reference, text};
 use crate::error::{XapiError, XapiResult};
 use crate::pool::{Class, Pool};
 
@@ -17,7 +17,7 @@ pub(crate) fn get(
 ) -> XapiResult<Value> {
     match operation {
         "get_all" => Ok(Value::Array(
-            pool.refs(class).iter().map(ref_value).collect(),
+            pool.refs(class).into_iter().map(Value::from).collect(),
         )),
         "get_all_records" => Ok(Value::Struct(
             pool.record_values(class)?
@@ -28,21 +28,19 @@ pub(crate) fn get(
         "get_record" => pool.record_value(class, &reference(&params[1], "self")?),
         "get_by_uuid" => {
             let uuid = text(&params[1], "uuid")?;
-            pool.record_values(class)?
+            pool.identities(class)
                 .into_iter()
-                .find(|(_, v)| v.member("uuid").and_then(Value::as_str) == Some(uuid.as_str()))
-                .map(|(r, _)| ref_value(&r))
+                .find(|object| object.uuid == uuid)
+                .map(|object| Value::from(object.reference))
                 .ok_or_else(|| XapiError::uuid_invalid(class.name(), &uuid))
         }
         "get_by_name_label" => {
             let label = text(&params[1], "label")?;
             Ok(Value::Array(
-                pool.record_values(class)?
+                pool.identities(class)
                     .into_iter()
-                    .filter(|(_, v)| {
-                        v.member("name_label").and_then(Value::as_str) == Some(label.as_str())
-                    })
-                    .map(|(r, _)| ref_value(&r))
+                    .filter(|object| object.name_label == Some(label.as_str()))
+                    .map(|object| Value::from(object.reference))
                     .collect(),
             ))
         }

@@ -7,7 +7,7 @@ use xenapi::records::{VbdRecord, VdiRecord, VifRecord};
 use xenapi::rpc::Value;
 
 use super::getters;
-use super::params::{boolean, record, ref_value, reference, text};
+use super::params::{boolean, record, reference, text};
 use crate::error::{XapiError, XapiResult};
 use crate::pool::Class;
 use crate::shared::HostCtx;
@@ -66,7 +66,7 @@ pub(crate) fn execute(
 ) -> XapiResult<Value> {
     let shared = &ctx.shared;
     let void = |r: XapiResult<()>| r.map(|()| Value::String(String::new()));
-    let created = |r: XapiResult<Ref>| r.map(|r| ref_value(&r));
+    let created = |r: XapiResult<Ref>| r.map(Value::from);
     let p = |n: usize, name: &str| reference(&params[n], name);
     match method {
         "session.login_with_password" => {
@@ -92,13 +92,13 @@ pub(crate) fn execute(
             let pool = shared.lock();
             pool.sessions
                 .get(&Ref::new(asked.as_str()))
-                .map(|s| ref_value(&s.host))
+                .map(|s| Value::from(&s.host))
                 .ok_or_else(|| XapiError::new("SESSION_INVALID", [asked]))
         }
         "task.create" => {
             let label = text(&params[1], "label")?;
             let description = text(&params[2], "description")?;
-            Ok(ref_value(&shared.lock().task_create(
+            Ok(Value::from(shared.lock().task_create(
                 &label,
                 &description,
                 false,
@@ -107,7 +107,7 @@ pub(crate) fn execute(
         "task.destroy" => void(shared.lock().task_destroy(&p(1, "self")?)),
         "VM.snapshot" => {
             let (vm, name) = (p(1, "vm")?, text(&params[2], "new_name")?);
-            created(shared.snapshot(|pool| pool.plan_vm_snapshot(&vm, &name)))
+            created(shared.mutate(|pool| pool.snapshot_vm(&vm, &name)))
         }
         "VM.destroy" => void(shared.mutate(|pool| pool.destroy_vm(&p(1, "self")?))),
         "VM.set_is_a_template" => {
@@ -139,7 +139,7 @@ pub(crate) fn execute(
 fn execute_devices(ctx: &HostCtx, method: &str, params: &[Value]) -> XapiResult<Value> {
     let shared = &ctx.shared;
     let void = |r: XapiResult<()>| r.map(|()| Value::String(String::new()));
-    let created = |r: XapiResult<Ref>| r.map(|r| ref_value(&r));
+    let created = |r: XapiResult<Ref>| r.map(Value::from);
     let p = |n: usize, name: &str| reference(&params[n], name);
     match method {
         "VBD.create" => {
@@ -149,7 +149,7 @@ fn execute_devices(ctx: &HostCtx, method: &str, params: &[Value]) -> XapiResult<
         "VBD.destroy" => void(shared.mutate(|pool| pool.destroy_vbd(&p(1, "self")?))),
         "VDI.snapshot" => {
             let vdi = p(1, "vdi")?;
-            created(shared.snapshot(|pool| pool.plan_vdi_snapshot(&vdi)))
+            created(shared.mutate(|pool| pool.snapshot_vdi(&vdi)))
         }
         "VDI.create" => {
             let vdi: VdiRecord = record(&params[1], "args")?;

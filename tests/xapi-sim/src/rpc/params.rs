@@ -48,8 +48,3 @@ pub(crate) fn record<T: DeserializeOwned>(value: &Value, name: &str) -> XapiResu
     from_value(value.clone())
         .map_err(|e| XapiError::new("FIELD_TYPE_ERROR", [format!("{name}: {e}")]))
 }
-
-/// A reference as a string value (what calls return).
-pub(crate) fn ref_value(reference: &Ref) -> Value {
-    Value::String(reference.as_str().to_owned())
-}

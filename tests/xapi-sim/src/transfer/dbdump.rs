@@ -3,14 +3,13 @@
 //! as XAPI's S-expressions).
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use xenapi::rpc::Value;
 
-use super::wire::{WireWriter, io_failure, is_cut};
-use super::{Outcome, Transfer, transfer_headers};
+use super::wire::send_whole;
+use super::{Outcome, Transfer};
 use crate::error::XapiResult;
-use crate::http::{Connection, write_head};
+use crate::http::Connection;
 use crate::pool::{Class, Pool};
 
 /// `GET /pool/xmldbdump`.
@@ -20,20 +19,12 @@ pub(crate) fn xmldbdump(transfer: &Transfer<'_>, connection: &mut Connection) ->
         Ok(dump) => dump,
         Err(error) => return Outcome::refused(error),
     };
-    let sent = (|| {
-        let mut headers = transfer_headers(transfer, "text/xml");
-        headers.push(("Content-Length", dump.len().to_string()));
-        let out = connection.get_mut();
-        write_head(out, "HTTP/1.1", 200, &headers)?;
-        let mut wire = WireWriter::new(out, transfer);
-        wire.write_all(dump.as_bytes())?;
-        wire.flush()
-    })();
-    Outcome {
-        abrupt: sent.as_ref().is_err_and(is_cut),
-        result: sent.map(|()| String::new()).map_err(|e| io_failure(&e)),
-        head_sent: true,
-    }
+    Outcome::sent(send_whole(
+        transfer,
+        connection,
+        "text/xml",
+        dump.as_bytes(),
+    ))
 }
 
 fn dump(pool: &Pool) -> XapiResult<String> {

@@ -5,13 +5,13 @@ use std::io::{self, Write};
 
 use disk_image::compress::{CompressWriter, Compression};
 use disk_image::xva::{XvaOptions, write_archive};
-use disk_image::{ChecksumKind, DiskInput, FileDisk};
+use disk_image::{ChecksumKind, DiskInput, FileDisk, NoProgress};
 use xenapi::Ref;
 use xenapi::records::PowerState;
 
 use super::corrupt::CorruptingWriter;
 use super::ova::OvaPlan;
-use super::wire::{TaskProgress, WireWriter, io_failure, is_cut};
+use super::wire::{TaskProgress, WireWriter, cut_within, io_failure, send_whole};
 use super::{Outcome, Transfer, transfer_headers};
 use crate::error::{XapiError, XapiResult};
 use crate::faults::TransferFault;
@@ -77,13 +77,7 @@ pub(crate) fn export(transfer: &Transfer<'_>, connection: &mut Connection) -> Ou
     if let Err(error) = write_head(out, "HTTP/1.0", 200, &headers) {
         return Outcome::done(Err(io_failure(&error)));
     }
-    let result = stream_xva(transfer, &plan, compression, out);
-    let abrupt = result.as_ref().is_err_and(is_cut);
-    Outcome {
-        result: result.map(|()| String::new()).map_err(|e| io_failure(&e)),
-        head_sent: true,
-        abrupt,
-    }
+    Outcome::sent(stream_xva(transfer, &plan, compression, out))
 }
 
 fn stream_xva(
@@ -137,10 +131,7 @@ fn stream_xva(
             &progress,
         ),
     };
-    written.map_err(|e| match e {
-        disk_image::DiskImageError::Io { source, .. } if is_cut(&source) => source,
-        other => io::Error::other(other),
-    })?;
+    written.map_err(|e| cut_within(e).unwrap_or_else(io::Error::other))?;
     compressor.finish()?.flush()
 }
 
@@ -159,27 +150,23 @@ pub(crate) fn export_metadata(transfer: &Transfer<'_>, connection: &mut Connecti
         Err(error) => return Outcome::refused(error),
     };
     let mut archive = Vec::with_capacity(document.len() + 2048);
-    let mut header = tar::Header::new_old();
-    let written = header.set_path("ova.xml").and_then(|()| {
-        header.set_size(document.len() as u64);
-        header.set_mode(0o400);
-        header.set_mtime(jiff::Timestamp::now().as_second().max(0).cast_unsigned());
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        archive.write_all(header.as_bytes())?;
-        archive.write_all(document.as_bytes())?;
-        archive.resize(archive.len().div_ceil(512) * 512 + 1024, 0);
-        let mut headers = transfer_headers(transfer, "application/x-tar");
-        headers.push(("Content-Length", archive.len().to_string()));
-        let out = connection.get_mut();
-        write_head(out, "HTTP/1.1", 200, &headers)?;
-        let mut wire = WireWriter::new(out, transfer);
-        wire.write_all(&archive)?;
-        wire.flush()
-    });
-    Outcome {
-        abrupt: written.as_ref().is_err_and(is_cut),
-        result: written.map(|()| String::new()).map_err(|e| io_failure(&e)),
-        head_sent: true,
+    let written = write_archive(
+        &document,
+        Vec::new(),
+        &mut archive,
+        "the metadata export",
+        &XvaOptions::default(),
+        &NoProgress,
+    );
+    if let Err(error) = written {
+        return Outcome::refused(XapiError::internal(format!(
+            "writing the metadata archive: {error}"
+        )));
     }
+    Outcome::sent(send_whole(
+        transfer,
+        connection,
+        "application/x-tar",
+        &archive,
+    ))
 }

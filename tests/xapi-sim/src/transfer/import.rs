@@ -15,7 +15,7 @@ use xenapi::Ref;
 use xenapi::records::{NetworkRecord, PowerState, VbdRecord, VbdType, VdiRecord, VifRecord};
 use xenapi::rpc::{Value, encode_value, from_value};
 
-use super::wire::{BodyReader, TaskProgress, io_failure, is_cut};
+use super::wire::{BodyReader, TaskProgress, cut_within, io_failure, is_cut};
 use super::{Outcome, Transfer, transfer_headers};
 use crate::error::{XapiError, XapiResult};
 use crate::http::{Connection, write_head};
@@ -137,13 +137,11 @@ impl From<XapiError> for Failure {
     }
 }
 
-fn import_error(error: &DiskImageError) -> Failure {
-    if let DiskImageError::Io { source, .. } = error
-        && is_cut(source)
-    {
-        return Failure::Io(io::Error::new(source.kind(), source.to_string()));
+fn import_error(error: DiskImageError) -> Failure {
+    match cut_within(error) {
+        Ok(cut) => Failure::Io(cut),
+        Err(error) => Failure::Xapi(XapiError::new("IMPORT_ERROR", [error.to_string()])),
     }
-    Failure::Xapi(XapiError::new("IMPORT_ERROR", [error.to_string()]))
 }
 
 fn receive(
@@ -152,7 +150,7 @@ fn receive(
     sr: &Ref,
 ) -> Result<String, Failure> {
     let (input, _) = decompressed(&mut *body).map_err(Failure::Io)?;
-    let mut reader = XvaReader::open(input, "the uploaded XVA").map_err(|e| import_error(&e))?;
+    let mut reader = XvaReader::open(input, "the uploaded XVA").map_err(import_error)?;
     let metadata = reader.metadata().clone();
     let version = (metadata.version.xapi_major, metadata.version.xapi_minor);
     if version > XAPI_VERSION {
@@ -178,9 +176,7 @@ fn receive(
     }
     let vms = result?;
     Ok(encode_value(&Value::Array(
-        vms.iter()
-            .map(|r| Value::String(r.as_str().to_owned()))
-            .collect(),
+        vms.into_iter().map(Value::from).collect(),
     )))
 }
 
@@ -236,7 +232,7 @@ fn stream_disks<R: Read>(
         let mut sink = RawFileSink::new(&file, path.display().to_string());
         reader
             .read_disk(Some(&mut sink), !force, &progress)
-            .map_err(|e| import_error(&e))?;
+            .map_err(import_error)?;
     }
     Ok(())
 }

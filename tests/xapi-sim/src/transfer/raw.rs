@@ -4,24 +4,23 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use disk_image::vhd::{VhdDisk, dynamic_vhd_len, write_dynamic_vhd};
-use disk_image::{FileDisk, RandomAccessDisk};
+use disk_image::{DiskInput, FileDisk, RandomAccessDisk, RawStreamSink, copy_disk};
 use xenapi::Ref;
 use xenapi::records::VdiRecord;
 use xenapi::rpc::{Value, encode_value};
 
 use super::import::{accept_upload, drain_body, target_sr};
-use super::wire::{BodyReader, TaskProgress, WireWriter, io_failure, is_cut};
+use super::wire::{BodyReader, TaskProgress, WireWriter, cut_within, io_failure, is_cut};
 use super::{Outcome, Transfer, transfer_headers};
 use crate::disks;
 use crate::error::{XapiError, XapiResult};
 use crate::http::{Connection, write_head};
 use crate::pool::Pool;
 
-/// Bytes read and written at a time.
+/// Bytes read and written at a time by an import.
 const PIECE: usize = 4 << 20;
 /// Granularity of a differential VHD: its block size.
 const VHD_BLOCK: u64 = 2 << 20;
@@ -62,45 +61,37 @@ pub(crate) fn export_raw_vdi(transfer: &Transfer<'_>, connection: &mut Connectio
         Err(error) => return Outcome::refused(error),
     };
     let out = connection.get_mut();
-    let sent = if format == "raw" {
+    Outcome::sent(if format == "raw" {
         send_raw(transfer, &path, &uuid, out)
     } else {
         send_vhd(transfer, &path, base, &uuid, out)
-    };
-    Outcome {
-        abrupt: sent.as_ref().is_err_and(is_cut),
-        result: sent.map(|()| String::new()).map_err(|e| io_failure(&e)),
-        head_sent: true,
-    }
+    })
 }
 
+/// Sends the whole virtual size; holes are sent as zeros without being read.
 fn send_raw(
     transfer: &Transfer<'_>,
     path: &PathBuf,
     uuid: &str,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
+    let disk = FileDisk::open(path).map_err(io::Error::other)?;
     let mut headers = transfer_headers(transfer, "application/octet-stream");
-    headers.push(("Content-Length", size.to_string()));
+    headers.push(("Content-Length", disk.size().to_string()));
     headers.push((
         "Content-Disposition",
         format!("attachment; filename=\"{uuid}.raw\""),
     ));
     write_head(out, "HTTP/1.1", 200, &headers)?;
-    let progress = TaskProgress::new(transfer, size);
-    let mut wire = WireWriter::new(out, transfer);
-    let mut buf = vec![0u8; PIECE];
-    let mut offset = 0u64;
-    while offset < size {
-        let len = (size - offset).min(PIECE as u64) as usize;
-        file.read_exact_at(&mut buf[..len], offset)?;
-        wire.write_all(&buf[..len])?;
-        offset += len as u64;
-        disk_image::Progress::advance(&progress, len as u64);
-    }
-    wire.flush()
+    let progress = TaskProgress::new(transfer, disk.size());
+    let mut sink = RawStreamSink::new(WireWriter::new(out, transfer), format!("{uuid}.raw"));
+    copy_disk(
+        DiskInput::Random(&disk),
+        &mut sink,
+        disks::READ_WORKERS,
+        &progress,
+    )
+    .map_err(|e| cut_within(e).unwrap_or_else(io::Error::other))
 }
 
 fn send_vhd(
@@ -128,10 +119,8 @@ fn send_vhd(
     write_head(out, "HTTP/1.1", 200, &headers)?;
     let progress = TaskProgress::new(transfer, disk.size());
     let mut wire = WireWriter::new(out, transfer);
-    write_dynamic_vhd(disk.as_ref(), &mut wire, &progress).map_err(|e| match e {
-        disk_image::DiskImageError::Io { source, .. } if is_cut(&source) => source,
-        other => io::Error::other(other),
-    })?;
+    write_dynamic_vhd(disk.as_ref(), &mut wire, &progress)
+        .map_err(|e| cut_within(e).unwrap_or_else(io::Error::other))?;
     wire.flush()
 }
 
@@ -196,23 +185,20 @@ pub(crate) fn import_raw_vdi(transfer: &Transfer<'_>, connection: &mut Connectio
         let (vdi, created) = if let Some(vdi) = requested {
             (vdi, false)
         } else {
-            {
-                let size = length.filter(|_| format == "raw").ok_or_else(|| {
-                    XapiError::new(
-                        "INVALID_VALUE",
-                        ["vdi", "a new VDI needs format=raw and a Content-Length"],
-                    )
-                })?;
-                let sr = target_sr(pool, transfer)?;
-                let record = VdiRecord {
-                    name_label: "Imported VDI".to_owned(),
-                    sr,
-                    virtual_size: i64::try_from(size)
-                        .map_err(|_| XapiError::internal("too large"))?,
-                    ..VdiRecord::default()
-                };
-                (pool.create_vdi(record)?, true)
-            }
+            let size = length.filter(|_| format == "raw").ok_or_else(|| {
+                XapiError::new(
+                    "INVALID_VALUE",
+                    ["vdi", "a new VDI needs format=raw and a Content-Length"],
+                )
+            })?;
+            let sr = target_sr(pool, transfer)?;
+            let record = VdiRecord {
+                name_label: "Imported VDI".to_owned(),
+                sr,
+                virtual_size: i64::try_from(size).map_err(|_| XapiError::internal("too large"))?,
+                ..VdiRecord::default()
+            };
+            (pool.create_vdi(record)?, true)
         };
         if pool.vdi_attached(&vdi) {
             return Err(XapiError::new("VDI_IN_USE", [vdi.as_str(), "import"]));
@@ -239,7 +225,7 @@ pub(crate) fn import_raw_vdi(transfer: &Transfer<'_>, connection: &mut Connectio
             pool.record_write(&vdi, range.start, range.end - range.start);
         }
         transfer.ctx.shared.save(&pool);
-        encode_value(&Value::String(vdi.as_str().to_owned()))
+        encode_value(&Value::from(&vdi))
     });
     if !abrupt {
         drain_body(&mut body, result.is_err());

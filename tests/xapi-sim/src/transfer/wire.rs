@@ -1,29 +1,55 @@
 //! The wire end of a transfer: a writer and a reader that count body bytes and apply the
-//! cut and stall faults, and a [`Progress`] that moves the task's progress.
+//! cut and stall faults, sending a whole body, and a [`Progress`] that moves the task's
+//! progress.
 
+use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use disk_image::Progress;
+use disk_image::{DiskImageError, Progress};
 
-use super::Transfer;
+use super::{Transfer, transfer_headers};
 use crate::error::XapiError;
-use crate::http::Connection;
+use crate::http::{Connection, write_head};
+
+/// What a connection cut by fault injection fails with, inside its `io::Error`.
+#[derive(Debug)]
+struct Cut {
+    /// Body bytes that passed before the cut.
+    after: u64,
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the connection was cut after {} body bytes (fault injection)",
+            self.after
+        )
+    }
+}
+
+impl std::error::Error for Cut {}
 
 /// The error a cut connection gives.
 fn cut_error(after: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionAborted,
-        format!("the connection was cut after {after} body bytes (fault injection)"),
-    )
+    io::Error::new(io::ErrorKind::ConnectionAborted, Cut { after })
 }
 
 /// Whether an I/O error is a cut made by fault injection.
 pub(crate) fn is_cut(error: &io::Error) -> bool {
-    error.kind() == io::ErrorKind::ConnectionAborted
-        && error.to_string().contains("fault injection")
+    matches!(error.get_ref(), Some(inner) if inner.is::<Cut>())
+}
+
+/// The I/O error of a cut made by fault injection inside a disk-image error, or the error
+/// itself when it is something else.
+pub(crate) fn cut_within(error: DiskImageError) -> Result<io::Error, DiskImageError> {
+    match error {
+        DiskImageError::Io { source, .. } if is_cut(&source) => Ok(source),
+        other => Err(other),
+    }
 }
 
 /// The task error for a transfer that failed with an I/O error.
@@ -83,6 +109,23 @@ impl<W: Write> Write for WireWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// Sends a whole body of known length: the `200` head with its `Content-Length`, then the
+/// body, cut or stalled where the faults say.
+pub(crate) fn send_whole(
+    transfer: &Transfer<'_>,
+    connection: &mut Connection,
+    content_type: &str,
+    body: &[u8],
+) -> io::Result<()> {
+    let mut headers = transfer_headers(transfer, content_type);
+    headers.push(("Content-Length", body.len().to_string()));
+    let out = connection.get_mut();
+    write_head(out, "HTTP/1.1", 200, &headers)?;
+    let mut wire = WireWriter::new(out, transfer);
+    wire.write_all(body)?;
+    wire.flush()
 }
 
 /// Reads a request body: `Content-Length` bytes, or (without one) until the client closes;
@@ -173,4 +216,22 @@ impl Progress for TaskProgress<'_> {
     }
 
     fn finish(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_are_told_by_their_type_not_their_text() {
+        let cut = cut_error(7);
+        assert!(is_cut(&cut));
+        assert!(cut.to_string().contains("after 7 body bytes"), "{cut}");
+        let lookalike = io::Error::new(io::ErrorKind::ConnectionAborted, cut.to_string());
+        assert!(!is_cut(&lookalike));
+        let inside = DiskImageError::io("writing the export", cut_error(7));
+        assert!(cut_within(inside).is_ok_and(|e| is_cut(&e)));
+        let other = DiskImageError::io("writing the export", lookalike);
+        assert!(cut_within(other).is_err());
+    }
 }

@@ -67,6 +67,7 @@ fn curl_exports_a_snapshot_as_a_verifiable_xva() {
     let (disks, reports) = read_xva(&xva);
     let snapshot_disks = sim.vdis_of(&snap);
     assert_eq!(disks.len(), 2);
+    assert_eq!(snapshot_disks.len(), disks.len(), "every disk is exported");
     for (bytes, vdi) in disks.iter().zip(&snapshot_disks) {
         assert!(*bytes == sim.vdi_bytes(vdi).unwrap(), "disk bytes differ");
     }

@@ -93,9 +93,11 @@ fn export_then_import_preserves_disks_and_settings() {
         !copy.is_a_snapshot && copy.is_a_template,
         "an exported snapshot imports as a template"
     );
-    for (from, to) in sim.vdis_of(&snap).iter().zip(sim.vdis_of(&vms[0])) {
+    let (exported, imported) = (sim.vdis_of(&snap), sim.vdis_of(&vms[0]));
+    assert_eq!(exported.len(), imported.len(), "every disk is imported");
+    for (from, to) in exported.iter().zip(&imported) {
         assert!(
-            sim.vdi_bytes(from).unwrap() == sim.vdi_bytes(&to).unwrap(),
+            sim.vdi_bytes(from).unwrap() == sim.vdi_bytes(to).unwrap(),
             "disk bytes differ"
         );
     }

@@ -75,15 +75,16 @@ fn snapshots_freeze_disk_bytes_and_destroy_leaves_vdis() {
         "{audit}"
     );
     assert_eq!(audit.vdis.len(), 1, "VM.destroy leaves the VDIs: {audit}");
+    let snap_file = sim.vdi_path(&snap_disk).unwrap();
+    assert!(snap_file.exists());
     rpc.ok(
         "VDI.destroy",
         &[s.as_str().into(), snap_disk.as_str().into()],
     );
+    assert!(!snap_file.exists(), "VDI.destroy removes the disk's file");
     assert!(
-        !sim.vdi_path(&disk)
-            .unwrap()
-            .with_file_name("missing")
-            .exists()
+        sim.vdi_path(&disk).unwrap().exists(),
+        "the original disk's file stays"
     );
     rpc.ok("session.logout", &[s.as_str().into()]);
     assert!(sim.audit().is_clean(), "{}", sim.audit());
