@@ -4,7 +4,7 @@
 //! - [`DynamicVhdSink`] and [`FixedVhdSink`] are [`DiskSink`](crate::DiskSink)s writing a VHD
 //!   file at disk speed.
 //! - [`write_dynamic_vhd`] and [`write_fixed_vhd`] stream a VHD into any `Write` (an HTTP
-//!   response) without a temporary file; [`dynamic_vhd_len`] gives its length beforehand.
+//!   response) without a temporary file; [`DynamicVhd`] also gives the length beforehand.
 //! - [`VhdDisk`] reads a fixed or dynamic VHD as a [`RandomAccessDisk`](crate::RandomAccessDisk);
 //!   [`probe`] tells whether a file is a VHD.
 //!
@@ -71,7 +71,7 @@ mod stream;
 pub use footer::VhdKind;
 pub use reader::{VhdDisk, probe};
 pub use sink::{DynamicVhdSink, FixedVhdSink};
-pub use stream::{dynamic_vhd_len, write_dynamic_vhd, write_fixed_vhd};
+pub use stream::{DynamicVhd, write_dynamic_vhd, write_fixed_vhd};
 
 use std::path::PathBuf;
 

@@ -13,48 +13,14 @@ use crate::source::RandomAccessDisk;
 /// Bytes read from the disk and written out at a time.
 const PIECE: usize = 1 << 20;
 
-/// The exact number of bytes [`write_dynamic_vhd`] produces for `disk` (for a
-/// `Content-Length`), as long as the disk's data ranges do not change in between.
-pub fn dynamic_vhd_len(disk: &dyn RandomAccessDisk) -> Result<u64> {
-    Ok(DynamicPlan::new(disk)?.file_len())
-}
-
-/// Streams `disk` as a dynamic VHD into `out` and returns the number of bytes written.
-///
-/// Which blocks are allocated is decided up front from [`RandomAccessDisk::data_ranges`]: a
-/// block is stored if any data range touches it (its zeros included), so the header and the
-/// BAT can go first. Then come the allocated blocks in order and the footer; see the layout
-/// in [`crate::vhd`]. Only the parts of a block covered by data ranges are read.
+/// Streams `disk` as a dynamic VHD into `out` and returns the number of bytes written; see
+/// [`DynamicVhd`], which also tells the length beforehand.
 pub fn write_dynamic_vhd(
     disk: &dyn RandomAccessDisk,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> Result<u64> {
-    let plan = DynamicPlan::new(disk)?;
-    let file_len = plan.file_len();
-    let name = disk.name();
-    let footer = Footer::new(VhdKind::Dynamic, plan.layout.size, HEADER_OFFSET);
-    let mut out = Counted::new(out, &name);
-    out.write(&plan.layout.encode_head(&footer, &plan.bat))?;
-
-    progress.start(&name, plan.layout.size);
-    let mut reader = RangeReader::new(disk, plan.ranges);
-    let mut buf = vec![0u8; PIECE];
-    for (index, entry) in plan.bat.iter().enumerate() {
-        let start = index as u64 * BLOCK_SIZE;
-        if *entry != UNALLOCATED {
-            out.write(&[0xFF; BITMAP_LEN as usize])?;
-            for piece in (start..start + BLOCK_SIZE).step_by(PIECE) {
-                out.write(reader.piece(&mut buf, piece, PIECE)?)?;
-            }
-        }
-        progress.advance(BLOCK_SIZE.min(plan.layout.size - start));
-    }
-    out.write(&footer.encode())?;
-    out.flush()?;
-    progress.finish();
-    debug_assert_eq!(out.written, file_len);
-    Ok(out.written)
+    DynamicVhd::plan(disk)?.write(out, progress)
 }
 
 /// Streams `disk` as a fixed VHD into `out` (its bytes, then the footer) and returns the
@@ -88,16 +54,24 @@ pub fn write_fixed_vhd(
     Ok(out.written)
 }
 
-/// Which blocks a streamed dynamic VHD stores, and where.
-struct DynamicPlan {
+/// A disk planned as a streamed dynamic VHD: which blocks it stores and where, hence its
+/// exact length (for a `Content-Length`) before a byte is written.
+///
+/// Which blocks are allocated is decided up front from [`RandomAccessDisk::data_ranges`]: a
+/// block is stored if any data range touches it (its zeros included), so the header and the
+/// BAT can go first. Then come the allocated blocks in order and the footer; see the layout
+/// in [`crate::vhd`]. Only the parts of a block covered by data ranges are read.
+pub struct DynamicVhd<'a> {
+    disk: &'a dyn RandomAccessDisk,
     layout: DynamicLayout,
     bat: Vec<u32>,
     allocated: u64,
     ranges: Vec<Range<u64>>,
 }
 
-impl DynamicPlan {
-    fn new(disk: &dyn RandomAccessDisk) -> Result<Self> {
+impl<'a> DynamicVhd<'a> {
+    /// Plans `disk` (a size that is a multiple of 512, at most 2040 GiB).
+    pub fn plan(disk: &'a dyn RandomAccessDisk) -> Result<Self> {
         let name = disk.name();
         let size = disk.size();
         check_size(&name, size)?;
@@ -127,7 +101,8 @@ impl DynamicPlan {
                 entry
             })
             .collect();
-        Ok(DynamicPlan {
+        Ok(DynamicVhd {
+            disk,
             layout,
             bat,
             allocated,
@@ -135,8 +110,38 @@ impl DynamicPlan {
         })
     }
 
-    fn file_len(&self) -> u64 {
+    /// The exact number of bytes [`DynamicVhd::write`] produces.
+    pub fn file_len(&self) -> u64 {
         self.layout.file_len(self.allocated)
+    }
+
+    /// Streams the VHD into `out`; returns the number of bytes written.
+    pub fn write(self, out: &mut dyn Write, progress: &dyn Progress) -> Result<u64> {
+        let file_len = self.file_len();
+        let name = self.disk.name();
+        let size = self.layout.size;
+        let footer = Footer::new(VhdKind::Dynamic, size, HEADER_OFFSET);
+        let mut out = Counted::new(out, &name);
+        out.write(&self.layout.encode_head(&footer, &self.bat))?;
+
+        progress.start(&name, size);
+        let mut reader = RangeReader::new(self.disk, self.ranges);
+        let mut buf = vec![0u8; PIECE];
+        for (index, entry) in self.bat.iter().enumerate() {
+            let start = index as u64 * BLOCK_SIZE;
+            if *entry != UNALLOCATED {
+                out.write(&[0xFF; BITMAP_LEN as usize])?;
+                for piece in (start..start + BLOCK_SIZE).step_by(PIECE) {
+                    out.write(reader.piece(&mut buf, piece, PIECE)?)?;
+                }
+            }
+            progress.advance(BLOCK_SIZE.min(size - start));
+        }
+        out.write(&footer.encode())?;
+        out.flush()?;
+        progress.finish();
+        debug_assert_eq!(out.written, file_len);
+        Ok(out.written)
     }
 }
 
@@ -299,7 +304,7 @@ mod tests {
         let mut out = Vec::new();
         let written = write_dynamic_vhd(&disk, &mut out, &crate::NoProgress).unwrap();
         assert_eq!(written, out.len() as u64);
-        assert_eq!(written, dynamic_vhd_len(&disk).unwrap());
+        assert_eq!(written, DynamicVhd::plan(&disk).unwrap().file_len());
         assert_eq!(written, DynamicLayout::new(5 << 20).file_len(2));
         let footer = Footer::decode(out[out.len() - FOOTER_LEN..].try_into().unwrap()).unwrap();
         assert_eq!(footer.current_size, 5 << 20);

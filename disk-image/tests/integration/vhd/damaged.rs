@@ -166,7 +166,7 @@ fn streaming_refuses_a_disk_that_is_not_whole_sectors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("odd.raw") && err.contains("512"), "{err}");
-    assert!(vhd::dynamic_vhd_len(&disk).is_err());
+    assert!(vhd::DynamicVhd::plan(&disk).is_err());
     assert!(vhd::write_fixed_vhd(&disk, &mut io::sink(), &NoProgress).is_err());
 }
 

@@ -84,7 +84,7 @@ fn round_trips(name: &str) {
     check_vhd(&fixed, &raw, VhdKind::Fixed);
 
     let streamed = dir.path().join("stream-dynamic.vhd");
-    let expected = vhd::dynamic_vhd_len(&source).unwrap();
+    let expected = vhd::DynamicVhd::plan(&source).unwrap().file_len();
     assert_eq!(expected, dynamic_len(size, touched));
     let written = stream_to(&streamed, |out| {
         vhd::write_dynamic_vhd(&source, out, &NoProgress)

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use disk_image::vhd::{VhdDisk, dynamic_vhd_len, write_dynamic_vhd};
+use disk_image::vhd::{DynamicVhd, VhdDisk};
 use disk_image::{DiskInput, FileDisk, RandomAccessDisk, RawStreamSink, copy_disk};
 use xenapi::Ref;
 use xenapi::records::VdiRecord;
@@ -109,7 +109,8 @@ fn send_vhd(
         )?),
         None => Box::new(disk),
     };
-    let len = dynamic_vhd_len(disk.as_ref()).map_err(io::Error::other)?;
+    let vhd = DynamicVhd::plan(disk.as_ref()).map_err(io::Error::other)?;
+    let len = vhd.file_len();
     let mut headers = transfer_headers(transfer, "application/vhd");
     headers.push(("Content-Length", len.to_string()));
     headers.push((
@@ -119,7 +120,7 @@ fn send_vhd(
     write_head(out, "HTTP/1.1", 200, &headers)?;
     let progress = TaskProgress::new(transfer, disk.size());
     let mut wire = WireWriter::new(out, transfer);
-    write_dynamic_vhd(disk.as_ref(), &mut wire, &progress)
+    vhd.write(&mut wire, &progress)
         .map_err(|e| cut_within(e).unwrap_or_else(io::Error::other))?;
     wire.flush()
 }
