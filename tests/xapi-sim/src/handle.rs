@@ -27,8 +27,7 @@ impl Simulator {
     /// (or loads) the pool, and serves on background threads until the handle is dropped.
     pub fn start(config: SimConfig) -> Result<SimHandle> {
         let (temp, root) = if let Some(dir) = &config.state_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| SimError::io(format!("creating {}", dir.display()), e))?;
+            persist::create_dir(dir)?;
             (None, dir.clone())
         } else {
             let temp = tempfile::Builder::new()
