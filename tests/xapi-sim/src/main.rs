@@ -41,8 +41,9 @@ struct Cli {
     /// Address of the pool master's listener (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Address of the slave host's listener.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Address of the slave host's listener (port 0: the master's port if free there, so that
+    /// its `HOST_IS_SLAVE` names the master by address alone, as XAPI does).
+    #[arg(long, default_value = "127.0.0.2:0")]
     slave_listen: SocketAddr,
     /// Print https:// URLs and the certificate's fingerprint.
     #[arg(long)]

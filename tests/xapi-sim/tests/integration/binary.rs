@@ -70,7 +70,7 @@ fn the_binary_prints_its_url_and_serves_python() {
         "{line}"
     );
     assert!(
-        field(&line, "slave").starts_with("https://127.0.0.1:"),
+        field(&line, "slave").starts_with("https://127.0.0.2:"),
         "{line}"
     );
     assert_eq!(field(&line, "user"), "root");
