@@ -14,14 +14,27 @@ use crate::interrupt::PartialFile;
 
 /// Opens a disk image for reading: a VHD (fixed or dynamic, detected by its footer) or a raw
 /// image / block device. With `pad`, a size that is not a multiple of 512 is rounded up.
-/// A character device (`/dev/zero`, `/dev/null`: no fixed size) and a disk of 0 bytes are
-/// refused.
+/// A character device (`/dev/zero`, `/dev/null`), a FIFO or a socket (no fixed size) and a
+/// disk of 0 bytes are refused.
 pub fn open_disk(path: &Path, pad: bool) -> Result<Box<dyn RandomAccessDisk>> {
-    if fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
-        bail!(
-            "`{}` is a character device, which has no fixed size: give a disk image or a block device",
-            path.display()
-        );
+    // Checked before opening: opening a FIFO would wait for a writer.
+    if let Ok(meta) = fs::metadata(path) {
+        let kind = meta.file_type();
+        let odd = if kind.is_char_device() {
+            Some("a character device")
+        } else if kind.is_fifo() {
+            Some("a FIFO")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else {
+            None
+        };
+        if let Some(odd) = odd {
+            bail!(
+                "`{}` is {odd}, which has no fixed size: give a disk image or a block device",
+                path.display()
+            );
+        }
     }
     let disk: Box<dyn RandomAccessDisk> = if vhd::probe(path)?.is_some() {
         Box::new(vhd::VhdDisk::open(path)?)
@@ -69,16 +82,27 @@ impl ImageFormat {
     }
 }
 
-/// Refuses an output that would destroy what the command reads or could never be renamed
-/// into place, before anything is written: an existing directory, or the same file as one of
+/// Refuses an output that would destroy what the command reads or could never be written,
+/// before anything is read or written: one in a folder that does not exist, an existing
+/// directory, or the same file as one of
 /// `inputs` (same device and inode, so symlinks and hard links count; for block devices, the
 /// same device number).
 pub fn check_output(output: &Path, inputs: &[&Path]) -> Result<()> {
     if output.as_os_str() == "-" {
         return Ok(());
     }
+    let folder = match output.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !fs::metadata(folder).is_ok_and(|m| m.is_dir()) {
+        bail!(UsageError(format!(
+            "`{}`: no such folder `{}`",
+            output.display(),
+            folder.display()
+        )));
+    }
     let Ok(existing) = fs::metadata(output) else {
-        // Nothing there yet (a missing folder is reported when the file is created).
         return Ok(());
     };
     if existing.is_dir() {

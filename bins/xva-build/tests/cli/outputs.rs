@@ -47,6 +47,15 @@ fn an_existing_folder_as_output_is_refused_before_anything_is_written() {
         assert!(partial_files(dir.path()).is_empty(), "{args:?}");
         assert_eq!(fs::read_dir(&folder).unwrap().count(), 0, "{args:?}");
     }
+    // A folder that does not exist is refused before the archive is read.
+    let nowhere = dir.path().join("missing").join("d.raw");
+    let output = xva_build(&["extract", path(&xva), "--disk", "0", "-o", path(&nowhere)]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("no such folder"),
+        "{}",
+        text(&output)
+    );
 }
 
 /// The running binary, killed when dropped (the test may fail before it ends).
@@ -172,8 +181,11 @@ fn a_disk_of_no_size_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.img");
     File::create(&empty).unwrap();
+    let fifo = dir.path().join("fifo.img");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
     let out = dir.path().join("x.xva");
-    for disk in ["/dev/zero", "/dev/null", path(&empty)] {
+    for disk in ["/dev/zero", "/dev/null", path(&empty), path(&fifo)] {
         for args in [
             vec!["build", "--disk", disk, "-o", path(&out)],
             vec!["convert", disk, "-o", path(&out)],
@@ -183,7 +195,9 @@ fn a_disk_of_no_size_is_refused() {
             let message = text(&output);
             assert!(
                 message.contains(disk)
-                    && (message.contains("character device") || message.contains("0 bytes")),
+                    && ["character device", "0 bytes", "FIFO"]
+                        .iter()
+                        .any(|what| message.contains(what)),
                 "{args:?}: {message}"
             );
             assert!(!out.exists(), "{args:?}");
