@@ -282,3 +282,32 @@ fn a_metadata_only_archive_is_shown_as_such() {
     let damaged = xva_build(&["verify", path(&cut), "--quiet"]);
     assert_eq!(damaged.status.code(), Some(1), "{}", text(&damaged));
 }
+
+#[test]
+fn a_metadata_export_of_the_pool_is_shown_as_metadata_only() {
+    let sim = xapi_sim::Simulator::start(xapi_sim::SimConfig::demo()).unwrap();
+    let (user, password) = sim.credentials();
+    let session =
+        xenapi::Session::login(sim.url(), user, password, xenapi::SessionOptions::default())
+            .unwrap();
+    let web = sim
+        .vms()
+        .into_iter()
+        .find(|(_, vm)| vm.name_label == "web-01")
+        .unwrap()
+        .0;
+    let dir = tempfile::tempdir().unwrap();
+    let meta = dir.path().join("web-01.meta.xva");
+    {
+        let mut download = session.export_metadata(&web).unwrap();
+        std::io::copy(&mut download, &mut File::create(&meta).unwrap()).unwrap();
+        download.finish().unwrap();
+    }
+    session.logout().unwrap();
+    let facts: Value = serde_json::from_str(&ok(&["inspect", path(&meta), "--json"])).unwrap();
+    assert_eq!(facts["metadata_only"], true, "{facts}");
+    assert_eq!(facts["vms"][0]["name"], "web-01");
+    assert_eq!(facts["disks"][0]["size"], 16 * MIB);
+    let verified = ok(&["verify", path(&meta), "--quiet"]);
+    assert!(verified.contains("metadata-only archive"), "{verified}");
+}
