@@ -55,6 +55,14 @@ pub enum LvmError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// A snapshot size lvm2 cannot make (0 bytes, a percentage outside 1-100).
+    #[error("invalid size for snapshot {snapshot}: {problem}")]
+    InvalidSize {
+        /// The snapshot (`vg/name`).
+        snapshot: String,
+        /// What is wrong with the size.
+        problem: &'static str,
+    },
     /// A logical volume that does not exist.
     #[error("logical volume {vg}/{lv} does not exist")]
     NotFound {

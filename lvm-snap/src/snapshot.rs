@@ -29,8 +29,8 @@ pub enum SnapshotSize {
 
 impl SnapshotSize {
     pub(crate) fn lvcreate_args(self, target: &VolumeRef) -> Result<Vec<String>> {
-        let invalid = |problem| LvmError::InvalidName {
-            name: target.to_string(),
+        let invalid = |problem| LvmError::InvalidSize {
+            snapshot: target.to_string(),
             problem,
         };
         Ok(match self {

@@ -122,7 +122,7 @@ fn sizes_become_lvcreate_options_and_bad_ones_run_nothing() {
     ] {
         assert!(matches!(
             lvm.snapshot(&origin(), "x.back", size),
-            Err(LvmError::InvalidName { .. })
+            Err(LvmError::InvalidSize { .. })
         ));
     }
     for name in ["-y", "a/b", "x_tmeta", ""] {

@@ -93,8 +93,45 @@ fn thick_and_thin_snapshots_of_ext4_and_xfs_show_the_origin_at_snapshot_time() {
         ],
     );
     for name in ["lvs-snapshots", "vgs", "lvs-missing-vg"] {
-        assert!(reported.captures.contains_key(name), "no capture {name}");
+        assert_same_shape(&reported, name);
     }
+}
+
+/// lvm-snap's unit tests replay the fixtures in `lvm-snap/tests/fixtures`: the guest's lvm2
+/// must still print that shape (same command line, same sections, same fields per row).
+fn assert_same_shape(reported: &Reported, name: &str) {
+    let captured = reported
+        .captures
+        .get(name)
+        .unwrap_or_else(|| panic!("no capture {name}"));
+    let fixture = lvm_guest::workspace_root().join(format!("lvm-snap/tests/fixtures/{name}.json"));
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&fixture).expect("fixture"))
+        .expect("fixture JSON");
+    assert_eq!(captured["argv"], fixture["argv"], "{name}: command line");
+    assert_eq!(captured["code"], fixture["code"], "{name}: exit status");
+    let shape = |value: &Value| -> Vec<(String, Vec<String>)> {
+        let stdout = value["stdout"].as_str().expect("stdout");
+        if stdout.trim().is_empty() {
+            return Vec::new();
+        }
+        let report: Value = serde_json::from_str(stdout).expect("report JSON");
+        let mut shape = Vec::new();
+        for section in report["report"].as_array().expect("report array") {
+            for (kind, rows) in section.as_object().expect("section") {
+                let mut fields: Vec<String> = rows
+                    .as_array()
+                    .expect("rows")
+                    .iter()
+                    .flat_map(|row| row.as_object().expect("row").keys().cloned())
+                    .collect();
+                fields.sort();
+                fields.dedup();
+                shape.push((kind.clone(), fields));
+            }
+        }
+        shape
+    };
+    assert_eq!(shape(captured), shape(&fixture), "{name}: report shape");
 }
 
 #[test]
@@ -113,6 +150,6 @@ fn failures_are_reported_and_leave_no_snapshot_or_mount_of_ours() {
         ],
     );
     for name in ["lvs-overflowed", "lvcreate-vg-full"] {
-        assert!(reported.captures.contains_key(name), "no capture {name}");
+        assert_same_shape(&reported, name);
     }
 }
