@@ -12,8 +12,9 @@
 //!   [`ReadOnlyMount`] borrows the snapshot, so it is unmounted before the snapshot goes.
 //! - Snapshots of ours carry the tag `vmtoolkit` and an [`Owner`] tag (host, pid, process
 //!   start). A stale one an interrupted run left is unmounted, removed and reported
-//!   ([`Snapshot::replaced`]) before a new one is made; a volume of that name that is not
-//!   ours, or whose owner still runs, is an error and is left alone.
+//!   ([`Snapshot::replaced`]) before a new one is made, and [`Lvm::stale`] lists them all; a
+//!   volume of that name that is not ours, or whose owner still runs, is an error and is
+//!   left alone.
 //! - Every command goes through a [`CommandRunner`]: [`SystemRunner`] runs lvm2, and
 //!   [`RecordingRunner`] scripts replies and records command lines for tests.
 //!

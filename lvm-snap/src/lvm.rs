@@ -103,6 +103,17 @@ impl<R: CommandRunner> Lvm<R> {
             .collect())
     }
 
+    /// The snapshots of ours in `vg` that an interrupted run left: their owner does not run
+    /// any more (or their owner tag is unreadable). [`Lvm::snapshot`] removes such a
+    /// snapshot when it makes a new one of the same name; this lists them all, to report.
+    pub fn stale(&self, vg: &str) -> Result<Vec<LogicalVolume>> {
+        Ok(self
+            .ours(vg)?
+            .into_iter()
+            .filter(|v| v.is_snapshot() && !v.owner().is_some_and(|o| o.is_running(&self.owner)))
+            .collect())
+    }
+
     /// Snapshots `origin` as `name` (in the origin's volume group), tagged as ours.
     ///
     /// A stale snapshot of ours of the same origin under that name (its owner does not run

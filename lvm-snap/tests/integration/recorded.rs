@@ -508,3 +508,27 @@ fn a_missing_origin_is_an_error_before_anything_is_made() {
         "{error}"
     );
 }
+
+#[test]
+fn stale_lists_our_snapshots_whose_owner_is_gone() {
+    let this = Owner::this_process().unwrap();
+    let reply = lvs_reply(
+        "lvs-snapshots",
+        &[
+            "web1-root",
+            "web1-root.back",
+            "thin1",
+            "thin1.back",
+            "thin1.skip",
+        ],
+        |name, row| {
+            // thin1.back belongs to this (running) process; web1-root.back to the guest's
+            if name == "thin1.back" {
+                set(row, "lv_tags", &format!("vmtoolkit,{}", this.tag()));
+            }
+        },
+    );
+    let lvm = Lvm::new(RecordingRunner::new().expect(&["lvs"], reply), this.clone());
+    let stale: Vec<String> = lvm.stale(VG).unwrap().into_iter().map(|v| v.name).collect();
+    assert_eq!(stale, ["web1-root.back"]);
+}

@@ -154,6 +154,11 @@ fn stale_after_sigkill(lvm: &Lvm<SystemRunner>) -> Result<String> {
         !mounts_under(&child_target.to_string_lossy())?.is_empty(),
         "the child's mount is gone"
     );
+    let stale: Vec<String> = lvm.stale(VG)?.into_iter().map(|v| v.name).collect();
+    ensure!(
+        stale == ["stale-src.back"],
+        "stale snapshots listed: {stale:?}"
+    );
 
     let snapshot = lvm.snapshot(
         &VolumeRef::new(VG, "stale-src")?,
