@@ -166,7 +166,7 @@ mod tests {
     fn manifest() -> Manifest {
         Manifest {
             format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: "complete".to_owned(),
+            state: crate::manifest::ManifestState::Complete,
             created: "2026-11-22T01:30:05Z".to_owned(),
             finished: "2026-11-22T01:31:05Z".to_owned(),
             parent: None,

@@ -32,9 +32,11 @@ use crate::config::{ClientCompression, Config, JobKind};
 use crate::error::{Result, VmBackupError};
 use crate::guards::{destroy_vm_and_disks, snapshot_name, snapshot_name_prefix};
 use crate::inventory::Inventory;
-use crate::manifest::{Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestVm};
+use crate::manifest::{
+    FileRole, Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestState, ManifestVm,
+};
 use crate::naubackup_files::metadata_files;
-use crate::save::SaveOptions;
+use crate::save::{SaveOptions, Structure};
 use crate::selection::Job;
 use crate::status_log::Failure;
 use crate::{digest, names};
@@ -160,11 +162,11 @@ impl<'a> Backup<'a> {
         self.ctx.session
     }
 
-    fn save_options(&self, verify_xva: bool) -> SaveOptions<'a> {
+    fn save_options(&self, structure: Structure) -> SaveOptions<'a> {
         SaveOptions {
             compression: self.ctx.config.compression,
             digest: self.ctx.config.checksum,
-            verify_xva,
+            structure,
             cancel: self.ctx.cancel,
             progress: self.progress,
         }
@@ -200,20 +202,20 @@ impl<'a> Backup<'a> {
     fn add_file(
         &mut self,
         path: String,
-        role: &str,
+        role: FileRole,
         compression: ClientCompression,
         digest: digest::FileDigest,
     ) {
         self.files.push(ManifestFile {
             path,
-            role: role.to_owned(),
-            compression: compression.as_str().to_owned(),
+            role,
+            compression: compression.into(),
             digest,
         });
     }
 
     /// Writes and records a small metadata file.
-    fn add_small_file(&mut self, path: &str, role: &str, contents: &[u8]) -> Result<()> {
+    fn add_small_file(&mut self, path: &str, role: FileRole, contents: &[u8]) -> Result<()> {
         self.dir.write_file(path, contents)?;
         let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
         self.add_file(path.to_owned(), role, ClientCompression::None, digest);
@@ -228,9 +230,13 @@ impl<'a> Backup<'a> {
         };
         let reader = disk_image::xva::XvaReader::open(&archive[..], "vm-metadata")
             .map_err(|e| VmBackupError::image(self.doing("reading the exported metadata"), e))?;
-        self.add_small_file("vm-metadata.xml", "metadata", reader.ova_xml().as_bytes())?;
+        self.add_small_file(
+            "vm-metadata.xml",
+            FileRole::Metadata,
+            reader.ova_xml().as_bytes(),
+        )?;
         for (path, text) in metadata_files(self.ctx.inventory, self.vm) {
-            self.add_small_file(&path, "naubackup-metadata", text.as_bytes())?;
+            self.add_small_file(&path, FileRole::NaubackupMetadata, text.as_bytes())?;
         }
         Ok(())
     }
@@ -252,7 +258,7 @@ impl<'a> Backup<'a> {
     fn commit(self) -> Result<JobDone> {
         let manifest = Manifest {
             format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: "complete".to_owned(),
+            state: ManifestState::Complete,
             created: self.start.to_string(),
             finished: Timestamp::now().to_string(),
             parent: None,

@@ -179,7 +179,7 @@ mod tests {
         let backup = crate::backup_dir::PartialBackup::create(&dir, Timestamp::UNIX_EPOCH).unwrap();
         let manifest = Manifest {
             format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: "complete".to_owned(),
+            state: crate::manifest::ManifestState::Complete,
             created: "1970-01-01T00:00:00Z".to_owned(),
             finished: "1970-01-01T00:00:00Z".to_owned(),
             parent: None,

@@ -17,7 +17,7 @@ use xenapi::{DiskFormat, ImportOptions, Ref, Session};
 
 use crate::cancel::Cancel;
 use crate::error::{Result, VmBackupError};
-use crate::manifest::{Manifest, ManifestDisk};
+use crate::manifest::{FileRole, ImageFormat, Manifest, ManifestDisk};
 
 /// How to restore.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +92,7 @@ pub fn restore_backup(
     let xva = manifest
         .files
         .iter()
-        .find(|f| f.role == "xva")
+        .find(|f| f.role == FileRole::Xva)
         .ok_or_else(|| VmBackupError::Backup(format!("`{}` holds no XVA", dir.display())))?;
     let path = dir.join(&xva.path);
     let length = std::fs::metadata(&path)
@@ -176,12 +176,14 @@ fn restore_disks(
             })
             .map_err(fail)?;
         let uuid = session.vdi().get_record(&vdi).map_err(fail)?.uuid;
-        let format = if disk.format == "vhd" {
+        let format = if disk.format == ImageFormat::Vhd {
             DiskFormat::Vhd
         } else {
             DiskFormat::Raw
         };
-        let compressed = manifest.is_compressed(&disk.file);
+        let compressed = manifest
+            .file(&disk.file)
+            .is_some_and(|f| f.compression != crate::manifest::FileCompression::None);
         let length = if compressed {
             None
         } else {
@@ -289,7 +291,7 @@ fn check_vm_disks(
 fn image_digest(path: &Path, disk: &ManifestDisk, compressed: bool) -> Result<String> {
     let read = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
     let mut hash = HashSink::default();
-    if disk.format == "vhd" && !compressed {
+    if disk.format == ImageFormat::Vhd && !compressed {
         let vhd = VhdDisk::open(path)
             .map_err(|e| VmBackupError::image(format!("reading `{}`", path.display()), e))?;
         copy_disk(DiskInput::Random(&vhd), &mut hash, 2, &NoProgress)

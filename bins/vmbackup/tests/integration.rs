@@ -4,6 +4,7 @@
 mod integration {
     mod backups;
     mod cli;
+    mod cut_streams;
     mod faults;
     mod mail;
     mod support;

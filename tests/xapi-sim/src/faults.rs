@@ -83,6 +83,15 @@ pub enum TransferFault {
     },
     /// XAPI's bug: answer `200 OK` and put a whole `HTTP/1.1 500` response in the body.
     ErrorInBody,
+    /// Send the body without a `Content-Length`, end it (cleanly, the connection closed as
+    /// usual) after this many bytes, and report success in the task: what a client sees
+    /// when a host's export stops early but its task does not notice. Applies to the
+    /// endpoints that send a body of known length (`/export_raw_vdi`, `/pool/xmldbdump`,
+    /// `/export_metadata`).
+    Truncate {
+        /// Body bytes sent before the body ends.
+        after_bytes: u64,
+    },
 }
 
 #[derive(Debug, Default)]

@@ -79,6 +79,22 @@ impl Transfer<'_> {
         })
     }
 
+    /// The body offset at which to end the body early (and quietly), if a fault says so.
+    pub(crate) fn truncate_after(&self) -> Option<u64> {
+        self.faults.iter().find_map(|f| match f {
+            TransferFault::Truncate { after_bytes } => Some(*after_bytes),
+            _ => None,
+        })
+    }
+
+    /// The `Content-Length` header of a body of `length` bytes, left out when the body is
+    /// to be truncated (a body cut short must not announce its length).
+    pub(crate) fn content_length(&self, length: u64) -> Option<(&'static str, String)> {
+        self.truncate_after()
+            .is_none()
+            .then(|| ("Content-Length", length.to_string()))
+    }
+
     /// A pause to make at a body offset, if a fault says so.
     pub(crate) fn stall(&self) -> Option<(u64, Duration)> {
         self.faults.iter().find_map(|f| match f {
