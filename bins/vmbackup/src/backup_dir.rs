@@ -70,9 +70,26 @@ impl PartialBackup {
         &self.stamp
     }
 
-    /// The path of `relative` inside the backup, its parent directories created.
+    /// The path of a new file `relative` inside the backup, its parent directories created.
+    /// Refused unless `relative` is a plain relative path (no `..`, not absolute) and no
+    /// file of that name exists yet: two files of a backup never share a name.
     pub fn file_path(&self, relative: &str) -> Result<PathBuf> {
+        let plain = !relative.is_empty()
+            && Path::new(relative)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            return Err(VmBackupError::Backup(format!(
+                "`{relative}` is not a plain path inside the backup: refused"
+            )));
+        }
         let path = self.path.join(relative);
+        if fs::symlink_metadata(&path).is_ok() {
+            return Err(VmBackupError::Backup(format!(
+                "`{}` is written twice (two records of the pool give it the same name): refused",
+                path.display()
+            )));
+        }
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent)
                 .map_err(|e| VmBackupError::io(format!("creating `{}`", parent.display()), e))?;
@@ -83,7 +100,8 @@ impl PartialBackup {
     /// Writes a small file inside the backup.
     pub fn write_file(&self, relative: &str, contents: &[u8]) -> Result<PathBuf> {
         let path = self.file_path(relative)?;
-        fs::write(&path, contents)
+        create_new(&path)
+            .and_then(|mut file| file.write_all(contents))
             .map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))?;
         Ok(path)
     }
@@ -131,6 +149,14 @@ impl Drop for PartialBackup {
             tracing::warn!(path = %self.path.display(), %error, "could not remove an incomplete backup");
         }
     }
+}
+
+/// Creates a file that must not exist yet.
+pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// Syncs every file below `dir`, and the directories themselves.

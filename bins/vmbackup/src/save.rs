@@ -3,7 +3,6 @@
 //! VHD's headers, BAT and footer: a body that ends early while the host's task succeeds is
 //! caught here, whatever the compression), and interruptible.
 
-use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
@@ -13,6 +12,7 @@ use disk_image::xva::StreamVerifier;
 use disk_image::{DiskSink, Progress, RawFileSink};
 use xenapi::Download;
 
+use crate::backup_dir::create_new;
 use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
@@ -113,7 +113,7 @@ pub fn save(
 ) -> Result<Saved> {
     let shown = path.display().to_string();
     let write_error = |e| VmBackupError::io(format!("writing `{shown}`"), e);
-    let file = File::create(path).map_err(write_error)?;
+    let file = create_new(path).map_err(write_error)?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));
@@ -165,8 +165,7 @@ pub fn save_raw_disk(
         return save(download, path, label, options);
     }
     let shown = path.display().to_string();
-    let file =
-        File::create(path).map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
+    let file = create_new(path).map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));

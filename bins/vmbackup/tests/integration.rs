@@ -6,6 +6,7 @@ mod integration {
     mod cli;
     mod cut_streams;
     mod faults;
+    mod hostile_pool;
     mod mail;
     mod support;
 }

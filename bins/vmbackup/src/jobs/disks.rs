@@ -8,6 +8,7 @@ use crate::error::VmBackupError;
 use crate::guards::TempVdi;
 use crate::inventory::VmDisk;
 use crate::manifest::{FileRole, ManifestDisk};
+use crate::names;
 use crate::naubackup_files::disk_device;
 use crate::save::{self, Saved, Structure, save, save_raw_disk};
 use crate::status_log::Failure;
@@ -70,7 +71,7 @@ fn export_disk(
     let stem = if single {
         backup.stem.clone()
     } else {
-        format!("{}-{device}", backup.stem)
+        format!("{}-{}", backup.stem, names::dir_name(device))
     };
     let file = format!(
         "{stem}.{}{}",
