@@ -8,5 +8,6 @@ mod integration {
     mod faults;
     mod hostile_pool;
     mod mail;
+    mod restore_checks;
     mod support;
 }

@@ -65,7 +65,8 @@ pub enum TransferFault {
         /// Body bytes that pass before the cut.
         after_bytes: u64,
     },
-    /// Sleep once when the body reaches `at_byte` (0: before the first body byte).
+    /// Sleep once when the body (sent, or for uploads received) reaches `at_byte` (0: before
+    /// the first body byte).
     Stall {
         /// Body offset of the pause.
         at_byte: u64,

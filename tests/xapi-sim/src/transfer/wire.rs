@@ -144,6 +144,7 @@ pub(crate) struct BodyReader<'a> {
     remaining: Option<u64>,
     read: u64,
     cut: Option<u64>,
+    stall: Option<(u64, Duration)>,
 }
 
 impl<'a> BodyReader<'a> {
@@ -157,6 +158,7 @@ impl<'a> BodyReader<'a> {
             remaining: length,
             read: 0,
             cut: transfer.cut_after(),
+            stall: transfer.stall(),
         }
     }
 
@@ -177,6 +179,15 @@ impl Read for BodyReader<'_> {
                 return Err(cut_error(cut));
             }
             limit = limit.min(cut - self.read);
+        }
+        if let Some((at, duration)) = self.stall {
+            if self.read >= at {
+                // The pause of an upload: the client's writes block meanwhile.
+                self.stall = None;
+                thread::sleep(duration);
+            } else {
+                limit = limit.min(at - self.read);
+            }
         }
         if limit == 0 {
             return Ok(0);
