@@ -5,6 +5,7 @@ mod integration {
     mod backups;
     mod cli;
     mod cut_streams;
+    mod damaged_backups;
     mod faults;
     mod hostile_pool;
     mod mail;
