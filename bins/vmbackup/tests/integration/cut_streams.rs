@@ -97,3 +97,46 @@ fn verify_fails_on_a_role_format_or_compression_it_does_not_know() {
     fs::write(&path, good).unwrap();
     vmbackup_json(&["verify", s(&backup)], 0);
 }
+
+/// The pool database dumps saved under `backups`.
+fn pool_db_dumps(backups: &Path) -> Vec<std::path::PathBuf> {
+    fs::read_dir(backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("METADATA_")
+        })
+        .flat_map(|d| fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .collect()
+}
+
+#[test]
+fn a_truncated_pool_database_dump_is_never_saved() {
+    let setup = super::support::Setup::new(vec![super::support::vm_with_disks("web", 1)]);
+    let config = setup.config("db.cfg", "pool_db_backup=1\nmetadata-export=web");
+    setup.sim.faults().transfer(
+        Endpoint::XmlDbDump,
+        TransferFault::Truncate { after_bytes: 3000 },
+    );
+    let report = vmbackup_json(&["run", s(&config), "--quiet"], 1);
+    assert!(report["pool_db"].is_null(), "{report:#}");
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("pool database")),
+        "{report:#}"
+    );
+    assert!(pool_db_dumps(&setup.backups()).is_empty());
+
+    let report = vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    assert!(report["pool_db"].is_string(), "{report:#}");
+    let dumps = pool_db_dumps(&setup.backups());
+    assert_eq!(dumps.len(), 1);
+    assert!(
+        fs::metadata(&dumps[0]).unwrap().len() > 3000,
+        "the fault cut the dump short"
+    );
+}
