@@ -30,12 +30,15 @@ use crate::backup_dir::PartialBackup;
 use crate::cancel::Cancel;
 use crate::config::{ClientCompression, Config, JobKind};
 use crate::error::{Result, VmBackupError};
-use crate::guards::{destroy_vm_and_disks, snapshot_name, snapshot_name_prefix};
+use crate::guards::{
+    destroy_vm_and_disks, disk_snapshot_prefix, snapshot_name, snapshot_name_prefix,
+};
 use crate::inventory::Inventory;
 use crate::manifest::{
     FileRole, Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestState, ManifestVm,
 };
 use crate::naubackup_files::metadata_files;
+use crate::owner::Owner;
 use crate::save::{SaveOptions, Structure};
 use crate::selection::Job;
 use crate::status_log::Failure;
@@ -104,6 +107,7 @@ pub fn run_job(
         .at(Failure::VerifyVmName)?;
     let mut backup =
         Backup::start(ctx, job, &vm_ref, vm, start, progress).at(Failure::VerifyVmName)?;
+    backup.sweep_leftovers();
     match job.kind {
         JobKind::VmExport => vm::vm_export(&mut backup)?,
         JobKind::VdiExport => disks::vdi_export(&mut backup)?,
@@ -185,14 +189,29 @@ impl<'a> Backup<'a> {
         )
     }
 
-    /// Removes snapshots an interrupted run left of this VM (a warning if that fails).
+    /// Removes the snapshots (of the VM and of its disks) that interrupted runs left and
+    /// whose owner is gone ([`crate::owner`]); a warning if that fails.
     fn sweep_leftovers(&mut self) {
-        let prefix = snapshot_name_prefix(&self.vm.name_label);
-        for leftover in self.ctx.inventory.snapshots_named(&self.vm_ref, &prefix) {
+        let leftovers = self.ctx.inventory.leftovers(
+            &self.vm_ref,
+            &snapshot_name_prefix(&self.vm.name_label),
+            &disk_snapshot_prefix(&self.vm.name_label),
+            &Owner::this_process(),
+            Timestamp::now(),
+        );
+        for leftover in leftovers.vms {
             tracing::warn!(vm = %self.vm.name_label, snapshot = %leftover, "removing a snapshot left by an interrupted run");
             if let Err(error) = destroy_vm_and_disks(self.session(), &leftover) {
                 self.warnings.push(format!(
                     "could not remove the leftover snapshot {leftover}: {error}"
+                ));
+            }
+        }
+        for leftover in leftovers.vdis {
+            tracing::warn!(vm = %self.vm.name_label, vdi = %leftover, "removing a disk snapshot left by an interrupted run");
+            if let Err(error) = self.session().vdi().destroy(&leftover) {
+                self.warnings.push(format!(
+                    "could not remove the leftover disk snapshot {leftover}: {error}"
                 ));
             }
         }

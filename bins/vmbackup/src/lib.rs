@@ -199,6 +199,7 @@ pub mod mail;
 pub mod manifest;
 pub mod names;
 pub mod naubackup_files;
+pub mod owner;
 mod pattern;
 pub mod pool_db;
 pub mod prune;

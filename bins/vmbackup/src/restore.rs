@@ -29,6 +29,7 @@ use crate::guards::{TempVdi, destroy_vm_and_disks};
 use crate::manifest::{
     FileCompression, FileRole, ImageFormat, Manifest, ManifestDisk, ManifestFile, ManifestState,
 };
+use crate::owner::OWNER_KEYS;
 
 /// How to restore.
 #[derive(Debug, Clone, Default)]
@@ -157,6 +158,7 @@ pub fn restore_backup(
             format!("{} (restored {stamp})", manifest.vm.name_label)
         };
         session.vm().set_name_label(vm, &name).map_err(fail)?;
+        forget_owner(session, vm).map_err(fail)?;
         restored.vms.push(session.vm().get_uuid(vm).map_err(fail)?);
         if options.check {
             restored
@@ -185,6 +187,18 @@ impl Drop for ImportedVms<'_> {
             }
         }
     }
+}
+
+/// The archive is an export of a snapshot vmbackup marked as its own: the restored VM is
+/// the user's, not a snapshot of ours.
+fn forget_owner(session: &Session, vm: &Ref) -> xenapi::Result<()> {
+    let mut map = session.vm().get_other_config(vm)?;
+    let before = map.len();
+    map.retain(|key, _| !OWNER_KEYS.contains(&key.as_str()));
+    if map.len() == before {
+        return Ok(());
+    }
+    session.vm().set_other_config(vm, &map)
 }
 
 /// With `--preserve`, the original VM must be gone: a second VM with its name and MACs

@@ -10,5 +10,6 @@ mod integration {
     mod hostile_pool;
     mod mail;
     mod restore_checks;
+    mod snapshots;
     mod support;
 }

@@ -5,7 +5,7 @@ use xenapi::DiskFormat;
 use super::{AtStep, Backup, JobFailure};
 use crate::config::VdiFormat;
 use crate::error::VmBackupError;
-use crate::guards::TempVdi;
+use crate::guards::{TempVdi, disk_snapshot_name};
 use crate::inventory::VmDisk;
 use crate::manifest::{FileRole, ManifestDisk};
 use crate::names;
@@ -57,11 +57,7 @@ fn export_disk(
         .map_err(|e| VmBackupError::xapi(backup.doing(&format!("snapshotting disk {device}")), e))
         .at(Failure::VdiSnapshot)?;
     // VmBackup.py's name for the disk snapshot, so an admin recognises it.
-    let label = format!(
-        "SNAP_{}_{}",
-        backup.vm.name_label,
-        disk.vdi.name_label.replace(' ', "-")
-    );
+    let label = disk_snapshot_name(&backup.vm.name_label, &disk.vdi.name_label);
     session
         .vdi()
         .set_name_label(snapshot.reference(), &label)

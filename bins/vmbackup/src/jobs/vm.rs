@@ -11,7 +11,6 @@ use crate::status_log::Failure;
 
 /// vm-export: snapshot, clear the template flags, stream `/export`, destroy the snapshot.
 pub(super) fn vm_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
-    backup.sweep_leftovers();
     let session = backup.session();
     let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| crate::error::VmBackupError::xapi(backup.doing("snapshotting the VM"), e))

@@ -173,6 +173,19 @@ fn preserve_is_refused_beside_the_original_vm_unless_forced() {
         0,
     );
     assert_eq!(restored["vms"].as_array().unwrap().len(), 1, "{restored:#}");
+    // The archive is an export of our marked snapshot: the restored VM is not marked.
+    let uuid = restored["vms"][0].as_str().unwrap();
+    let (_, vm) = setup
+        .sim
+        .vms()
+        .into_iter()
+        .find(|(_, vm)| vm.uuid == uuid)
+        .unwrap();
+    assert!(
+        vm.other_config.keys().all(|k| !k.starts_with("vmtoolkit-")),
+        "{:?}",
+        vm.other_config
+    );
 }
 
 #[test]
