@@ -145,7 +145,11 @@ impl<'a> Backup<'a> {
         progress: &'a dyn Progress,
     ) -> Result<Self> {
         let stem = names::dir_name(&vm.name_label);
-        let dir = PartialBackup::create(&vm_dir(ctx.config, &vm.name_label), start)?;
+        let dir = PartialBackup::create(
+            &vm_dir(ctx.config, &vm.name_label),
+            start,
+            ctx.config.file_mode,
+        )?;
         Ok(Backup {
             ctx,
             job,
@@ -171,6 +175,7 @@ impl<'a> Backup<'a> {
             compression: self.ctx.config.compression,
             digest: self.ctx.config.checksum,
             structure,
+            mode: self.dir.mode(),
             cancel: self.ctx.cancel,
             progress: self.progress,
         }

@@ -36,13 +36,19 @@ pub fn dump_pool_db(
     let dir = config
         .backup_dir
         .join(format!("{POOL_DB_DIR_PREFIX}{}", dir_name(master_name)));
-    std::fs::create_dir_all(&dir)
+    config
+        .file_mode
+        .create_dirs(&dir)
         .map_err(|e| VmBackupError::io(format!("creating `{}`", dir.display()), e))?;
     let path = dir.join(format!("pool_db_{}.dump", at.strftime("%Y%m%d-%H%M%S")));
     let fail = |e| VmBackupError::xapi("dumping the pool database", e);
     let mut download = session.pool_db_dump().map_err(fail)?;
     let file = AtomicFile::create(&path)
         .map_err(|e| VmBackupError::image(format!("creating `{}`", path.display()), e))?;
+    config
+        .file_mode
+        .apply_to_file(file.file())
+        .map_err(|e| VmBackupError::io(format!("creating `{}`", path.display()), e))?;
     cancel.check()?;
     io::copy(&mut download, &mut file.file())
         .map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))?;

@@ -416,6 +416,8 @@ fn send_file(
         }
     }
     let found = digesting.finish().map_err(read)?;
+    // A stop asked for while the last bytes went out still stops the restore.
+    cancel.check()?;
     out.flush()
         .map_err(|e| VmBackupError::io("sending to the pool", e))?;
     if found.value != file.digest.value || found.bytes != file.digest.bytes {

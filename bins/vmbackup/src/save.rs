@@ -12,7 +12,7 @@ use disk_image::xva::StreamVerifier;
 use disk_image::{DiskSink, Progress, RawFileSink};
 use xenapi::Download;
 
-use crate::backup_dir::create_new;
+use crate::backup_dir::FileMode;
 use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
@@ -28,6 +28,8 @@ pub struct SaveOptions<'a> {
     pub digest: ManifestDigest,
     /// The structure to check while the download streams.
     pub structure: Structure,
+    /// The mode of the file.
+    pub mode: FileMode,
     /// The run's stop flag.
     pub cancel: &'a Cancel,
     /// Where progress goes.
@@ -113,7 +115,7 @@ pub fn save(
 ) -> Result<Saved> {
     let shown = path.display().to_string();
     let write_error = |e| VmBackupError::io(format!("writing `{shown}`"), e);
-    let file = create_new(path).map_err(write_error)?;
+    let file = options.mode.create_new(path).map_err(write_error)?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));
@@ -165,7 +167,10 @@ pub fn save_raw_disk(
         return save(download, path, label, options);
     }
     let shown = path.display().to_string();
-    let file = create_new(path).map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
+    let file = options
+        .mode
+        .create_new(path)
+        .map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));

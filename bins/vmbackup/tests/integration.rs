@@ -9,6 +9,7 @@ mod integration {
     mod faults;
     mod hostile_pool;
     mod mail;
+    mod modes;
     mod restore_checks;
     mod snapshots;
     mod support;

@@ -170,11 +170,19 @@ fn serve(
     let outcome = if redirect(ctx, endpoint, request, connection)? {
         None
     } else {
+        // An upload's empty probe (clients send one to find where the upload goes) has no
+        // body for a fault to act on: the faults wait for the upload itself.
+        let probe = matches!(endpoint, Endpoint::Import | Endpoint::ImportRawVdi)
+            && matches!(request.content_length(), Ok(Some(0)));
         let transfer = Transfer {
             ctx,
             request,
             task: task.clone(),
-            faults: ctx.shared.faults.take_transfer(endpoint),
+            faults: if probe {
+                Vec::new()
+            } else {
+                ctx.shared.faults.take_transfer(endpoint)
+            },
         };
         Some(run(&transfer, endpoint, connection)?)
     };

@@ -212,7 +212,7 @@ fn sigterm_during_a_disk_restore_removes_the_half_written_vdi_and_says_so() {
         Endpoint::ImportRawVdi,
         TransferFault::Stall {
             at_byte: 1 << 20,
-            duration: Duration::from_secs(3),
+            duration: Duration::from_secs(5),
         },
     );
     let child = Command::new(env!("CARGO_BIN_EXE_vmbackup"))
@@ -230,15 +230,15 @@ fn sigterm_during_a_disk_restore_removes_the_half_written_vdi_and_says_so() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(500)); // into the upload
+    std::thread::sleep(Duration::from_millis(800)); // into the upload
     kill(
         Pid::from_raw(i32::try_from(child.id()).unwrap()),
         Signal::SIGTERM,
     )
     .unwrap();
     let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let (stdout, stderr) = super::support::texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("removed the new VDI"), "{stderr}");
     setup.sim.faults().clear();
