@@ -301,3 +301,117 @@ impl Manifest {
         serde_json::to_string_pretty(self).expect("a manifest always serialises")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest as the untyped version wrote it.
+    const WRITTEN: &str = r#"{
+  "format": "vmtoolkit-backup/1",
+  "state": "complete",
+  "created": "2026-11-22T01:30:05Z",
+  "finished": "2026-11-22T01:31:40Z",
+  "parent": null,
+  "tags": [],
+  "kind": "vdi-export",
+  "vm": {
+    "uuid": "u",
+    "name_label": "web",
+    "directory": "web"
+  },
+  "pool": {
+    "master": "https://xs1",
+    "host": "h"
+  },
+  "tool": "vmbackup 0.1.0",
+  "files": [
+    {
+      "path": "web.vhd.zst",
+      "role": "disk",
+      "compression": "zstd",
+      "digest": {
+        "kind": "xxh64",
+        "value": "0123456789abcdef",
+        "bytes": 1
+      }
+    },
+    {
+      "path": "vm.cfg",
+      "role": "naubackup-metadata",
+      "compression": "none",
+      "digest": {
+        "kind": "xxh64",
+        "value": "0123456789abcdef",
+        "bytes": 1
+      }
+    }
+  ],
+  "disks": [
+    {
+      "device": "xvda",
+      "userdevice": "0",
+      "vdi_uuid": "v",
+      "name_label": "system",
+      "virtual_size": 1,
+      "file": "web.vhd.zst",
+      "format": "vhd"
+    }
+  ]
+}"#;
+
+    #[test]
+    fn existing_manifests_read_typed_and_write_back_the_same() {
+        let manifest: Manifest = serde_json::from_str(WRITTEN).unwrap();
+        assert_eq!(manifest.state, ManifestState::Complete);
+        assert_eq!(manifest.files[0].role, FileRole::Disk);
+        assert_eq!(manifest.files[0].compression, FileCompression::Zstd);
+        assert_eq!(manifest.files[1].role, FileRole::NaubackupMetadata);
+        assert_eq!(manifest.disks[0].format, ImageFormat::Vhd);
+        assert_eq!(manifest.to_json(), WRITTEN);
+    }
+
+    #[test]
+    fn unknown_values_read_as_unknown_and_keep_their_text() {
+        let text = WRITTEN
+            .replace("\"disk\"", "\"qcow2-disk\"")
+            .replace("\"zstd\"", "\"lz4\"")
+            .replace("\"vhd\"", "\"qcow2\"")
+            .replace("\"complete\"", "\"writing\"");
+        let manifest: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(manifest.state, ManifestState::Unknown("writing".into()));
+        assert_eq!(
+            manifest.files[0].role,
+            FileRole::Unknown("qcow2-disk".into())
+        );
+        assert_eq!(
+            manifest.files[0].compression,
+            FileCompression::Unknown("lz4".into())
+        );
+        assert_eq!(
+            manifest.disks[0].format,
+            ImageFormat::Unknown("qcow2".into())
+        );
+        assert_eq!(manifest.to_json(), text);
+    }
+
+    #[test]
+    fn paths_resolve_only_inside_the_backup() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("backup");
+        std::fs::create_dir_all(dir.join("DISK-xvda")).unwrap();
+        std::fs::write(dir.join("DISK-xvda/vbd.cfg"), "x").unwrap();
+        std::fs::write(root.path().join("outside"), "x").unwrap();
+        std::os::unix::fs::symlink(root.path().join("outside"), dir.join("link")).unwrap();
+        assert!(Manifest::resolve(&dir, "DISK-xvda/vbd.cfg").is_ok());
+        for bad in [
+            "../outside",
+            "/etc/hostname",
+            "link",
+            "",
+            "DISK-xvda/../../outside",
+        ] {
+            assert!(Manifest::resolve(&dir, bad).is_err(), "{bad}");
+        }
+    }
+}
