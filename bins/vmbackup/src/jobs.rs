@@ -267,15 +267,15 @@ impl<'a> Backup<'a> {
 
     /// The VM's `/export_metadata` archive (small: records only).
     fn metadata_archive(&self) -> Result<Vec<u8>> {
-        const LIMIT: u64 = 64 << 20;
         let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
         let download = self.session().export_metadata(&self.vm_ref).map_err(fail)?;
         let mut archive = Vec::new();
-        let mut limited = download.take(LIMIT);
+        let mut limited = download.take(crate::verify::METADATA_LIMIT);
         limited
             .read_to_end(&mut archive)
             .map_err(|e| VmBackupError::io(self.doing("receiving the VM's metadata"), e))?;
         limited.into_inner().finish().map_err(fail)?;
+        crate::verify::check_whole_tar(&archive, &self.doing("the exported metadata"))?;
         Ok(archive)
     }
 

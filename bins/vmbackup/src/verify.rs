@@ -90,6 +90,9 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
     Ok(check)
 }
 
+/// The most a metadata-only archive may hold (records only).
+pub(crate) const METADATA_LIMIT: u64 = 64 << 20;
+
 /// Whether what the file turned out to be matches the manifest's compression.
 fn check_compression(shown: &str, recorded: &FileCompression, detected: Detected) -> Result<()> {
     let matches = matches!(
@@ -140,10 +143,17 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
         FileRole::Xva | FileRole::MetadataXva => read_digested(path, kind, |bytes| {
             let (archive, detected) = decompressed(bytes).map_err(read)?;
             check_compression(&shown, &file.compression, detected)?;
-            let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
             if file.role == FileRole::MetadataXva {
-                return Ok(()); // records only: ova.xml read, no disk data follows
+                // Records only (small): ova.xml and the archive's whole structure.
+                let mut bytes = Vec::new();
+                archive
+                    .take(METADATA_LIMIT)
+                    .read_to_end(&mut bytes)
+                    .map_err(read)?;
+                XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
+                return check_whole_tar(&bytes, &shown);
             }
+            let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
             while reader
                 .read_disk(None, true, &NoProgress)
                 .map_err(image)?
@@ -176,6 +186,50 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
             })?;
             check_size(&shown, size, disk.virtual_size)?;
             Ok(digest)
+        }
+    }
+}
+
+/// Checks that `archive` (a metadata-only XVA, small) is a whole tar archive: every
+/// member's header and data present, then the two zero blocks that end an archive. Its
+/// `ova.xml` alone can be whole while the archive was cut short.
+pub(crate) fn check_whole_tar(archive: &[u8], shown: &str) -> Result<()> {
+    const BLOCK: usize = 512;
+    let problem =
+        |what: String| VmBackupError::Backup(format!("`{shown}` is not a whole archive: {what}"));
+    let mut at = 0usize;
+    loop {
+        let Some(header) = archive.get(at..at + BLOCK) else {
+            return Err(problem(format!(
+                "it ends at byte {} inside a header",
+                archive.len()
+            )));
+        };
+        if header.iter().all(|b| *b == 0) {
+            let end = at + 2 * BLOCK;
+            if archive.len() < end {
+                return Err(problem("the end-of-archive blocks are missing".to_owned()));
+            }
+            if archive[at..].iter().any(|b| *b != 0) {
+                return Err(problem(format!(
+                    "data after the end of the archive at byte {at}"
+                )));
+            }
+            return Ok(());
+        }
+        let field = std::str::from_utf8(&header[124..136])
+            .ok()
+            .map(|text| text.trim_matches(|c: char| c == '\0' || c == ' '))
+            .and_then(|text| u64::from_str_radix(text, 8).ok())
+            .ok_or_else(|| problem(format!("a header at byte {at} has no valid size")))?;
+        let size = usize::try_from(field)
+            .map_err(|_| problem(format!("a member at byte {at} is too large")))?;
+        at = at + BLOCK + size.div_ceil(BLOCK) * BLOCK;
+        if at > archive.len() {
+            return Err(problem(format!(
+                "a member ends past byte {}",
+                archive.len()
+            )));
         }
     }
 }

@@ -140,3 +140,20 @@ fn a_truncated_pool_database_dump_is_never_saved() {
         "the fault cut the dump short"
     );
 }
+
+#[test]
+fn a_truncated_metadata_export_is_never_saved() {
+    let (setup, _) = pool_with_backups_and("metadata-export", "");
+    let whole = fs::metadata(setup.backups_of("victim")[0].join("victim.xva"))
+        .unwrap()
+        .len();
+    // Inside ova.xml, just before the archive's end blocks, one byte short.
+    for after_bytes in [700, whole - 1024, whole - 1] {
+        let (setup, config) = pool_with_backups_and("metadata-export", "");
+        setup.sim.faults().transfer(
+            Endpoint::ExportMetadata,
+            TransferFault::Truncate { after_bytes },
+        );
+        run_failing(&setup, &config, "METADATA-EXPORT-FAIL");
+    }
+}
