@@ -62,8 +62,15 @@ fn backups_with_a_missing_or_damaged_manifest_are_reported_and_never_pruned() {
         assert_eq!(entry["state"], "damaged", "{listed:#}");
     }
 
-    // prune and a run's retention (max_backups=1) leave them alone.
-    vmbackup_json(&["prune", "--config", s(&config)], 0);
+    // prune and a run's retention (max_backups=1) leave them alone, and say so.
+    let (stdout, _) = super::support::vmbackup_exit(&["prune", "--config", s(&config)], 0);
+    for dir in &damaged {
+        let id = dir.file_name().unwrap().to_str().unwrap();
+        assert!(
+            stdout.contains(&format!("keep   {id}  damaged: ")),
+            "{stdout}"
+        );
+    }
     std::thread::sleep(std::time::Duration::from_millis(1100));
     vmbackup_json(&["run", s(&config), "--quiet"], 0);
     for dir in &damaged {
