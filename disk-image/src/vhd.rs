@@ -6,7 +6,8 @@
 //! - [`write_dynamic_vhd`] and [`write_fixed_vhd`] stream a VHD into any `Write` (an HTTP
 //!   response) without a temporary file; [`DynamicVhd`] also gives the length beforehand.
 //! - [`VhdDisk`] reads a fixed or dynamic VHD as a [`RandomAccessDisk`](crate::RandomAccessDisk);
-//!   [`probe`] tells whether a file is a VHD.
+//!   [`probe`] tells whether a file is a VHD; [`VhdCheck`] checks one as its bytes stream
+//!   past (a compressed VHD, a download).
 //!
 //! # Layout
 //!
@@ -62,12 +63,14 @@
 //! Sizes must be whole sectors and at most [`MAX_SIZE`] (2040 GiB: the limit of qemu and
 //! Hyper-V, and about the most a `u32` BAT of 2 MiB blocks can address).
 
+mod check;
 mod footer;
 mod header;
 mod reader;
 mod sink;
 mod stream;
 
+pub use check::VhdCheck;
 pub use footer::VhdKind;
 pub use reader::{VhdDisk, probe};
 pub use sink::{DynamicVhdSink, FixedVhdSink};

@@ -51,7 +51,7 @@ pub fn backup_stamp(start: Timestamp, sequence: u32) -> String {
 }
 
 /// The instant a stamp names, if `name` is a stamp (with or without `.N`).
-pub(crate) fn parse_stamp(name: &str) -> Option<Timestamp> {
+pub fn parse_stamp(name: &str) -> Option<Timestamp> {
     let (base, sequence) = match name.split_once('.') {
         Some((base, sequence)) => (base, Some(sequence)),
         None => (name, None),

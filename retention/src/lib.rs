@@ -172,6 +172,6 @@ pub use error::{Result, RetentionError};
 pub use json::plan_json;
 pub use plan::{Decision, Plan, plan};
 pub use policy::{KeepCount, Policy};
-pub use scan::{Ignored, Layout, ScannedDir, scan_vm_dir};
+pub use scan::{Damaged, Ignored, Layout, ScannedDir, scan_vm_dir};
 pub use span::CalendarSpan;
 pub use time::BackupTime;

@@ -46,12 +46,30 @@ pub struct ScannedDir {
     pub dir: PathBuf,
     /// The backups, each with its directory name as id, sorted by id.
     pub backups: Vec<Backup>,
-    /// Entries that are not backups (stray files, unknown directories, unreadable
-    /// manifests): reported, and never touched.
+    /// Entries that are not backups (stray files, unknown directories): reported, and
+    /// never touched.
     pub ignored: Vec<Ignored>,
+    /// Backup directories (by their name) that cannot be read as backups: their manifest
+    /// is missing, damaged, unreadable or of an unknown format. Reported (a backup the user
+    /// may still need, or must look at), and never touched: a missing manifest alone never
+    /// makes a backup incomplete.
+    pub damaged: Vec<Damaged>,
     /// `.deleting-*` directories left by an interrupted [`apply`](crate::apply), which the
     /// next apply removes first.
     pub leftovers: Vec<PathBuf>,
+}
+
+/// A backup directory that cannot be read as a backup, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damaged {
+    /// The directory.
+    pub path: PathBuf,
+    /// Its name (a stamp).
+    pub id: String,
+    /// The time its name gives.
+    pub time: BackupTime,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 /// An entry a scan did not take as a backup, and why.
@@ -67,10 +85,11 @@ pub struct Ignored {
 /// never follows symbolic links and never modifies anything.
 ///
 /// Our layout: `<stamp>` directories are complete when their manifest says so (format
-/// [`MANIFEST_FORMAT`], `state` `"complete"`), incomplete when the manifest is missing or
-/// has another state; `.partial-<stamp>` directories are incomplete. The time is the
-/// manifest's `created` when present, else the stamp. A `<stamp>` directory whose
-/// manifest cannot be parsed or has another format is ignored (never removed).
+/// [`MANIFEST_FORMAT`], `state` `"complete"`), incomplete when it has another state;
+/// `.partial-<stamp>` directories are incomplete. The time is the manifest's `created`
+/// when present, else the stamp. A `<stamp>` directory whose manifest is missing, cannot
+/// be read or parsed, or has another format is [damaged](ScannedDir::damaged) (reported,
+/// never removed).
 /// NAUbackup's layout: complete iff one of [`NAUBACKUP_SUCCESS_MARKERS`] is present.
 /// Both: a [`PROTECTED_MARKER`] file makes the backup [`BackupState::Protected`], whatever
 /// its completeness (a pinned backup is never removed).
@@ -79,6 +98,7 @@ pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
         dir: dir.to_path_buf(),
         backups: Vec::new(),
         ignored: Vec::new(),
+        damaged: Vec::new(),
         leftovers: Vec::new(),
     };
     let entries = fs::read_dir(dir)
@@ -116,11 +136,21 @@ pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
         };
         match found {
             Ok(backup) => scan.backups.push(backup),
-            Err(why) => ignore(&mut scan, &why),
+            Err(NotABackup::Other(why)) => ignore(&mut scan, &why),
+            Err(NotABackup::Damaged { time, why }) => {
+                tracing::warn!(path = %path.display(), why, "a damaged backup");
+                scan.damaged.push(Damaged {
+                    path: path.clone(),
+                    id: name,
+                    time,
+                    why,
+                });
+            }
         }
     }
     scan.backups.sort_by(|a, b| a.id.cmp(&b.id));
     scan.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    scan.damaged.sort_by(|a, b| a.id.cmp(&b.id));
     scan.leftovers.sort();
     Ok(scan)
 }
@@ -138,41 +168,59 @@ struct Manifest {
     tags: Vec<String>,
 }
 
+/// Why an entry is not taken as a backup.
+enum NotABackup {
+    /// A backup directory that cannot be read as one (see [`ScannedDir::damaged`]).
+    Damaged { time: BackupTime, why: String },
+    /// Anything else (see [`ScannedDir::ignored`]).
+    Other(String),
+}
+
+impl From<String> for NotABackup {
+    fn from(why: String) -> Self {
+        NotABackup::Other(why)
+    }
+}
+
 /// A backup directory in our layout, or why `name` is not one.
-fn read_own(path: &Path, name: &str) -> Result<Result<Backup, String>> {
+///
+/// Our backups are written as `.partial-<stamp>` and renamed once their manifest is
+/// written, so a `<stamp>` directory without a readable manifest did not crash before it:
+/// it was damaged afterwards, and is reported, never removed as incomplete.
+fn read_own(path: &Path, name: &str) -> Result<Result<Backup, NotABackup>> {
     let (partial, stamp) = match name.strip_prefix(PARTIAL_PREFIX) {
         Some(stamp) => (true, stamp),
         None => (false, name),
     };
     let Some(stamp_time) = parse_stamp(stamp) else {
-        return Ok(Err("not a backup directory name".into()));
+        return Ok(Err("not a backup directory name".to_owned().into()));
     };
+    let time = BackupTime::utc(stamp_time);
+    let damaged = |why: String| Ok(Err(NotABackup::Damaged { time, why }));
     let manifest_path = path.join(MANIFEST_FILE);
     let manifest = match fs::read(&manifest_path) {
         Ok(bytes) => Some(serde_json::from_slice::<Manifest>(&bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) if !partial => return damaged(format!("{MANIFEST_FILE} cannot be read: {e}")),
         Err(e) => {
             let action = format!("reading `{}`", manifest_path.display());
             return Err(RetentionError::io(action, e));
         }
     };
-    let mut backup = Backup::new(name, BackupTime::utc(stamp_time), BackupState::Incomplete);
+    let mut backup = Backup::new(name, time, BackupState::Incomplete);
     match manifest {
         // A backup being written may have no manifest, or half of one.
-        None => {}
-        Some(Err(_)) if partial => {}
-        Some(Err(e)) => return Ok(Err(format!("{MANIFEST_FILE} is not valid: {e}"))),
+        None | Some(Err(_)) if partial => {}
+        None => return damaged(format!("{MANIFEST_FILE} is missing")),
+        Some(Err(e)) => return damaged(format!("{MANIFEST_FILE} is not valid: {e}")),
         Some(Ok(m)) if m.format != MANIFEST_FORMAT && !partial => {
-            return Ok(Err(format!(
-                "{MANIFEST_FILE} has unknown format `{}`",
-                m.format
-            )));
+            return damaged(format!("{MANIFEST_FILE} has unknown format `{}`", m.format));
         }
         Some(Ok(m)) => {
             if let Some(created) = &m.created {
                 match created.parse::<BackupTime>() {
                     Ok(time) => backup.time = time,
-                    Err(e) if !partial => return Ok(Err(format!("{MANIFEST_FILE}: {e}"))),
+                    Err(e) if !partial => return damaged(format!("{MANIFEST_FILE}: {e}")),
                     Err(_) => {}
                 }
             }
@@ -190,13 +238,21 @@ fn read_own(path: &Path, name: &str) -> Result<Result<Backup, String>> {
 }
 
 /// A NAUbackup directory, or why `name` is not one.
-fn read_naubackup(path: &Path, name: &str, time_zone: &TimeZone) -> Result<Result<Backup, String>> {
+fn read_naubackup(
+    path: &Path,
+    name: &str,
+    time_zone: &TimeZone,
+) -> Result<Result<Backup, NotABackup>> {
     let Some(local) = parse_naubackup_name(name) else {
-        return Ok(Err("not a NAUbackup directory name".into()));
+        return Ok(Err("not a NAUbackup directory name".to_owned().into()));
     };
     let zoned = match time_zone.to_ambiguous_zoned(local).compatible() {
         Ok(zoned) => zoned,
-        Err(e) => return Ok(Err(format!("local time {local} is out of range: {e}"))),
+        Err(e) => {
+            return Ok(Err(
+                format!("local time {local} is out of range: {e}").into()
+            ));
+        }
     };
     let mut state = BackupState::Incomplete;
     for marker in NAUBACKUP_SUCCESS_MARKERS {

@@ -59,6 +59,8 @@ pub struct Config {
     pub checksum: ManifestDigest,
     /// Compression done by vmbackup on the backup files (`compression`).
     pub compression: ClientCompression,
+    /// The permissions of backup files and folders and pool database dumps (`file_mode`).
+    pub file_mode: crate::backup_dir::FileMode,
     /// How many VMs are backed up at the same time (`concurrency`).
     pub concurrency: NonZeroUsize,
     /// vdi-export every disk of the VM, not only its boot disk (`all_disks`).

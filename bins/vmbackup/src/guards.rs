@@ -1,15 +1,43 @@
 //! Snapshots made for a backup, as guards: whatever happens after they are taken — an export
 //! error, a dropped connection, a full disk, Ctrl-C, a panic — they are destroyed with
 //! their disks. `destroy` does it explicitly and reports failure; `Drop` is the backstop and
-//! logs it.
+//! logs it. Every snapshot is marked with its owner as soon as it exists ([`crate::owner`]),
+//! so that what a killed run leaves is recognised, and only that, by a later run.
 
+use jiff::Timestamp;
 use xenapi::records::VbdType;
 use xenapi::{Ref, Session, XenApiError};
+
+use crate::owner::Owner;
+
+/// Which kind of object an owner mark goes on.
+#[derive(Clone, Copy)]
+enum Marked {
+    Vm,
+    Vdi,
+}
+
+/// Records this process as the owner of `object` in its `other_config` (replacing a mark
+/// the snapshot copied from its source).
+fn mark(session: &Session, kind: Marked, object: &Ref) -> xenapi::Result<()> {
+    let mut map = match kind {
+        Marked::Vm => session.vm().get_other_config(object)?,
+        Marked::Vdi => session.vdi().get_other_config(object)?,
+    };
+    for (key, value) in Owner::this_process().entries(Timestamp::now()) {
+        map.insert(key.to_owned(), value);
+    }
+    match kind {
+        Marked::Vm => session.vm().set_other_config(object, &map),
+        Marked::Vdi => session.vdi().set_other_config(object, &map),
+    }
+}
 
 /// The name of the snapshot vmbackup takes of `vm_name` at `stamp`:
 /// `web01 (vmbackup snapshot 2026-11-22T013005Z)`. An XVA of it imports under that name
 /// (`restore` renames it back). Leftovers of an interrupted run are recognised by the
-/// name's start *and* by being snapshots of that VM, never by a name alone.
+/// owner the snapshot records ([`crate::owner`]) and by being snapshots of that VM, never
+/// by a name alone.
 pub fn snapshot_name(vm_name: &str, stamp: &str) -> String {
     format!("{} {stamp})", snapshot_name_prefix(vm_name))
 }
@@ -17,6 +45,21 @@ pub fn snapshot_name(vm_name: &str, stamp: &str) -> String {
 /// The start of every snapshot name [`snapshot_name`] gives for `vm_name`.
 pub fn snapshot_name_prefix(vm_name: &str) -> String {
     format!("{vm_name} (vmbackup snapshot")
+}
+
+/// The name vmbackup gives the snapshot of the disk `disk_name` of `vm_name`, as
+/// VmBackup.py did: `SNAP_<vm>_<disk>` (spaces of the disk's name as `-`).
+pub fn disk_snapshot_name(vm_name: &str, disk_name: &str) -> String {
+    format!(
+        "{}{}",
+        disk_snapshot_prefix(vm_name),
+        disk_name.replace(' ', "-")
+    )
+}
+
+/// The start of every name [`disk_snapshot_name`] gives for `vm_name`.
+pub fn disk_snapshot_prefix(vm_name: &str) -> String {
+    format!("SNAP_{vm_name}_")
 }
 
 /// A VM snapshot, destroyed with its disks when dropped.
@@ -27,14 +70,16 @@ pub struct VmSnapshot<'s> {
 }
 
 impl<'s> VmSnapshot<'s> {
-    /// Snapshots `vm` as `name`.
+    /// Snapshots `vm` as `name`, marked as this process's.
     pub fn take(session: &'s Session, vm: &Ref, name: &str) -> xenapi::Result<Self> {
         let snapshot = session.vm().snapshot(vm, name)?;
         tracing::debug!(%snapshot, name, "snapshot taken");
-        Ok(VmSnapshot {
+        let guard = VmSnapshot {
             session,
             snapshot: Some(snapshot),
-        })
+        };
+        mark(session, Marked::Vm, guard.reference())?;
+        Ok(guard)
     }
 
     /// Guards a snapshot that already exists (a leftover to remove, a skeleton).
@@ -103,12 +148,14 @@ pub struct TempVdi<'s> {
 }
 
 impl<'s> TempVdi<'s> {
-    /// Snapshots `vdi`.
+    /// Snapshots `vdi`, marked as this process's.
     pub fn snapshot(session: &'s Session, vdi: &Ref) -> xenapi::Result<Self> {
         let snapshot = session
             .vdi()
             .snapshot(vdi, &xenapi::records::StringMap::default())?;
-        Ok(TempVdi::adopt(session, snapshot))
+        let guard = TempVdi::adopt(session, snapshot);
+        mark(session, Marked::Vdi, guard.reference())?;
+        Ok(guard)
     }
 
     /// Guards a VDI that exists.

@@ -7,7 +7,10 @@ use xenapi::records::{
 };
 use xenapi::{Ref, Session};
 
+use jiff::Timestamp;
+
 use crate::error::{Result, VmBackupError};
+use crate::owner::{Owner, is_leftover, parse_xapi_time};
 use crate::selection::VmInfo;
 
 /// The pool's records.
@@ -155,14 +158,66 @@ impl Inventory {
         vifs
     }
 
-    /// Snapshots of `vm` whose name starts with `prefix` (leftovers of an interrupted run).
-    pub fn snapshots_named(&self, vm: &Ref, prefix: &str) -> Vec<Ref> {
-        self.vms
+    /// Leftovers of interrupted runs of `vm`: its snapshots, and the snapshots of its
+    /// disks, that [`is_leftover`] says are no longer anybody's. `vm_prefix` and
+    /// `disk_prefix` start the names vmbackup gives them (for snapshots without an owner).
+    pub fn leftovers(
+        &self,
+        vm: &Ref,
+        vm_prefix: &str,
+        disk_prefix: &str,
+        here: &Owner,
+        now: Timestamp,
+    ) -> Leftovers {
+        let vms = self
+            .vms
             .iter()
             .filter(|(_, s)| {
-                s.is_a_snapshot && &s.snapshot_of == vm && s.name_label.starts_with(prefix)
+                s.is_a_snapshot
+                    && &s.snapshot_of == vm
+                    && is_leftover(
+                        &s.other_config,
+                        parse_xapi_time(&s.snapshot_time.0),
+                        s.name_label.starts_with(vm_prefix),
+                        here,
+                        now,
+                    )
             })
             .map(|(r, _)| r.clone())
-            .collect()
+            .collect();
+        let disks: Vec<Ref> = self
+            .vms
+            .get(vm)
+            .map(|record| self.disks_of(record))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.vdi_ref)
+            .collect();
+        let vdis = self
+            .vdis
+            .iter()
+            .filter(|(_, d)| {
+                d.is_a_snapshot
+                    && disks.contains(&d.snapshot_of)
+                    && is_leftover(
+                        &d.other_config,
+                        parse_xapi_time(&d.snapshot_time.0),
+                        d.name_label.starts_with(disk_prefix),
+                        here,
+                        now,
+                    )
+            })
+            .map(|(r, _)| r.clone())
+            .collect();
+        Leftovers { vms, vdis }
     }
+}
+
+/// Snapshots an interrupted run left.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    /// VM snapshots (destroyed with their disks).
+    pub vms: Vec<Ref>,
+    /// Disk snapshots.
+    pub vdis: Vec<Ref>,
 }

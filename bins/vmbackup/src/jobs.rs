@@ -30,11 +30,16 @@ use crate::backup_dir::PartialBackup;
 use crate::cancel::Cancel;
 use crate::config::{ClientCompression, Config, JobKind};
 use crate::error::{Result, VmBackupError};
-use crate::guards::{destroy_vm_and_disks, snapshot_name, snapshot_name_prefix};
+use crate::guards::{
+    destroy_vm_and_disks, disk_snapshot_prefix, snapshot_name, snapshot_name_prefix,
+};
 use crate::inventory::Inventory;
-use crate::manifest::{Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestVm};
+use crate::manifest::{
+    FileRole, Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestState, ManifestVm,
+};
 use crate::naubackup_files::metadata_files;
-use crate::save::SaveOptions;
+use crate::owner::Owner;
+use crate::save::{SaveOptions, Structure};
 use crate::selection::Job;
 use crate::status_log::Failure;
 use crate::{digest, names};
@@ -102,6 +107,7 @@ pub fn run_job(
         .at(Failure::VerifyVmName)?;
     let mut backup =
         Backup::start(ctx, job, &vm_ref, vm, start, progress).at(Failure::VerifyVmName)?;
+    backup.sweep_leftovers();
     match job.kind {
         JobKind::VmExport => vm::vm_export(&mut backup)?,
         JobKind::VdiExport => disks::vdi_export(&mut backup)?,
@@ -139,7 +145,11 @@ impl<'a> Backup<'a> {
         progress: &'a dyn Progress,
     ) -> Result<Self> {
         let stem = names::dir_name(&vm.name_label);
-        let dir = PartialBackup::create(&vm_dir(ctx.config, &vm.name_label), start)?;
+        let dir = PartialBackup::create(
+            &vm_dir(ctx.config, &vm.name_label),
+            start,
+            ctx.config.file_mode,
+        )?;
         Ok(Backup {
             ctx,
             job,
@@ -160,11 +170,12 @@ impl<'a> Backup<'a> {
         self.ctx.session
     }
 
-    fn save_options(&self, verify_xva: bool) -> SaveOptions<'a> {
+    fn save_options(&self, structure: Structure) -> SaveOptions<'a> {
         SaveOptions {
             compression: self.ctx.config.compression,
             digest: self.ctx.config.checksum,
-            verify_xva,
+            structure,
+            mode: self.dir.mode(),
             cancel: self.ctx.cancel,
             progress: self.progress,
         }
@@ -183,14 +194,29 @@ impl<'a> Backup<'a> {
         )
     }
 
-    /// Removes snapshots an interrupted run left of this VM (a warning if that fails).
+    /// Removes the snapshots (of the VM and of its disks) that interrupted runs left and
+    /// whose owner is gone ([`crate::owner`]); a warning if that fails.
     fn sweep_leftovers(&mut self) {
-        let prefix = snapshot_name_prefix(&self.vm.name_label);
-        for leftover in self.ctx.inventory.snapshots_named(&self.vm_ref, &prefix) {
+        let leftovers = self.ctx.inventory.leftovers(
+            &self.vm_ref,
+            &snapshot_name_prefix(&self.vm.name_label),
+            &disk_snapshot_prefix(&self.vm.name_label),
+            &Owner::this_process(),
+            Timestamp::now(),
+        );
+        for leftover in leftovers.vms {
             tracing::warn!(vm = %self.vm.name_label, snapshot = %leftover, "removing a snapshot left by an interrupted run");
             if let Err(error) = destroy_vm_and_disks(self.session(), &leftover) {
                 self.warnings.push(format!(
                     "could not remove the leftover snapshot {leftover}: {error}"
+                ));
+            }
+        }
+        for leftover in leftovers.vdis {
+            tracing::warn!(vm = %self.vm.name_label, vdi = %leftover, "removing a disk snapshot left by an interrupted run");
+            if let Err(error) = self.session().vdi().destroy(&leftover) {
+                self.warnings.push(format!(
+                    "could not remove the leftover disk snapshot {leftover}: {error}"
                 ));
             }
         }
@@ -200,20 +226,20 @@ impl<'a> Backup<'a> {
     fn add_file(
         &mut self,
         path: String,
-        role: &str,
+        role: FileRole,
         compression: ClientCompression,
         digest: digest::FileDigest,
     ) {
         self.files.push(ManifestFile {
             path,
-            role: role.to_owned(),
-            compression: compression.as_str().to_owned(),
+            role,
+            compression: compression.into(),
             digest,
         });
     }
 
     /// Writes and records a small metadata file.
-    fn add_small_file(&mut self, path: &str, role: &str, contents: &[u8]) -> Result<()> {
+    fn add_small_file(&mut self, path: &str, role: FileRole, contents: &[u8]) -> Result<()> {
         self.dir.write_file(path, contents)?;
         let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
         self.add_file(path.to_owned(), role, ClientCompression::None, digest);
@@ -228,31 +254,35 @@ impl<'a> Backup<'a> {
         };
         let reader = disk_image::xva::XvaReader::open(&archive[..], "vm-metadata")
             .map_err(|e| VmBackupError::image(self.doing("reading the exported metadata"), e))?;
-        self.add_small_file("vm-metadata.xml", "metadata", reader.ova_xml().as_bytes())?;
+        self.add_small_file(
+            "vm-metadata.xml",
+            FileRole::Metadata,
+            reader.ova_xml().as_bytes(),
+        )?;
         for (path, text) in metadata_files(self.ctx.inventory, self.vm) {
-            self.add_small_file(&path, "naubackup-metadata", text.as_bytes())?;
+            self.add_small_file(&path, FileRole::NaubackupMetadata, text.as_bytes())?;
         }
         Ok(())
     }
 
     /// The VM's `/export_metadata` archive (small: records only).
     fn metadata_archive(&self) -> Result<Vec<u8>> {
-        const LIMIT: u64 = 64 << 20;
         let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
         let download = self.session().export_metadata(&self.vm_ref).map_err(fail)?;
         let mut archive = Vec::new();
-        let mut limited = download.take(LIMIT);
+        let mut limited = download.take(crate::verify::METADATA_LIMIT);
         limited
             .read_to_end(&mut archive)
             .map_err(|e| VmBackupError::io(self.doing("receiving the VM's metadata"), e))?;
         limited.into_inner().finish().map_err(fail)?;
+        crate::verify::check_whole_tar(&archive, &self.doing("the exported metadata"))?;
         Ok(archive)
     }
 
     fn commit(self) -> Result<JobDone> {
         let manifest = Manifest {
             format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: "complete".to_owned(),
+            state: ManifestState::Complete,
             created: self.start.to_string(),
             finished: Timestamp::now().to_string(),
             parent: None,

@@ -82,6 +82,7 @@
 //! | `compression` | done by vmbackup: `none`, `zstd` or `gzip` | `none` |
 //! | `concurrency` | VMs backed up at once, ≥ 1 | 1 |
 //! | `all_disks` | boolean: vdi-export every disk, not only the boot disk | false |
+//! | `file_mode` | octal mode of backup files and pool database dumps; folders get `x` where `r` is | `0600` (folders `0700`) |
 //! | `mail_to` | report recipients (repeatable or comma list) | no report |
 //! | `mail_from` | report sender (required with `mail_to`) | |
 //! | `smtp_server` | `host`, `host:port` or `[v6]:port` (required with `mail_to`) | port 587, or 25 without STARTTLS |
@@ -135,6 +136,9 @@
 //!   directory (under cron, the home directory).
 //! - **An exclude that matches nothing** is a warning, not an error: a VM that no longer
 //!   exists must not stop the other backups.
+//! - **Backups are private to their owner**: files `0600`, folders `0700` (`file_mode`
+//!   sets another mode). VmBackup.py wrote them `0644` in `0755` folders, readable by
+//!   every local user.
 //! - **Selection errors are per rule** (an unknown or duplicated name), so the run can go
 //!   on with the other VMs, as VmBackup.py's run did, while `preview` reports them.
 //!
@@ -199,6 +203,7 @@ pub mod mail;
 pub mod manifest;
 pub mod names;
 pub mod naubackup_files;
+pub mod owner;
 mod pattern;
 pub mod pool_db;
 pub mod prune;

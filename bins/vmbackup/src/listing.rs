@@ -29,7 +29,8 @@ pub struct ListedBackup {
     pub id: String,
     /// When it was taken (RFC 3339).
     pub time: String,
-    /// `complete`, `incomplete` or `protected`.
+    /// `complete`, `incomplete`, `protected`, or `damaged` (its manifest is missing or
+    /// cannot be read: see `problem`).
     pub state: String,
     /// `ours` or `naubackup`.
     pub layout: String,
@@ -37,6 +38,9 @@ pub struct ListedBackup {
     pub kind: Option<String>,
     /// Bytes used.
     pub bytes: u64,
+    /// What is wrong with a damaged backup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// Lists every VM directory of `backup_dir` (the pool database's `METADATA_*` excepted,
@@ -85,6 +89,18 @@ pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
                 kind: manifest.map(|m| m.kind),
                 bytes: du(&path),
                 id: backup.id,
+                problem: None,
+            });
+        }
+        for damaged in scan.damaged {
+            backups.push(ListedBackup {
+                time: damaged.time.to_string(),
+                state: "damaged".to_owned(),
+                layout: label.to_owned(),
+                kind: None,
+                bytes: du(&damaged.path),
+                id: damaged.id,
+                problem: Some(damaged.why),
             });
         }
     }
@@ -94,6 +110,40 @@ pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
         dir: dir.to_path_buf(),
         backups,
     })
+}
+
+/// The backups (ours) at or below `root` that `verify` checks: `root` itself when it is a
+/// backup (its name is a stamp, or it holds a manifest), else every complete, protected or
+/// damaged backup of the VM directory `root`, or of every VM directory below the backup
+/// directory `root`. Incomplete (`.partial-`) backups are not checked.
+pub fn backups_under(root: &Path) -> Result<Vec<PathBuf>> {
+    let is_backup_name = |path: &Path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| retention::layout::parse_stamp(n).is_some())
+    };
+    if is_backup_name(root) || root.join(retention::layout::MANIFEST_FILE).is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let entries = fs::read_dir(root)
+        .map_err(|e| VmBackupError::io(format!("listing `{}`", root.display()), e))?;
+    let is_vm_dir = entries
+        .filter_map(std::result::Result::ok)
+        .any(|e| e.path().is_dir() && is_backup_name(&e.path()));
+    let vms = if is_vm_dir {
+        vec![list_vm_dir(root)?]
+    } else {
+        list_backups(root)?
+    };
+    Ok(vms
+        .iter()
+        .flat_map(|vm| {
+            vm.backups
+                .iter()
+                .filter(|b| b.layout == "ours" && b.state != "incomplete")
+                .map(|b| vm.dir.join(&b.id))
+        })
+        .collect())
 }
 
 /// Bytes allocated below `path` (sparse images count what they use).

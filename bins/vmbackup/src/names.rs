@@ -1,4 +1,7 @@
-//! VM names as directory names: `<backup_dir>/<dir_name(vm)>/…`.
+//! VM names as directory names: `<backup_dir>/<dir_name(vm)>/…`; and every other name
+//! from the pool that becomes part of a path (a VBD's or VIF's device in `DISK-<device>/`,
+//! `<vm>-<device>.raw`, `VIFs/vif-<device>.cfg`, a host's name in `METADATA_<host>`) goes
+//! through the same mapping.
 //!
 //! A VM name is any text XAPI accepts; a directory name must not contain `/` or NUL, must
 //! not be `.` or `..`, and must fit the file system's 255 bytes with room for the backup

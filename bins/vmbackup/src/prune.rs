@@ -176,10 +176,15 @@ mod tests {
         // A cut name: the manifests say which VM it is.
         let long = "ü".repeat(200);
         let dir = root.path().join(names::dir_name(&long));
-        let backup = crate::backup_dir::PartialBackup::create(&dir, Timestamp::UNIX_EPOCH).unwrap();
+        let backup = crate::backup_dir::PartialBackup::create(
+            &dir,
+            Timestamp::UNIX_EPOCH,
+            crate::backup_dir::FileMode::default(),
+        )
+        .unwrap();
         let manifest = Manifest {
             format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: "complete".to_owned(),
+            state: crate::manifest::ManifestState::Complete,
             created: "1970-01-01T00:00:00Z".to_owned(),
             finished: "1970-01-01T00:00:00Z".to_owned(),
             parent: None,

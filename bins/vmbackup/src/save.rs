@@ -1,15 +1,18 @@
 //! Saving a download from the pool into a backup file: compressed if asked, digested as
-//! stored, sparse where possible, an XVA verified as it passes, and interruptible.
+//! stored, sparse where possible, its structure checked as it passes (an XVA's checksums, a
+//! VHD's headers, BAT and footer: a body that ends early while the host's task succeeds is
+//! caught here, whatever the compression), and interruptible.
 
-use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use disk_image::compress::{CompressWriter, Compression};
+use disk_image::vhd::VhdCheck;
 use disk_image::xva::StreamVerifier;
 use disk_image::{DiskSink, Progress, RawFileSink};
 use xenapi::Download;
 
+use crate::backup_dir::FileMode;
 use crate::cancel::Cancel;
 use crate::config::{ClientCompression, ManifestDigest};
 use crate::digest::{DigestWriter, FileDigest};
@@ -23,12 +26,25 @@ pub struct SaveOptions<'a> {
     pub compression: ClientCompression,
     /// Digest recorded in the manifest.
     pub digest: ManifestDigest,
-    /// Check the XVA's checksums and structure while it streams.
-    pub verify_xva: bool,
+    /// The structure to check while the download streams.
+    pub structure: Structure,
+    /// The mode of the file.
+    pub mode: FileMode,
     /// The run's stop flag.
     pub cancel: &'a Cancel,
     /// Where progress goes.
     pub progress: &'a dyn Progress,
+}
+
+/// What a download is, so that its structure can be checked as it streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Structure {
+    /// An XVA: every chunk checksum and the archive's structure.
+    Xva,
+    /// A VHD: headers, BAT and footer; [`Saved::vhd_size`] is its virtual size.
+    Vhd,
+    /// A raw disk: its length is its structure ([`Saved::received`]).
+    Raw,
 }
 
 /// What a saved download amounted to.
@@ -38,6 +54,44 @@ pub struct Saved {
     pub digest: FileDigest,
     /// Bytes received from the pool.
     pub received: u64,
+    /// The virtual size of a VHD, its structure checked.
+    pub vhd_size: Option<u64>,
+}
+
+/// The checker of a [`Structure`], fed the bytes as received.
+enum Checker {
+    Xva(Box<StreamVerifier>),
+    Vhd(Box<VhdCheck>),
+    Raw,
+}
+
+impl Checker {
+    fn new(structure: Structure, shown: &str) -> Self {
+        match structure {
+            Structure::Xva => Checker::Xva(Box::new(StreamVerifier::start(shown.to_owned()))),
+            Structure::Vhd => Checker::Vhd(Box::new(VhdCheck::new(shown))),
+            Structure::Raw => Checker::Raw,
+        }
+    }
+
+    fn feed(&mut self, block: &[u8]) -> std::result::Result<(), disk_image::DiskImageError> {
+        match self {
+            Checker::Xva(verifier) => verifier.feed(block),
+            Checker::Vhd(check) => check
+                .write_all(block)
+                .map_err(|e| disk_image::DiskImageError::io("checking the VHD", e)),
+            Checker::Raw => Ok(()),
+        }
+    }
+
+    /// Ends the check: the virtual size of a VHD.
+    fn finish(self) -> std::result::Result<Option<u64>, disk_image::DiskImageError> {
+        match self {
+            Checker::Xva(verifier) => verifier.finish().map(|_| None),
+            Checker::Vhd(check) => check.finish().map(Some),
+            Checker::Raw => Ok(None),
+        }
+    }
 }
 
 /// The compressor (level, threads) a `compression=` setting stands for; its
@@ -61,13 +115,11 @@ pub fn save(
 ) -> Result<Saved> {
     let shown = path.display().to_string();
     let write_error = |e| VmBackupError::io(format!("writing `{shown}`"), e);
-    let file = File::create(path).map_err(write_error)?;
+    let file = options.mode.create_new(path).map_err(write_error)?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));
-    let mut verifier = options
-        .verify_xva
-        .then(|| StreamVerifier::start(shown.clone()));
+    let mut checker = Checker::new(options.structure, &shown);
     let digesting = DigestWriter::new(
         BufWriter::with_capacity(1 << 20, WritebackFile::new(&file)),
         options.digest,
@@ -77,11 +129,9 @@ pub fn save(
     let received = pump(
         &mut download,
         &mut |block| {
-            if let Some(verifier) = verifier.as_mut() {
-                verifier
-                    .feed(block)
-                    .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
-            }
+            checker
+                .feed(block)
+                .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
             out.write_all(block).map_err(write_error)
         },
         options,
@@ -91,16 +141,18 @@ pub fn save(
     buffered
         .into_inner()
         .map_err(|e| write_error(e.into_error()))?;
-    if let Some(verifier) = verifier {
-        verifier
-            .finish()
-            .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
-    }
+    let vhd_size = checker
+        .finish()
+        .map_err(|e| VmBackupError::image(format!("verifying `{shown}`"), e))?;
     download.finish().map_err(|e| {
         VmBackupError::xapi(format!("waiting for the pool to complete `{label}`"), e)
     })?;
     options.progress.finish();
-    Ok(Saved { digest, received })
+    Ok(Saved {
+        digest,
+        received,
+        vhd_size,
+    })
 }
 
 /// Streams a raw disk download into `path`, leaving all-zero 4 KiB blocks as holes (when not
@@ -115,8 +167,10 @@ pub fn save_raw_disk(
         return save(download, path, label, options);
     }
     let shown = path.display().to_string();
-    let file =
-        File::create(path).map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
+    let file = options
+        .mode
+        .create_new(path)
+        .map_err(|e| VmBackupError::io(format!("creating `{shown}`"), e))?;
     options
         .progress
         .start(label, download.content_length().unwrap_or(0));
@@ -145,6 +199,7 @@ pub fn save_raw_disk(
     Ok(Saved {
         digest: digest.finish().1,
         received,
+        vhd_size: None,
     })
 }
 

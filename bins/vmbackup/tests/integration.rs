@@ -4,7 +4,13 @@
 mod integration {
     mod backups;
     mod cli;
+    mod cut_streams;
+    mod damaged_backups;
     mod faults;
+    mod hostile_pool;
     mod mail;
+    mod modes;
+    mod restore_checks;
+    mod snapshots;
     mod support;
 }

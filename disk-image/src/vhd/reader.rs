@@ -13,10 +13,10 @@ use crate::error::{DiskImageError, IoContext, Result, shown};
 use crate::source::RandomAccessDisk;
 
 /// The largest block size accepted (the specification's default is 2 MiB).
-const MAX_BLOCK_SIZE: u64 = 256 << 20;
+pub(crate) const MAX_BLOCK_SIZE: u64 = 256 << 20;
 /// The most BAT entries held in memory (32 MiB; a 2040 GiB disk of 2 MiB blocks needs about
 /// a million).
-const MAX_BAT_ENTRIES: u64 = 8 << 20;
+pub(crate) const MAX_BAT_ENTRIES: u64 = 8 << 20;
 
 /// A fixed or dynamic VHD, read as the disk it holds.
 ///

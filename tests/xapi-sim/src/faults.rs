@@ -65,7 +65,8 @@ pub enum TransferFault {
         /// Body bytes that pass before the cut.
         after_bytes: u64,
     },
-    /// Sleep once when the body reaches `at_byte` (0: before the first body byte).
+    /// Sleep once when the body (sent, or for uploads received) reaches `at_byte` (0: before
+    /// the first body byte).
     Stall {
         /// Body offset of the pause.
         at_byte: u64,
@@ -83,6 +84,15 @@ pub enum TransferFault {
     },
     /// XAPI's bug: answer `200 OK` and put a whole `HTTP/1.1 500` response in the body.
     ErrorInBody,
+    /// Send the body without a `Content-Length`, end it (cleanly, the connection closed as
+    /// usual) after this many bytes, and report success in the task: what a client sees
+    /// when a host's export stops early but its task does not notice. Applies to the
+    /// endpoints that send a body of known length (`/export_raw_vdi`, `/pool/xmldbdump`,
+    /// `/export_metadata`).
+    Truncate {
+        /// Body bytes sent before the body ends.
+        after_bytes: u64,
+    },
 }
 
 #[derive(Debug, Default)]

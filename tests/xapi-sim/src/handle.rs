@@ -19,6 +19,23 @@ use crate::persist;
 use crate::pool::{CreatedVm, Pool};
 use crate::shared::{HostCtx, Shared};
 
+/// A name field [`SimHandle::set_hostile_name`] overwrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostileField {
+    /// `VBD.device` (`xvda`).
+    VbdDevice,
+    /// `VBD.userdevice` (`0`).
+    VbdUserdevice,
+    /// `VIF.device` (`0`).
+    VifDevice,
+    /// `VDI.name_label`.
+    VdiName,
+    /// `network.name_label`.
+    NetworkName,
+    /// `SR.name_label`.
+    SrName,
+}
+
 /// Starts simulators.
 #[derive(Debug)]
 pub struct Simulator;
@@ -280,6 +297,40 @@ impl SimHandle {
     pub fn vdi_bytes(&self, vdi: &Ref) -> Result<Vec<u8>> {
         let path = self.vdi_path(vdi)?;
         std::fs::read(&path).map_err(|e| SimError::io(format!("reading {}", path.display()), e))
+    }
+
+    /// Knob: overwrites names XAPI stores for a client to read — a VBD's `device` and
+    /// `userdevice`, a VIF's `device`, a VDI's, network's or SR's `name_label` — with what a
+    /// hostile or broken pool may hold (`../../x`, `/etc/passwd`, control characters).
+    pub fn set_hostile_name(&self, record: &Ref, field: HostileField, value: &str) -> Result<()> {
+        let mut pool = self.shared.lock();
+        let missing = || SimError::from(XapiError::new("HANDLE_INVALID", [record.as_str()]));
+        let value = value.to_owned();
+        match field {
+            HostileField::VbdDevice => {
+                pool.vbds.get_mut(record).ok_or_else(missing)?.device = value;
+            }
+            HostileField::VbdUserdevice => {
+                pool.vbds.get_mut(record).ok_or_else(missing)?.userdevice = value;
+            }
+            HostileField::VifDevice => {
+                pool.vifs.get_mut(record).ok_or_else(missing)?.device = value;
+            }
+            HostileField::VdiName => {
+                pool.vdis.get_mut(record).ok_or_else(missing)?.name_label = value;
+            }
+            HostileField::NetworkName => {
+                pool.networks
+                    .get_mut(record)
+                    .ok_or_else(missing)?
+                    .name_label = value;
+            }
+            HostileField::SrName => {
+                pool.srs.get_mut(record).ok_or_else(missing)?.name_label = value;
+            }
+        }
+        self.shared.save(&pool);
+        Ok(())
     }
 
     /// Knob: every open session becomes invalid (calls answer `SESSION_INVALID`).

@@ -46,6 +46,6 @@ pub use audit::{Audit, Leftover};
 pub use config::{DiskContents, NewDisk, NewVm, SimConfig};
 pub use error::{Result, SimError, XapiError};
 pub use faults::{Endpoint, Faults, TransferFault};
-pub use handle::{SimHandle, Simulator};
+pub use handle::{HostileField, SimHandle, Simulator};
 pub use pool::CreatedVm;
 pub use xenapi::Ref;

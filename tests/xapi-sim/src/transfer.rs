@@ -79,6 +79,22 @@ impl Transfer<'_> {
         })
     }
 
+    /// The body offset at which to end the body early (and quietly), if a fault says so.
+    pub(crate) fn truncate_after(&self) -> Option<u64> {
+        self.faults.iter().find_map(|f| match f {
+            TransferFault::Truncate { after_bytes } => Some(*after_bytes),
+            _ => None,
+        })
+    }
+
+    /// The `Content-Length` header of a body of `length` bytes, left out when the body is
+    /// to be truncated (a body cut short must not announce its length).
+    pub(crate) fn content_length(&self, length: u64) -> Option<(&'static str, String)> {
+        self.truncate_after()
+            .is_none()
+            .then(|| ("Content-Length", length.to_string()))
+    }
+
     /// A pause to make at a body offset, if a fault says so.
     pub(crate) fn stall(&self) -> Option<(u64, Duration)> {
         self.faults.iter().find_map(|f| match f {
@@ -154,11 +170,19 @@ fn serve(
     let outcome = if redirect(ctx, endpoint, request, connection)? {
         None
     } else {
+        // An upload's empty probe (clients send one to find where the upload goes) has no
+        // body for a fault to act on: the faults wait for the upload itself.
+        let probe = matches!(endpoint, Endpoint::Import | Endpoint::ImportRawVdi)
+            && matches!(request.content_length(), Ok(Some(0)));
         let transfer = Transfer {
             ctx,
             request,
             task: task.clone(),
-            faults: ctx.shared.faults.take_transfer(endpoint),
+            faults: if probe {
+                Vec::new()
+            } else {
+                ctx.shared.faults.take_transfer(endpoint)
+            },
         };
         Some(run(&transfer, endpoint, connection)?)
     };

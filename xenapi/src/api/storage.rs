@@ -87,6 +87,19 @@ impl VdiApi<'_> {
             .invoke("VDI.set_name_label", &[vdi.into(), label.into()])
     }
 
+    /// `VDI.get_other_config`.
+    pub fn get_other_config(&self, vdi: &Ref) -> Result<StringMap> {
+        self.session.invoke("VDI.get_other_config", &[vdi.into()])
+    }
+
+    /// `VDI.set_other_config`: replaces the whole map.
+    pub fn set_other_config(&self, vdi: &Ref, map: &StringMap) -> Result<()> {
+        self.session.invoke(
+            "VDI.set_other_config",
+            &[vdi.into(), param_value("other_config", map)?],
+        )
+    }
+
     /// `VDI.enable_cbt` (idempotent).
     pub fn enable_cbt(&self, vdi: &Ref) -> Result<()> {
         self.session.invoke("VDI.enable_cbt", &[vdi.into()])
@@ -134,7 +147,7 @@ impl SrApi<'_> {
 }
 
 /// A parameter encoded by serde (a record, a map); `what` names it in errors.
-pub(super) fn param_value(what: &str, value: &impl Serialize) -> Result<Value> {
+pub(crate) fn param_value(what: &str, value: &impl Serialize) -> Result<Value> {
     to_value(value).map_err(|source| XenApiError::Codec {
         context: format!("the {what}"),
         source,

@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use super::VmApi;
+use super::storage::param_value;
 use crate::Ref;
 use crate::error::Result;
-use crate::records::{PowerState, VmRecord};
+use crate::records::{PowerState, StringMap, VmRecord};
 use crate::rpc::Value;
 
 impl VmApi<'_> {
@@ -107,6 +108,19 @@ impl VmApi<'_> {
     pub fn set_name_label(&self, vm: &Ref, label: &str) -> Result<()> {
         self.session
             .invoke("VM.set_name_label", &[vm.into(), label.into()])
+    }
+
+    /// `VM.get_other_config`.
+    pub fn get_other_config(&self, vm: &Ref) -> Result<StringMap> {
+        self.session.invoke("VM.get_other_config", &[vm.into()])
+    }
+
+    /// `VM.set_other_config`: replaces the whole map.
+    pub fn set_other_config(&self, vm: &Ref, map: &StringMap) -> Result<()> {
+        self.session.invoke(
+            "VM.set_other_config",
+            &[vm.into(), param_value("other_config", map)?],
+        )
     }
 
     /// `VM.start`.

@@ -73,6 +73,9 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
             for ignored in &pruned.scan.ignored {
                 println!("  ignore {}  {}", ignored.path.display(), ignored.why);
             }
+            for damaged in &pruned.scan.damaged {
+                println!("  keep   {}  damaged: {}", damaged.id, damaged.why);
+            }
         }
         reports.push(serde_json::json!({
             "dir": dir, "dry_run": args.dry_run,

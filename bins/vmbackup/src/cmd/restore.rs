@@ -26,6 +26,10 @@ pub struct RestoreArgs {
     /// a copy beside the original.
     #[arg(long)]
     preserve: bool,
+    /// With --preserve: restore even though the original VM still exists (the two VMs then
+    /// share a name and MAC addresses).
+    #[arg(long, requires = "preserve")]
+    force: bool,
     /// Read the restored disks back from the pool and compare them with the backup.
     #[arg(long)]
     check: bool,
@@ -41,6 +45,7 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
     let options = RestoreOptions {
         sr: args.sr.clone(),
         preserve: args.preserve,
+        force: args.force,
         check: args.check,
     };
     let progress = ProgressSet::new(output.quiet || output.json).item();

@@ -1,11 +1,11 @@
 //! `vmbackup verify`: re-read backups and check them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use cli_common::{Outcome, UsageError};
-use vmbackup::listing::list_backups;
+use vmbackup::listing::backups_under;
 use vmbackup::verify::{BackupCheck, verify_backup};
 
 use super::{Output, load_settings};
@@ -62,28 +62,4 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
     } else {
         Outcome::PartialFailure
     })
-}
-
-/// The complete backups (ours) at or below `root`.
-fn backups_under(root: &Path) -> Result<Vec<PathBuf>> {
-    if root.join(retention::layout::MANIFEST_FILE).is_file() {
-        return Ok(vec![root.to_path_buf()]);
-    }
-    let is_vm_dir = std::fs::read_dir(root)?
-        .filter_map(std::result::Result::ok)
-        .any(|e| e.path().join(retention::layout::MANIFEST_FILE).is_file());
-    let vms = if is_vm_dir {
-        vec![vmbackup::listing::list_vm_dir(root)?]
-    } else {
-        list_backups(root)?
-    };
-    Ok(vms
-        .iter()
-        .flat_map(|vm| {
-            vm.backups
-                .iter()
-                .filter(|b| b.layout == "ours" && b.state != "incomplete")
-                .map(|b| vm.dir.join(&b.id))
-        })
-        .collect())
 }

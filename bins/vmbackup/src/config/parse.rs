@@ -36,6 +36,7 @@ const SCALAR_KEYS: &[&str] = &[
     "checksum",
     "compression",
     "concurrency",
+    "file_mode",
     "all_disks",
     "mail_from",
     "smtp_server",
@@ -404,6 +405,10 @@ impl Reader {
                 .map_or(NonZeroUsize::MIN, |(_, n)| {
                     NonZeroUsize::try_from(n).expect("u32 fits in usize")
                 }),
+            file_mode: self
+                .take("file_mode", crate::backup_dir::FileMode::parse)
+                .map(|(_, mode)| mode)
+                .unwrap_or_default(),
             all_disks: self.flag("all_disks").is_some_and(|(_, on)| on),
             mail,
             retention,

@@ -1,17 +1,16 @@
 //! vdi-export: the boot disk (or every disk) as a raw or VHD image.
 
-use disk_image::RandomAccessDisk;
-use disk_image::vhd::VhdDisk;
 use xenapi::DiskFormat;
 
 use super::{AtStep, Backup, JobFailure};
 use crate::config::VdiFormat;
 use crate::error::VmBackupError;
-use crate::guards::TempVdi;
+use crate::guards::{TempVdi, disk_snapshot_name};
 use crate::inventory::VmDisk;
-use crate::manifest::ManifestDisk;
+use crate::manifest::{FileRole, ManifestDisk};
+use crate::names;
 use crate::naubackup_files::disk_device;
-use crate::save::{self, save, save_raw_disk};
+use crate::save::{self, Saved, Structure, save, save_raw_disk};
 use crate::status_log::Failure;
 
 /// Snapshots each disk, streams it, checks the image, destroys the disk snapshot.
@@ -40,7 +39,7 @@ pub(super) fn vdi_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
             name_label: disk.vdi.name_label.clone(),
             virtual_size: disk.vdi.virtual_size.max(0).cast_unsigned(),
             file,
-            format: backup.ctx.config.vdi_export_format.as_str().to_owned(),
+            format: backup.ctx.config.vdi_export_format.into(),
         });
     }
     Ok(())
@@ -58,11 +57,7 @@ fn export_disk(
         .map_err(|e| VmBackupError::xapi(backup.doing(&format!("snapshotting disk {device}")), e))
         .at(Failure::VdiSnapshot)?;
     // VmBackup.py's name for the disk snapshot, so an admin recognises it.
-    let label = format!(
-        "SNAP_{}_{}",
-        backup.vm.name_label,
-        disk.vdi.name_label.replace(' ', "-")
-    );
+    let label = disk_snapshot_name(&backup.vm.name_label, &disk.vdi.name_label);
     session
         .vdi()
         .set_name_label(snapshot.reference(), &label)
@@ -72,7 +67,7 @@ fn export_disk(
     let stem = if single {
         backup.stem.clone()
     } else {
-        format!("{}-{device}", backup.stem)
+        format!("{}-{}", backup.stem, names::dir_name(device))
     };
     let file = format!(
         "{stem}.{}{}",
@@ -92,24 +87,27 @@ fn export_disk(
                 VmBackupError::xapi(backup.doing(&format!("starting the export of {device}")), e)
             })?;
         let label = format!("{} {device}", backup.vm.name_label);
-        let options = backup.save_options(false);
         let saved = match format {
-            VdiFormat::Raw => save_raw_disk(download, &path, &label, &options)?,
-            VdiFormat::Vhd => save(download, &path, &label, &options)?,
+            VdiFormat::Raw => save_raw_disk(
+                download,
+                &path,
+                &label,
+                &backup.save_options(Structure::Raw),
+            )?,
+            VdiFormat::Vhd => save(
+                download,
+                &path,
+                &label,
+                &backup.save_options(Structure::Vhd),
+            )?,
         };
-        check_image(
-            &path,
-            format,
-            size,
-            backup.ctx.config.compression,
-            saved.received,
-        )?;
+        check_image(&path, format, size, &saved)?;
         Ok(saved)
     })()
     .at(Failure::VdiExport)?;
     backup.add_file(
         file.clone(),
-        "disk",
+        FileRole::Disk,
         backup.ctx.config.compression,
         saved.digest,
     );
@@ -121,33 +119,28 @@ fn export_disk(
     Ok(file)
 }
 
-/// The image must hold the whole disk: a raw image its exact size, a VHD a valid structure
-/// of that size (compressed images are checked by their digest and length received).
+/// The image must hold the whole disk: a raw image its exact size, a VHD (compressed or
+/// not) a structure checked as it streamed, of that size.
 fn check_image(
     path: &std::path::Path,
     format: VdiFormat,
     size: u64,
-    compression: crate::config::ClientCompression,
-    received: u64,
+    saved: &Saved,
 ) -> crate::error::Result<()> {
     let shown = path.display();
     let problem = |what: String| VmBackupError::Backup(format!("`{shown}`: {what}"));
-    match (format, compression) {
-        (VdiFormat::Raw, _) if received != size => Err(problem(format!(
-            "received {received} bytes of a {size}-byte disk"
+    match format {
+        VdiFormat::Raw if saved.received != size => Err(problem(format!(
+            "received {} bytes of a {size}-byte disk",
+            saved.received
         ))),
-        (VdiFormat::Vhd, crate::config::ClientCompression::None) => {
-            let vhd = VhdDisk::open(path)
-                .map_err(|e| VmBackupError::image(format!("checking `{shown}`"), e))?;
-            if vhd.size() == size {
-                Ok(())
-            } else {
-                Err(problem(format!(
-                    "a VHD of {} bytes for a {size}-byte disk",
-                    vhd.size()
-                )))
-            }
-        }
-        _ => Ok(()),
+        VdiFormat::Raw => Ok(()),
+        VdiFormat::Vhd => match saved.vhd_size {
+            Some(found) if found == size => Ok(()),
+            Some(found) => Err(problem(format!(
+                "a VHD of {found} bytes for a {size}-byte disk"
+            ))),
+            None => Err(problem("the VHD's structure was not checked".to_owned())),
+        },
     }
 }

@@ -11,7 +11,6 @@ use crate::status_log::Failure;
 
 /// Snapshots the VM, swaps the snapshot's data disks for blank ones, exports it.
 pub(super) fn skeleton_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
-    backup.sweep_leftovers();
     let session = backup.session();
     let boot = backup
         .ctx

@@ -5,12 +5,12 @@ use xenapi::{Compression, ExportOptions};
 use super::{AtStep, Backup, JobFailure};
 use crate::config::ClientCompression;
 use crate::guards::VmSnapshot;
-use crate::save::{self, save};
+use crate::manifest::FileRole;
+use crate::save::{self, Structure, save};
 use crate::status_log::Failure;
 
 /// vm-export: snapshot, clear the template flags, stream `/export`, destroy the snapshot.
 pub(super) fn vm_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
-    backup.sweep_leftovers();
     let session = backup.session();
     let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| crate::error::VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
@@ -71,7 +71,7 @@ pub(super) fn export_snapshot(
             download,
             &path,
             &backup.vm.name_label,
-            &backup.save_options(true),
+            &backup.save_options(Structure::Xva),
         )
     })()
     .at(Failure::VmExport)?;
@@ -80,7 +80,7 @@ pub(super) fn export_snapshot(
     } else {
         backup.ctx.config.compression
     };
-    backup.add_file(file, "xva", compression, saved.digest);
+    backup.add_file(file, FileRole::Xva, compression, saved.digest);
     Ok(())
 }
 
@@ -89,7 +89,7 @@ pub(super) fn metadata_export(backup: &mut Backup<'_>) -> Result<(), JobFailure>
     let archive = backup.metadata_archive().at(Failure::MetadataExport)?;
     let file = format!("{}.xva", backup.stem);
     backup
-        .add_small_file(&file, "metadata-xva", &archive)
+        .add_small_file(&file, FileRole::MetadataXva, &archive)
         .at(Failure::MetadataExport)?;
     backup.metadata = Some(archive);
     Ok(())

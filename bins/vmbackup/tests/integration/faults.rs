@@ -16,14 +16,22 @@ use super::support::{Setup, restore_checked, s, vm_with_disks, vmbackup_json};
 
 /// A pool with the VM to break and a bystander, one good backup of each already taken
 /// (`max_backups=1`: a failed run must not prune the good one).
-fn pool_with_backups(kind_rule: &str) -> (Setup, std::path::PathBuf) {
+pub(super) fn pool_with_backups(kind_rule: &str) -> (Setup, std::path::PathBuf) {
+    pool_with_backups_and(kind_rule, "")
+}
+
+/// [`pool_with_backups`] with more settings (`key=value` lines).
+pub(super) fn pool_with_backups_and(
+    kind_rule: &str,
+    settings: &str,
+) -> (Setup, std::path::PathBuf) {
     let setup = Setup::new(vec![
         vm_with_disks("victim", 1),
         vm_with_disks("bystander", 2),
     ]);
     let config = setup.config(
         "faults.cfg",
-        &format!("max_backups=1\n{kind_rule}=victim\n{kind_rule}=bystander"),
+        &format!("max_backups=1\n{settings}\n{kind_rule}=victim\n{kind_rule}=bystander"),
     );
     vmbackup_json(&["run", s(&config), "--quiet"], 0);
     setup.sim.mark_baseline();
@@ -32,7 +40,7 @@ fn pool_with_backups(kind_rule: &str) -> (Setup, std::path::PathBuf) {
 
 /// Runs once with the fault armed and checks everything the issue promises: the fault hits
 /// the first VM the run backs up; the other goes on.
-fn run_failing(setup: &Setup, config: &std::path::Path, status_word: &str) -> Value {
+pub(super) fn run_failing(setup: &Setup, config: &std::path::Path, status_word: &str) -> Value {
     let good: Vec<_> = ["victim", "bystander"]
         .iter()
         .map(|vm| setup.backups_of(vm))

@@ -3,7 +3,7 @@
 use std::ops::RangeInclusive;
 
 use xenapi::Ref;
-use xenapi::records::{VbdRecord, VdiRecord, VifRecord};
+use xenapi::records::{StringMap, VbdRecord, VdiRecord, VifRecord};
 use xenapi::rpc::Value;
 
 use super::getters;
@@ -33,7 +33,7 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
         "session.login_with_password" => shape(2, 4, false),
         "session.logout" => shape(1, 1, false),
         "session.get_this_host" | "task.destroy" => shape(2, 2, false),
-        "task.create" => shape(3, 3, false),
+        "task.create" | "VM.set_other_config" | "VDI.set_other_config" => shape(3, 3, false),
         // `ignore_vdis`, the fourth, came with XAPI 21.4.
         "VM.snapshot" => shape(3, 4, true),
         "VM.set_is_a_template"
@@ -128,6 +128,17 @@ pub(crate) fn execute(
         "VM.set_name_label" => {
             let (vm, value) = (p(1, "self")?, text(&params[2], "value")?);
             void(shared.mutate(|pool| pool.vm_mut(&vm).map(|r| r.name_label = value)))
+        }
+        "VM.set_other_config" | "VDI.set_other_config" => {
+            let (target, map) = (p(1, "self")?, record::<StringMap>(&params[2], "value")?);
+            void(shared.mutate(|pool| {
+                if method.starts_with("VM.") {
+                    pool.vm_mut(&target)?.other_config = map;
+                } else {
+                    pool.vdi_mut(&target)?.other_config = map;
+                }
+                Ok(())
+            }))
         }
         "VM.start" => {
             let (vm, paused) = (p(1, "vm")?, boolean(&params[2], "start_paused")?);

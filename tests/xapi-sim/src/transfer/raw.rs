@@ -77,7 +77,7 @@ fn send_raw(
 ) -> io::Result<()> {
     let disk = FileDisk::open(path).map_err(io::Error::other)?;
     let mut headers = transfer_headers(transfer, "application/octet-stream");
-    headers.push(("Content-Length", disk.size().to_string()));
+    headers.extend(transfer.content_length(disk.size()));
     headers.push((
         "Content-Disposition",
         format!("attachment; filename=\"{uuid}.raw\""),
@@ -112,7 +112,7 @@ fn send_vhd(
     let vhd = DynamicVhd::plan(disk.as_ref()).map_err(io::Error::other)?;
     let len = vhd.file_len();
     let mut headers = transfer_headers(transfer, "application/vhd");
-    headers.push(("Content-Length", len.to_string()));
+    headers.extend(transfer.content_length(len));
     headers.push((
         "Content-Disposition",
         format!("attachment; filename=\"{uuid}.vhd\""),

@@ -62,6 +62,7 @@ pub(crate) struct WireWriter<W> {
     out: W,
     written: u64,
     cut: Option<u64>,
+    truncate: Option<u64>,
     stall: Option<(u64, Duration)>,
 }
 
@@ -71,6 +72,7 @@ impl<W: Write> WireWriter<W> {
             out,
             written: 0,
             cut: transfer.cut_after(),
+            truncate: transfer.truncate_after(),
             stall: transfer.stall(),
         }
     }
@@ -94,6 +96,13 @@ impl<W: Write> Write for WireWriter<W> {
                 return Err(cut_error(cut));
             }
             allowed = allowed.min(cut - self.written);
+        }
+        if let Some(truncate) = self.truncate {
+            if self.written >= truncate {
+                // The body has ended: the rest is dropped, as if it had been sent.
+                return Ok(buf.len());
+            }
+            allowed = allowed.min(truncate - self.written);
         }
         if let Some((at, _)) = self.stall
             && at > self.written
@@ -120,7 +129,7 @@ pub(crate) fn send_whole(
     body: &[u8],
 ) -> io::Result<()> {
     let mut headers = transfer_headers(transfer, content_type);
-    headers.push(("Content-Length", body.len().to_string()));
+    headers.extend(transfer.content_length(body.len() as u64));
     let out = connection.get_mut();
     write_head(out, "HTTP/1.1", 200, &headers)?;
     let mut wire = WireWriter::new(out, transfer);
@@ -135,6 +144,7 @@ pub(crate) struct BodyReader<'a> {
     remaining: Option<u64>,
     read: u64,
     cut: Option<u64>,
+    stall: Option<(u64, Duration)>,
 }
 
 impl<'a> BodyReader<'a> {
@@ -148,6 +158,7 @@ impl<'a> BodyReader<'a> {
             remaining: length,
             read: 0,
             cut: transfer.cut_after(),
+            stall: transfer.stall(),
         }
     }
 
@@ -168,6 +179,15 @@ impl Read for BodyReader<'_> {
                 return Err(cut_error(cut));
             }
             limit = limit.min(cut - self.read);
+        }
+        if let Some((at, duration)) = self.stall {
+            if self.read >= at {
+                // The pause of an upload: the client's writes block meanwhile.
+                self.stall = None;
+                thread::sleep(duration);
+            } else {
+                limit = limit.min(at - self.read);
+            }
         }
         if limit == 0 {
             return Ok(0);
