@@ -33,10 +33,10 @@
 //!
 //! | key | value | default |
 //! |---|---|---|
-//! | `vm-export` | VM name, uuid or regex, optional `:N` (repeatable) | |
+//! | `vm-export` | VM name, uuid, regex or `tag:NAME`, optional `:N` (repeatable) | |
 //! | `vdi-export` | same: export the boot disk only (see `all_disks`) | |
 //! | `metadata-export` | same: export the VM's metadata only | |
-//! | `exclude` | VM name, uuid or regex (repeatable) | |
+//! | `exclude` | VM name, uuid, regex or `tag:NAME` (repeatable) | |
 //! | `max_backups` | backups kept per VM, ≥ 1 (alias `keep_last`) | 4 |
 //! | `backup_dir` | directory of the backups | `/snapshots/BACKUPS` |
 //! | `status_log` | NAUbackup's status log | `/snapshots/NAUbackup/status.log` |
@@ -57,6 +57,15 @@
 //! Names and patterns are case-sensitive. Templates, snapshots and dom0 are never
 //! selected. How the rules combine — excludes, one job per VM, duplicate names — is in
 //! [`selection`].
+//!
+//! **Tags** (TINABS): `tag:NAME` selects the VMs whose XAPI tags (`VM.tags`) hold `NAME`
+//! exactly, in any rule: `vm-export=tag:nightly:3`, `exclude=tag:no-backup`. `%a` in the
+//! tag is the run's weekday in local time, `Mon` … `Sun`, as TINABS's GUI selected:
+//! `vm-export=tag:%a` backs up on Tuesdays the VMs tagged `Tue`; `preview` says which day
+//! it took. `%%` is a `%`, `\:` a `:` in a tag. A tag that no VM carries is a warning, as a
+//! pattern that matches nothing. NAUbackup knew no tags and read `tag:3` as the VM named
+//! `tag` kept 3 times; that line now selects the VMs tagged `3`, with a warning (write
+//! `^tag$:3` for the old meaning). See [`TagSelector`].
 //!
 //! **`:N`** after a selector keeps N backups of the VMs it selects instead of
 //! `max_backups`. It is split off at the last `:` outside parentheses and brackets, so
@@ -160,6 +169,7 @@
 //!     is_a_template: false,
 //!     is_a_snapshot: false,
 //!     is_control_domain: false,
+//!     tags: Vec::new(),
 //! };
 //! let pool = [
 //!     vm("PROD-ubuntu14", "u14"),
@@ -167,7 +177,7 @@
 //!     vm("PROD-CentOS7-large-user-disks", "c7"),
 //!     vm("DEV-RH6", "rh6"),
 //! ];
-//! let selection = resolve(&config.rules, &pool);
+//! let selection = resolve(&config.rules, &pool, jiff::civil::Weekday::Monday);
 //! let jobs: Vec<(&str, JobKind, Option<u32>)> = selection
 //!     .jobs
 //!     .iter()
@@ -207,9 +217,11 @@ pub mod run;
 pub mod save;
 pub mod selection;
 pub mod status_log;
+pub mod tag;
 pub mod verify;
 
 pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
 pub use error::{Issue, Location, Result, VmBackupError};
 pub use pattern::{Pattern, Selector, is_plain_name};
 pub use selection::{Job, Selection, VmInfo, resolve};
+pub use tag::TagSelector;

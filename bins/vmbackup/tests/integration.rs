@@ -7,4 +7,5 @@ mod integration {
     mod faults;
     mod mail;
     mod support;
+    mod tags;
 }
