@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod cbt;
+mod copy;
 mod network;
 mod sessions;
 mod snapshot;

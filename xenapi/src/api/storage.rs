@@ -81,6 +81,22 @@ impl VdiApi<'_> {
         self.session.invoke("VDI.destroy", &[vdi.into()])
     }
 
+    /// `Async.VDI.copy(vdi, sr)`: returns the task; its result is the new VDI's ref. XAPI
+    /// creates the copy in `sr` with the source's name, size, type and `other_config`, copies
+    /// the bytes on the storage side, and destroys the copy again if that fails.
+    pub fn copy_async(&self, vdi: &Ref, sr: &Ref) -> Result<Ref> {
+        self.session
+            .call_async("VDI.copy", &[vdi.into(), sr.into()])
+    }
+
+    /// `VDI.set_other_config`: replaces the whole map.
+    pub fn set_other_config(&self, vdi: &Ref, value: &StringMap) -> Result<()> {
+        self.session.invoke(
+            "VDI.set_other_config",
+            &[vdi.into(), param_value("other_config", value)?],
+        )
+    }
+
     /// `VDI.set_name_label`.
     pub fn set_name_label(&self, vdi: &Ref, label: &str) -> Result<()> {
         self.session
