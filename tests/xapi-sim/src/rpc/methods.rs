@@ -33,7 +33,7 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
         "session.login_with_password" => shape(2, 4, false),
         "session.logout" => shape(1, 1, false),
         "session.get_this_host" | "task.destroy" => shape(2, 2, false),
-        "task.create" => shape(3, 3, false),
+        "task.create" | "VDI.set_other_config" => shape(3, 3, false),
         "VM.snapshot"
         | "VM.set_is_a_template"
         | "VM.set_ha_always_run"
@@ -43,7 +43,6 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
         | "VDI.list_changed_blocks" => shape(3, 3, true),
         "VM.start" => shape(4, 4, true),
         "VDI.copy" => shape(3, 5, true),
-        "VDI.set_other_config" => shape(3, 3, false),
         "VM.destroy" | "VM.clean_shutdown" | "VM.hard_shutdown" | "VBD.create" | "VBD.destroy"
         | "VDI.create" | "VDI.destroy" | "VDI.enable_cbt" | "VDI.disable_cbt" | "VIF.create"
         | "VIF.destroy" => shape(2, 2, true),
