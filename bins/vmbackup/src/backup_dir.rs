@@ -184,6 +184,7 @@ mod tests {
             tool: "vmbackup".into(),
             files: Vec::new(),
             disks: Vec::new(),
+            sr_copies: Vec::new(),
         }
     }
 

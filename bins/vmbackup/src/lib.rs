@@ -80,6 +80,8 @@
 //! | key | value | default |
 //! |---|---|---|
 //! | `skeleton-export` | selector with `:N` (repeatable): TINABS's skeleton | |
+//! | `backup-sr-export` | selector with `:N` (repeatable): TINABS 2.0's backup SR (below) | |
+//! | `backup_sr` | the SR backup-sr-exports copy disks to: its uuid or unique name | required by them |
 //! | `host` | pool master: `https://host[:port]`, `http://…`, or `host` (https) | none |
 //! | `user` | XAPI user | `root` |
 //! | `password_file` | file holding the password as plain text (trailing newline removed) | |
@@ -109,6 +111,18 @@
 //! `tls_fingerprint`, `tls_ca_file` and `tls_insecure=true` may be given, and at most one
 //! of the two password files; with neither, the caller reads the password from the
 //! environment or a prompt (never from the command line).
+//!
+//! ## The backup-SR variant (TINABS 2.0)
+//!
+//! `backup-sr-export=web` with `backup_sr=Backup NFS` keeps the disk data on the storage
+//! side: the snapshot of the VM's system disk is copied to the backup SR (`VDI.copy`), its
+//! data disks are recreated blank there, and only the metadata of that VM goes into the
+//! backup directory (`web.xva`, an `ova.xml`-only archive, besides the usual files); the
+//! manifest lists the disks on the SR. `verify --config` checks that they still exist,
+//! marked as ours, with their size; `restore` imports the metadata with blank disks and
+//! puts a copy of the system disk back in its slot; retention destroys a pruned backup's
+//! disks before its directory (a prune without the pool keeps such backups). See
+//! [`backup_sr`].
 //!
 //! ## The vm-selector form
 //!
@@ -196,6 +210,7 @@
 //! ```
 
 pub mod backup_dir;
+pub mod backup_sr;
 pub mod cancel;
 pub mod config;
 pub mod connect;

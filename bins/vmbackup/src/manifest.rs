@@ -64,6 +64,9 @@ pub struct Manifest {
     /// The disks exported as images (vdi-export).
     #[serde(default)]
     pub disks: Vec<ManifestDisk>,
+    /// The disks kept on a backup SR (backup-sr-export), see [`crate::backup_sr`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sr_copies: Vec<crate::backup_sr::SrCopy>,
 }
 
 /// The VM of a backup.

@@ -83,6 +83,9 @@ pub fn restore_backup(
     if !manifest.disks.is_empty() {
         return restore_disks(session, dir, &manifest, sr, options, cancel, progress);
     }
+    if manifest.kind == crate::config::JobKind::BackupSrExport.as_str() {
+        return crate::backup_sr::restore(session, dir, &manifest, sr, options, cancel, progress);
+    }
     if manifest.kind == "metadata-export" {
         return Err(VmBackupError::Backup(format!(
             "`{}` holds metadata only: restore it with `xe vm-import metadata=true`",
@@ -145,21 +148,7 @@ fn restore_disks(
     cancel: &Cancel,
     progress: &dyn Progress,
 ) -> Result<Restored> {
-    let sr = if let Some(sr) = sr {
-        sr
-    } else {
-        let pool = session
-            .pool()
-            .get_all()
-            .map_err(|e| VmBackupError::xapi("reading the pool", e))?;
-        let pool = pool
-            .first()
-            .ok_or_else(|| VmBackupError::Backup("the pool has no pool object".into()))?;
-        session
-            .pool()
-            .get_default_sr(pool)
-            .map_err(|e| VmBackupError::xapi("reading the pool's default SR", e))?
-    };
+    let sr = target_sr(session, sr)?;
     let mut restored = Restored::default();
     for disk in &manifest.disks {
         let path = dir.join(&disk.file);
@@ -207,6 +196,24 @@ fn restore_disks(
         restored.vdis.push(uuid);
     }
     Ok(restored)
+}
+
+/// `sr`, or the pool's default SR.
+pub(crate) fn target_sr(session: &Session, sr: Option<Ref>) -> Result<Ref> {
+    if let Some(sr) = sr {
+        return Ok(sr);
+    }
+    let pool = session
+        .pool()
+        .get_all()
+        .map_err(|e| VmBackupError::xapi("reading the pool", e))?;
+    let pool = pool
+        .first()
+        .ok_or_else(|| VmBackupError::Backup("the pool has no pool object".into()))?;
+    session
+        .pool()
+        .get_default_sr(pool)
+        .map_err(|e| VmBackupError::xapi("reading the pool's default SR", e))
 }
 
 /// Sends a file's bytes, decompressed first when `decompress` (the pool reads raw and VHD
@@ -303,7 +310,7 @@ fn image_digest(path: &Path, disk: &ManifestDisk, compressed: bool) -> Result<St
 }
 
 /// XXH64 of a VDI's bytes, read from the pool as raw.
-fn pool_disk_digest(session: &Session, vdi: &Ref, cancel: &Cancel) -> Result<String> {
+pub(crate) fn pool_disk_digest(session: &Session, vdi: &Ref, cancel: &Cancel) -> Result<String> {
     let fail = |e| VmBackupError::xapi(format!("reading VDI {vdi} back"), e);
     let mut download = session
         .export_raw_vdi(vdi, DiskFormat::Raw, None)

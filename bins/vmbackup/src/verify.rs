@@ -83,10 +83,10 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
     let read = |e| VmBackupError::io(format!("reading `{shown}`"), e);
     let disk = manifest.disks.iter().find(|d| d.file == file.path);
     read_digested(path, kind, |bytes| match (file.role.as_str(), disk) {
-        ("xva" | "metadata-xva", _) => {
+        ("xva" | "metadata-xva" | crate::backup_sr::ROLE, _) => {
             let (archive, _) = decompressed(bytes).map_err(read)?;
             let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
-            if file.role == "metadata-xva" {
+            if file.role != "xva" {
                 return Ok(()); // records only: ova.xml read, no disk data follows
             }
             while reader

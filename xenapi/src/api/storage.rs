@@ -81,12 +81,14 @@ impl VdiApi<'_> {
         self.session.invoke("VDI.destroy", &[vdi.into()])
     }
 
-    /// `Async.VDI.copy(vdi, sr)`: returns the task; its result is the new VDI's ref. XAPI
-    /// creates the copy in `sr` with the source's name, size, type and `other_config`, copies
-    /// the bytes on the storage side, and destroys the copy again if that fails.
-    pub fn copy_async(&self, vdi: &Ref, sr: &Ref) -> Result<Ref> {
+    /// `VDI.copy(vdi, sr)` as `Async.VDI.copy`, waited for at most `timeout`: XAPI creates
+    /// the copy in `sr` with the source's name, size, type and `other_config`, copies the
+    /// bytes on the storage side (nothing crosses the network to the client), and destroys
+    /// the copy again if that fails. Returns the copy.
+    pub fn copy(&self, vdi: &Ref, sr: &Ref, timeout: std::time::Duration) -> Result<Ref> {
         self.session
-            .call_async("VDI.copy", &[vdi.into(), sr.into()])
+            .async_call_and_wait("VDI.copy", &[vdi.into(), sr.into()], timeout)?
+            .reference()
     }
 
     /// `VDI.set_other_config`: replaces the whole map.

@@ -38,6 +38,7 @@ const SCALAR_KEYS: &[&str] = &[
     "compression",
     "concurrency",
     "all_disks",
+    "backup_sr",
     "mail_from",
     "smtp_server",
     "smtp_user",
@@ -443,6 +444,7 @@ impl Reader {
                     NonZeroUsize::try_from(n).expect("u32 fits in usize")
                 }),
             all_disks: self.flag("all_disks").is_some_and(|(_, on)| on),
+            backup_sr: self.backup_sr(),
             mail,
             retention,
             rules: std::mem::take(&mut self.rules),
