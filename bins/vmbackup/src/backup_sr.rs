@@ -5,12 +5,13 @@
 //! the manifest records every disk on the SR ([`SrCopy`]).
 //!
 //! The disks on the backup SR are the backup's as much as its files are:
-//! - each is marked as ours in its `other_config` ([`MARK_VM`], [`MARK_BACKUP`]: the VM's
-//!   uuid and the backup's `created` time) and is only ever destroyed, or trusted, when
-//!   those marks say it belongs to the backup at hand — a manifest naming someone else's
-//!   VDI cannot make vmbackup destroy it;
+//! - each is marked as ours in its `other_config` ([`Marks`]: the VM's uuid, the backup's
+//!   `created` time, the host and VM directory that made it, the backup's directory name)
+//!   and is only ever destroyed, or trusted, when those marks say it belongs to the backup
+//!   at hand — a manifest naming someone else's VDI cannot make vmbackup destroy it;
 //! - until the backup is published they are held by a [`CopyGuard`]: a failure at any step
-//!   destroys them;
+//!   destroys them; what a killed run left (its backup never published) is swept by the
+//!   next run of the VM into the same directory ([`leftovers`]);
 //! - pruning a backup destroys its disks first and removes its directory only once they
 //!   are gone ([`settle_plan`]); without the pool (`vmbackup prune` offline) such backups
 //!   are kept for the next run; the newest complete backup is never removed;
@@ -21,6 +22,7 @@
 mod restore;
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use xenapi::records::{SrRecord, StringMap, VdiRecord};
@@ -36,6 +38,14 @@ pub use restore::restore;
 pub const MARK_VM: &str = "vmbackup-backup-sr-vm";
 /// `other_config` key on every disk we put on the backup SR: the backup's `created` time.
 pub const MARK_BACKUP: &str = "vmbackup-backup-sr-created";
+/// `other_config` key on every disk we put on the backup SR: `<host>:<VM directory>` of
+/// the run that made it.
+pub const MARK_OWNER: &str = "vmbackup-backup-sr-owner";
+/// `other_config` key on every disk we put on the backup SR: the backup's directory name.
+pub const MARK_STAMP: &str = "vmbackup-backup-sr-stamp";
+
+/// Every mark of [`Marks`], the keys a restored disk loses.
+pub const MARK_KEYS: [&str; 4] = [MARK_VM, MARK_BACKUP, MARK_OWNER, MARK_STAMP];
 /// The role in the manifest of the backup's metadata archive.
 pub const ROLE: &str = "backup-sr-xva";
 
@@ -60,11 +70,61 @@ pub struct SrCopy {
     pub blank: bool,
 }
 
-/// The marks a disk of the backup (`vm_uuid`, `created`) carries, added to `other_config`.
-pub fn marked(mut other_config: StringMap, vm_uuid: &str, created: &str) -> StringMap {
-    other_config.insert(MARK_VM.to_owned(), vm_uuid.to_owned());
-    other_config.insert(MARK_BACKUP.to_owned(), created.to_owned());
-    other_config
+/// What a disk of a backup on the backup SR carries in its `other_config`.
+#[derive(Debug, Clone)]
+pub struct Marks {
+    /// The VM's uuid ([`MARK_VM`]).
+    pub vm_uuid: String,
+    /// The backup's `created` time ([`MARK_BACKUP`]).
+    pub created: String,
+    /// `<host>:<VM directory>` ([`MARK_OWNER`]).
+    pub owner: String,
+    /// The backup's directory name ([`MARK_STAMP`]).
+    pub stamp: String,
+}
+
+impl Marks {
+    /// The owner mark of runs on `host` into `vm_dir`.
+    pub fn owner_of(host: &str, vm_dir: &Path) -> String {
+        format!("{host}:{}", vm_dir.display())
+    }
+
+    /// `other_config` with the marks added.
+    pub fn applied(&self, mut other_config: StringMap) -> StringMap {
+        for (key, value) in [
+            (MARK_VM, &self.vm_uuid),
+            (MARK_BACKUP, &self.created),
+            (MARK_OWNER, &self.owner),
+            (MARK_STAMP, &self.stamp),
+        ] {
+            other_config.insert(key.to_owned(), value.clone());
+        }
+        other_config
+    }
+}
+
+/// Disks that a run of the VM `vm_uuid` from this host into `vm_dir` (`owner`, see
+/// [`Marks::owner_of`]) made and never published: marked so, but whose backup directory
+/// does not exist (the run was killed, its `.partial-` directory is no backup). Only the
+/// run holding `vm_dir`'s lock may remove them; a damaged backup keeps its disks.
+pub fn leftovers(inventory: &Inventory, vm_uuid: &str, owner: &str, vm_dir: &Path) -> Vec<Ref> {
+    inventory
+        .vdis
+        .iter()
+        .filter(|(_, vdi)| {
+            let mark = |key: &str| vdi.other_config.get(key).map(String::as_str);
+            mark(MARK_VM) == Some(vm_uuid)
+                && mark(MARK_OWNER) == Some(owner)
+                && mark(MARK_STAMP)
+                    .is_some_and(|stamp| is_stamp(stamp) && !vm_dir.join(stamp).exists())
+        })
+        .map(|(r, _)| r.clone())
+        .collect()
+}
+
+/// A directory name a backup can have (no separator, not `.`/`..`).
+fn is_stamp(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/')
 }
 
 /// Whether `vdi` carries the marks of the backup described by `manifest`.

@@ -215,7 +215,7 @@ fn skeleton_of(
             && let Some((_, Value::Struct(other_config))) =
                 members.iter_mut().find(|(n, _)| n == "other_config")
         {
-            other_config.retain(|(key, _)| key != super::MARK_VM && key != super::MARK_BACKUP);
+            other_config.retain(|(key, _)| !super::MARK_KEYS.contains(&key.as_str()));
         }
     }
     let disks = metadata
@@ -271,8 +271,9 @@ fn reattach(
         );
         // The copy carries the backup's marks: a restored disk is the VM's, not the backup's.
         let mut other_config = session.vdi().get_record(disk.reference())?.other_config;
-        other_config.remove(super::MARK_VM);
-        other_config.remove(super::MARK_BACKUP);
+        for key in super::MARK_KEYS {
+            other_config.remove(key);
+        }
         session
             .vdi()
             .set_other_config(disk.reference(), &other_config)?;

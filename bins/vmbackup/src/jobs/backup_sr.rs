@@ -9,8 +9,9 @@ use std::time::Duration;
 use xenapi::records::{StringMap, VbdMode, VbdRecord, VbdType, VdiRecord};
 use xenapi::{Ref, Session};
 
+use super::vm_dir;
 use super::{AtStep, Backup, JobFailure};
-use crate::backup_sr::{CopyGuard, ROLE, SrCopy, find_sr, marked};
+use crate::backup_sr::{CopyGuard, Marks, ROLE, SrCopy, find_sr, leftovers};
 use crate::error::VmBackupError;
 use crate::guards::VmSnapshot;
 use crate::status_log::Failure;
@@ -26,6 +27,16 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
     let sr_name = sr_record.name_label.clone();
     let sr_uuid = sr_record.uuid.clone();
     backup.sweep_leftovers();
+    let here = vm_dir(backup.ctx.config, &backup.vm.name_label);
+    let owner = Marks::owner_of(backup.ctx.host_name, &here);
+    for leftover in leftovers(backup.ctx.inventory, &backup.vm.uuid, &owner, &here) {
+        tracing::warn!(vm = %backup.vm.name_label, vdi = %leftover, "removing a backup-SR disk left by an interrupted run");
+        if let Err(error) = session.vdi().destroy(&leftover) {
+            backup.warnings.push(format!(
+                "could not remove the backup-SR disk {leftover} left by an interrupted run: {error}"
+            ));
+        }
+    }
     let boot = backup
         .ctx
         .inventory
@@ -54,8 +65,12 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
         sr_uuid,
         sr_name,
         boot_slot: boot.vbd.userdevice.clone(),
-        vm_uuid: backup.vm.uuid.clone(),
-        created: backup.start.to_string(),
+        marks: Marks {
+            vm_uuid: backup.vm.uuid.clone(),
+            created: backup.start.to_string(),
+            owner,
+            stamp: backup.dir.stamp().to_owned(),
+        },
         label: format!(
             "{} (vmbackup backup-sr {})",
             backup.vm.name_label,
@@ -112,8 +127,7 @@ struct Target {
     sr_uuid: String,
     sr_name: String,
     boot_slot: String,
-    vm_uuid: String,
-    created: String,
+    marks: Marks,
     label: String,
     /// The uuid of the VM's disk in each slot.
     sources: HashMap<String, String>,
@@ -144,7 +158,7 @@ fn move_disks(
                 sr: target.sr.clone(),
                 virtual_size: source.virtual_size,
                 kind: source.kind.clone(),
-                other_config: marked(StringMap::default(), &target.vm_uuid, &target.created),
+                other_config: target.marks.applied(StringMap::default()),
                 ..VdiRecord::default()
             })?
         } else {
@@ -170,10 +184,9 @@ fn move_disks(
         );
         if !blank {
             // The copy took the snapshot's name and other_config: make it ours.
-            session.vdi().set_other_config(
-                &disk,
-                &marked(record.other_config, &target.vm_uuid, &target.created),
-            )?;
+            session
+                .vdi()
+                .set_other_config(&disk, &target.marks.applied(record.other_config))?;
             session.vdi().set_name_label(&disk, &label)?;
         }
         // The snapshot's own disk goes (the snapshot's guard would take it anyway).

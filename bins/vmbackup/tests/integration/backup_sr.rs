@@ -265,3 +265,74 @@ fn a_failure_at_any_step_leaves_nothing_on_either_sr() {
     let (_, stderr) = vmbackup_exit(&["preview", s(&missing)], 2);
     assert!(stderr.contains("backup_sr="), "{stderr}");
 }
+
+#[test]
+fn disks_a_killed_run_left_on_the_backup_sr_are_swept_by_the_next_run_and_only_those() {
+    use xenapi::records::{StringMap, VdiRecord};
+
+    let (setup, sr) = pool();
+    let config = setup.config(
+        "sr.cfg",
+        &format!("backup-sr-export=web\nbackup_sr={SR_NAME}"),
+    );
+    vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    let published = manifest(&setup.backups_of("web")[0]);
+    let stamp = setup.backups_of("web")[0]
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    // What a run killed between VDI.copy and publishing leaves: a disk marked for this VM,
+    // this host and this directory, whose backup directory never appeared.
+    let node = vmbackup::status_log::node_name().unwrap();
+    let host = vmbackup::status_log::short_host_name(&node);
+    let owner = format!("{host}:{}", setup.backups().join("web").display());
+    let vm_uuid = published["vm"]["uuid"].as_str().unwrap();
+    let loaded = vmbackup::Config::load(&config, vmbackup::Overrides::default()).unwrap();
+    let secret = cli_common::secrets::Secret::new(setup.sim.credentials().1);
+    let session = vmbackup::connect::connect(&loaded, &secret).unwrap();
+    let make = |owner: &str, stamp: &str| {
+        let marks = StringMap::from([
+            ("vmbackup-backup-sr-vm".to_owned(), vm_uuid.to_owned()),
+            (
+                "vmbackup-backup-sr-created".to_owned(),
+                "2020-01-01T00:00:00Z".to_owned(),
+            ),
+            ("vmbackup-backup-sr-owner".to_owned(), owner.to_owned()),
+            ("vmbackup-backup-sr-stamp".to_owned(), stamp.to_owned()),
+        ]);
+        let vdi = session
+            .vdi()
+            .create(&VdiRecord {
+                name_label: "left behind".into(),
+                sr: sr.clone(),
+                virtual_size: 1 << 20,
+                kind: "user".into(),
+                other_config: marks,
+                ..VdiRecord::default()
+            })
+            .unwrap();
+        session.vdi().get_record(&vdi).unwrap().uuid
+    };
+    let killed = make(&owner, "2020-01-01T000000Z");
+    let other_host = make(
+        &format!("elsewhere:{}", setup.backups().join("web").display()),
+        "2020-01-01T000000Z",
+    );
+    let of_a_backup = make(&owner, &stamp);
+
+    vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    let now = on_sr(&setup, &sr);
+    assert!(!now.contains(&killed), "the killed run's disk is swept");
+    assert!(
+        now.contains(&other_host),
+        "another host's disk is not ours to sweep"
+    );
+    assert!(
+        now.contains(&of_a_backup),
+        "a backup that exists keeps its disks"
+    );
+    assert!(copies_of(&published).is_subset(&now));
+}
