@@ -13,8 +13,9 @@
 //!   destroys them; what a killed run left (its backup never published) is swept by the
 //!   next run of the VM into the same directory ([`leftovers`]);
 //! - pruning a backup destroys its disks first and removes its directory only once they
-//!   are gone ([`settle_plan`]); without the pool (`vmbackup prune` offline) such backups
-//!   are kept for the next run; the newest complete backup is never removed;
+//!   are gone ([`settle_plan`]); without the pool (`vmbackup prune` with no `host` in its
+//!   configuration) such backups are kept for the next run; the newest complete backup is
+//!   never removed;
 //! - `verify` checks that each still exists, marked, with its size ([`check_copies`]);
 //! - `restore` imports the metadata with blank disks, then puts a copy of the system disk
 //!   from the backup SR in its slot ([`restore`]).
@@ -269,6 +270,19 @@ pub fn check_copies(session: &Session, manifest: &Manifest) -> Result<Vec<String
         .into_iter()
         .filter_map(|(_, located)| located.err())
         .collect())
+}
+
+/// Whether a backup in `vm_dir` keeps disks on a backup SR (pruning it needs the pool).
+pub fn keeps_disks_on_sr(vm_dir: &Path) -> bool {
+    std::fs::read_dir(vm_dir)
+        .into_iter()
+        .flatten()
+        .any(|entry| {
+            entry
+                .ok()
+                .and_then(|e| Manifest::read(&e.path()).ok())
+                .is_some_and(|m| !m.sr_copies.is_empty())
+        })
 }
 
 /// Why a backup with disks on the backup SR was kept.

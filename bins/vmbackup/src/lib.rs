@@ -121,7 +121,9 @@
 //! manifest lists the disks on the SR. `verify --config` checks that they still exist,
 //! marked as ours, with their size; `restore` imports the metadata with blank disks and
 //! puts a copy of the system disk back in its slot; retention destroys a pruned backup's
-//! disks before its directory (a prune without the pool keeps such backups). See
+//! disks before its directory (`vmbackup prune` connects to the configuration's `host`
+//! for that; without one it keeps such backups). The next run of the VM removes the disks
+//! a killed run left on the SR. See
 //! [`backup_sr`].
 //!
 //! ## The vm-selector form

@@ -82,29 +82,7 @@ fn backup_sr_run_verify_restore_and_prune() {
         .sum();
     assert!(stored < 1 << 20, "{stored} bytes stored");
 
-    // On the SR: the system disk's bytes, and a blank data disk of the same size, marked.
-    assert_eq!(on_sr(&setup, &sr), copies_of(&first));
-    for (reference, record) in setup.sim.vdis_on(&sr) {
-        assert_eq!(
-            record.other_config["vmbackup-backup-sr-vm"],
-            first["vm"]["uuid"].as_str().unwrap()
-        );
-        let bytes = setup.sim.vdi_bytes(&reference).unwrap();
-        if record.virtual_size == data_size {
-            assert!(bytes.iter().all(|b| *b == 0), "the data disk is blank");
-        } else {
-            assert!(bytes == system, "the system disk's copy holds its bytes");
-        }
-    }
-    setup.assert_no_leaks();
-    let audit = setup.sim.audit();
-    assert!(
-        audit
-            .vdis
-            .iter()
-            .all(|v| on_sr(&setup, &sr).contains(&v.uuid)),
-        "only the backup's disks are new:\n{audit}"
-    );
+    check_disks_on_sr(&setup, &sr, &first, &system, data_size);
 
     // verify checks the disks on the SR through the pool.
     let (stdout, _) = vmbackup_exit(&["verify", s(&backups[0]), "--config", s(&config)], 0);
@@ -132,11 +110,16 @@ fn backup_sr_run_verify_restore_and_prune() {
     );
 
     // Without the pool, prune keeps backups whose disks it cannot remove.
-    let keep_one = setup.config(
-        "one.cfg",
-        &format!("backup-sr-export=web:1\nbackup_sr={SR_NAME}"),
-    );
-    let pruned = vmbackup_json(&["prune", "--config", s(&keep_one)], 0);
+    let offline = setup.dir.path().join("offline.cfg");
+    std::fs::write(
+        &offline,
+        format!(
+            "backup_dir={}\nbackup-sr-export=web:1\nbackup_sr={SR_NAME}\n",
+            setup.backups().display()
+        ),
+    )
+    .unwrap();
+    let pruned = vmbackup_json(&["prune", "--config", s(&offline)], 0);
     assert_eq!(setup.backups_of("web").len(), 2, "{pruned:#}");
     assert!(pruned.to_string().contains("backup SR"), "{pruned:#}");
 
@@ -158,7 +141,44 @@ fn backup_sr_run_verify_restore_and_prune() {
     // And without the pool, verify says it could not check them (never a pass).
     let (stdout, _) = vmbackup_exit(&["verify", s(&backups[1])], 1);
     assert!(stdout.contains("were not checked"), "{stdout}");
+
+    // With the pool, prune removes the oldest backup with what is left of its disks.
+    let keep_one = setup.config(
+        "one.cfg",
+        &format!("backup-sr-export=web:1\nbackup_sr={SR_NAME}"),
+    );
+    vmbackup_json(&["prune", "--config", s(&keep_one)], 0);
+    assert_eq!(setup.backups_of("web"), [backups[1].clone()]);
+    assert_eq!(on_sr(&setup, &sr), copies_of(&manifest(&backups[1])));
     setup.assert_no_leaks();
+}
+
+/// The disks of the backup `first` on the backup SR: the system disk's bytes, a blank data
+/// disk of `data_size` bytes, both marked; nothing else new in the pool.
+fn check_disks_on_sr(setup: &Setup, sr: &Ref, first: &Value, system: &[u8], data_size: i64) {
+    // On the SR: the system disk's bytes, and a blank data disk of the same size, marked.
+    assert_eq!(on_sr(setup, sr), copies_of(first));
+    for (reference, record) in setup.sim.vdis_on(sr) {
+        assert_eq!(
+            record.other_config["vmbackup-backup-sr-vm"],
+            first["vm"]["uuid"].as_str().unwrap()
+        );
+        let bytes = setup.sim.vdi_bytes(&reference).unwrap();
+        if record.virtual_size == data_size {
+            assert!(bytes.iter().all(|b| *b == 0), "the data disk is blank");
+        } else {
+            assert!(bytes == *system, "the system disk's copy holds its bytes");
+        }
+    }
+    setup.assert_no_leaks();
+    let audit = setup.sim.audit();
+    assert!(
+        audit
+            .vdis
+            .iter()
+            .all(|v| on_sr(setup, sr).contains(&v.uuid)),
+        "only the backup's disks are new:\n{audit}"
+    );
 }
 
 /// Restores `backup` and checks the new VM: its system disk holds `system`, its data disk
