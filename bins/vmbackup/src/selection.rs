@@ -9,7 +9,7 @@
 //!    candidates with exactly that name (case-sensitive); if none has it and it is a uuid
 //!    (any case), the candidate with that uuid. A pattern matches the candidates whose name
 //!    it matches from the start (Python's `re.match`). A tag (`tag:NAME`, see
-//!    [`TagSelector`](crate::TagSelector)) matches the candidates whose `tags` hold it, `%a`
+//!    [`TagSelector`]) matches the candidates whose `tags` hold it, `%a`
 //!    being the weekday given to [`resolve`] (the run's, in local time).
 //! 3. **Excludes** drop the candidates they match from every rule, whatever the order of
 //!    the lines. An exclude that matches nothing is a warning.

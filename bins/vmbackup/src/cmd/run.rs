@@ -9,6 +9,7 @@ use cli_common::{Outcome, ProgressSet, UsageError};
 use jiff::civil::DateTime;
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
+use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
 use vmbackup::connect::connect;
 use vmbackup::inventory::Inventory;
@@ -17,7 +18,7 @@ use vmbackup::pool_db::dump_pool_db;
 use vmbackup::run::{RunSettings, VmReport, chain, local_now, run_jobs};
 use vmbackup::status_log::{Counts, StatusLog, node_name, short_host_name, stdout_prefix};
 use vmbackup::tag::weekday_tag;
-use vmbackup::{Config, Selection, Selector, resolve};
+use vmbackup::{Config, JobKind, Selection, Selector, resolve};
 
 use super::{ConnectArgs, Output, load_config, password};
 
@@ -100,8 +101,22 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         .iter()
         .map(|vm| serde_json::json!({"vm": vm.name, "uuid": vm.uuid}))
         .collect();
-    let errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
+    let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
     let warnings: Vec<String> = selection.warnings.iter().map(ToString::to_string).collect();
+    // The SR backup-sr-exports copy to must exist, and be the one meant.
+    let backup_sr = config.backup_sr.as_deref().filter(|_| {
+        selection
+            .jobs
+            .iter()
+            .any(|job| job.kind == JobKind::BackupSrExport)
+    });
+    let backup_sr = backup_sr.and_then(|name| match find_sr(&inventory, name) {
+        Ok((_, sr)) => Some(format!("{} ({})", sr.name_label, sr.uuid)),
+        Err(error) => {
+            errors.push(error.to_string());
+            None
+        }
+    });
     // The weekday `tag:%a` stands for, when a rule uses it.
     let weekday = config
         .rules
@@ -113,7 +128,7 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
             "backup_dir": config.backup_dir, "status_log": config.status_log,
             "compress": config.compress, "retention": config.retention,
             "jobs": jobs, "excluded": excluded, "errors": errors, "warnings": warnings,
-            "weekday_tag": weekday,
+            "weekday_tag": weekday, "backup_sr": backup_sr,
         }))?;
     } else {
         println!("backup_dir        = {}", config.backup_dir.display());
@@ -122,6 +137,9 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         println!("vdi_export_format = {}", config.vdi_export_format.as_str());
         println!("pool_db_backup    = {}", u8::from(config.pool_db_backup));
         println!("concurrency       = {}", config.concurrency);
+        if let Some(sr) = &backup_sr {
+            println!("backup_sr         = {sr}");
+        }
         if let Some(day) = weekday {
             println!("tag:%a            = tag:{day} (today)");
         }

@@ -59,6 +59,9 @@ fn backup_sr_run_verify_restore_and_prune() {
         &format!("backup-sr-export=web:2\nbackup_sr={SR_NAME}"),
     );
 
+    let preview = vmbackup_json(&["preview", s(&config)], 0);
+    let shown = preview["backup_sr"].as_str().unwrap_or_default();
+    assert!(shown.starts_with(&format!("{SR_NAME} (")), "{preview:#}");
     let report = vmbackup_json(&["run", s(&config), "--quiet"], 0);
     assert_eq!(report["vms"][0]["status"], "success", "{report:#}");
     assert_eq!(report["vms"][0]["kind"], "backup-sr-export");
@@ -280,6 +283,8 @@ fn a_failure_at_any_step_leaves_nothing_on_either_sr() {
         "{report:#}"
     );
     setup.assert_clean();
+    let (_, stderr) = vmbackup_exit(&["preview", s(&wrong)], 2);
+    assert!(stderr.contains("no SR has this uuid or name"), "{stderr}");
     // And the rule without backup_sr is a configuration error (exit 2).
     let missing = setup.config("missing.cfg", "backup-sr-export=web");
     let (_, stderr) = vmbackup_exit(&["preview", s(&missing)], 2);
