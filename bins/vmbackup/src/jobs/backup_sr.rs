@@ -9,6 +9,7 @@ use std::time::Duration;
 use xenapi::records::{StringMap, VbdMode, VbdRecord, VbdType, VdiRecord};
 use xenapi::{Ref, Session};
 
+use super::vm::clear_template_flags;
 use super::vm_dir;
 use super::{AtStep, Backup, JobFailure};
 use crate::backup_sr::{CopyGuard, Marks, ROLE, SrCopy, find_sr, leftovers};
@@ -27,16 +28,7 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
     let sr_name = sr_record.name_label.clone();
     let sr_uuid = sr_record.uuid.clone();
     backup.sweep_leftovers();
-    let here = vm_dir(backup.ctx.config, &backup.vm.name_label);
-    let owner = Marks::owner_of(backup.ctx.host_name, &here);
-    for leftover in leftovers(backup.ctx.inventory, &backup.vm.uuid, &owner, &here) {
-        tracing::warn!(vm = %backup.vm.name_label, vdi = %leftover, "removing a backup-SR disk left by an interrupted run");
-        if let Err(error) = session.vdi().destroy(&leftover) {
-            backup.warnings.push(format!(
-                "could not remove the backup-SR disk {leftover} left by an interrupted run: {error}"
-            ));
-        }
-    }
+    let owner = sweep_sr_leftovers(backup);
     let boot = backup
         .ctx
         .inventory
@@ -51,15 +43,7 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
     let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
         .at(Failure::Snapshot)?;
-    let clear_flags = || -> xenapi::Result<()> {
-        session
-            .vm()
-            .set_is_a_template(snapshot.reference(), false)?;
-        session.vm().set_ha_always_run(snapshot.reference(), false)
-    };
-    clear_flags()
-        .map_err(|e| VmBackupError::xapi(backup.doing("clearing the snapshot's template flags"), e))
-        .at(Failure::TemplateParamSet)?;
+    clear_template_flags(backup, &snapshot)?;
     let target = Target {
         sr,
         sr_uuid,
@@ -119,6 +103,22 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
             .push(format!("the backup snapshot could not be removed: {error}"));
     }
     Ok(())
+}
+
+/// Removes the disks on a backup SR that a killed run of this VM into this directory left
+/// (a warning if that fails); returns the owner mark of this run's disks.
+fn sweep_sr_leftovers(backup: &mut Backup<'_>) -> String {
+    let here = vm_dir(backup.ctx.config, &backup.vm.name_label);
+    let owner = Marks::owner_of(backup.ctx.host_name, &here);
+    for leftover in leftovers(backup.ctx.inventory, &backup.vm.uuid, &owner, &here) {
+        tracing::warn!(vm = %backup.vm.name_label, vdi = %leftover, "removing a backup-SR disk left by an interrupted run");
+        if let Err(error) = backup.session().vdi().destroy(&leftover) {
+            backup.warnings.push(format!(
+                "could not remove the backup-SR disk {leftover} left by an interrupted run: {error}"
+            ));
+        }
+    }
+    owner
 }
 
 /// Where and how the disks go.
