@@ -65,13 +65,13 @@ fn a_tag_rule_backs_up_the_tagged_vms_with_its_keep_and_tag_excludes() {
     setup.assert_clean();
 }
 
-/// `preview --json` of `config` in UTC; `None` when the UTC day changed meanwhile (the
-/// caller tries again).
-fn preview_on_one_day(config: &std::path::Path) -> Option<(String, Value)> {
+/// `vmbackup COMMAND config --json` in UTC; `None` when the UTC day changed meanwhile
+/// (the caller tries again).
+fn on_one_day(command: &str, config: &std::path::Path) -> Option<(String, Value)> {
     let today = || weekday_tag(Timestamp::now().to_zoned(TimeZone::UTC).weekday());
     let before = today();
     let output = Command::new(env!("CARGO_BIN_EXE_vmbackup"))
-        .args(["preview", s(config), "--json"])
+        .args([command, s(config), "--json", "--quiet"])
         .env("TZ", "UTC")
         .env_remove("VMBACKUP_PASSWORD")
         .output()
@@ -93,7 +93,7 @@ fn the_weekday_tag_selects_the_vms_tagged_with_the_day_of_the_run() {
     let setup = Setup::new(vms);
     let config = setup.config("weekday.cfg", "vm-export=tag:%a:2");
     let (today, preview) = (0..3)
-        .find_map(|_| preview_on_one_day(&config))
+        .find_map(|_| on_one_day("preview", &config))
         .expect("the day does not change three times in a row");
     assert_eq!(names(&preview, "jobs", "vm"), [format!("vm-{today}")]);
     assert_eq!(preview["weekday_tag"], Value::from(today.clone()));
@@ -102,4 +102,12 @@ fn the_weekday_tag_selects_the_vms_tagged_with_the_day_of_the_run() {
     // The text form says which tag `%a` stands for today.
     let (stdout, _) = vmbackup_exit(&["preview", s(&config)], 0);
     assert!(stdout.contains("tag:%a"), "{stdout}");
+
+    // A run takes the day from its own clock, and backs up that VM only.
+    let (today, report) = (0..3)
+        .find_map(|_| on_one_day("run", &config))
+        .expect("the day does not change three times in a row");
+    assert_eq!(names(&report, "vms", "name"), [format!("vm-{today}")]);
+    assert_eq!(setup.backups_of(&format!("vm-{today}")).len(), 1);
+    setup.assert_clean();
 }
