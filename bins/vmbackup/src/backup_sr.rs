@@ -326,23 +326,33 @@ pub fn settle_plan(
 }
 
 /// Destroys the backup's disks that are still on the backup SR and ours; the error says
-/// what could not be destroyed.
+/// what could not be destroyed. When one of them is there but does not check out (not
+/// ours, moved, resized), nothing is destroyed: the backup is kept for a look.
 fn destroy_copies(session: &Session, manifest: &Manifest) -> std::result::Result<(), String> {
     let located = locate(session, manifest).map_err(|e| crate::run::chain(&e))?;
-    let mut failed = Vec::new();
+    let mut doubtful = Vec::new();
+    let mut ours = Vec::new();
     for (copy, found) in located {
         match found {
-            Ok((vdi, _)) => {
-                if let Err(error) = session.vdi().destroy(&vdi) {
-                    failed.push(format!("disk {} ({}): {error}", copy.device, copy.vdi_uuid));
-                }
-            }
+            Ok((vdi, _)) => ours.push((copy, vdi)),
             // Gone already (an earlier prune stopped half-way): nothing to do.
             Err(_) if !vdi_exists(session, &copy.vdi_uuid) => {}
-            // There, but not ours: never destroyed, and the backup is kept for a look.
-            Err(why) => failed.push(why),
+            Err(why) => doubtful.push(why),
         }
     }
+    if !doubtful.is_empty() {
+        return Err(doubtful.join("; "));
+    }
+    let failed: Vec<String> = ours
+        .into_iter()
+        .filter_map(|(copy, vdi)| {
+            session
+                .vdi()
+                .destroy(&vdi)
+                .err()
+                .map(|error| format!("disk {} ({}): {error}", copy.device, copy.vdi_uuid))
+        })
+        .collect();
     if failed.is_empty() {
         Ok(())
     } else {

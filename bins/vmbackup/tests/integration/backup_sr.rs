@@ -361,3 +361,43 @@ fn disks_a_killed_run_left_on_the_backup_sr_are_swept_by_the_next_run_and_only_t
     );
     assert!(copies_of(&published).is_subset(&now));
 }
+
+#[test]
+fn a_manifest_naming_a_disk_that_is_not_ours_never_gets_it_destroyed() {
+    let (setup, sr) = pool();
+    let vm = web(&setup);
+    let production = setup.sim.vdis_of(&vm)[0].clone();
+    let production_uuid = setup.sim.vdi(&production).unwrap().uuid;
+    let config = setup.config(
+        "sr.cfg",
+        &format!("backup-sr-export=web:1\nbackup_sr={SR_NAME}"),
+    );
+    vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    let first = setup.backups_of("web")[0].clone();
+    // A damaged (or hostile) manifest names the VM's own system disk as a backup disk.
+    let mut edited = manifest(&first);
+    edited["sr_copies"][0]["vdi_uuid"] = Value::from(production_uuid.clone());
+    std::fs::write(first.join("manifest.json"), edited.to_string()).unwrap();
+
+    let (stdout, _) = vmbackup_exit(&["verify", s(&first), "--config", s(&config)], 1);
+    assert!(stdout.contains("not ours"), "{stdout}");
+    // The next run's retention (:1) would remove the first backup: it keeps it instead.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let report = vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    assert!(
+        report["vms"][0]["pruned"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    assert!(first.is_dir());
+    assert!(
+        setup.sim.vdi(&production).is_some(),
+        "the VM's disk is intact"
+    );
+    // Nothing of the kept backup was destroyed: its other disk is still on the SR.
+    let blank = edited["sr_copies"][1]["vdi_uuid"].as_str().unwrap();
+    assert!(
+        on_sr(&setup, &sr).contains(blank),
+        "the kept backup lost a disk"
+    );
+    setup.assert_no_leaks();
+}
