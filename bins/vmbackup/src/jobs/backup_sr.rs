@@ -162,6 +162,12 @@ fn move_disks(
                 ..VdiRecord::default()
             })?
         } else {
+            // XAPI gives the copy the source's other_config as it creates it: marking the
+            // (temporary) snapshot disk first means the copy is ours from its first moment,
+            // and the next run finds it even if this one is killed during the copy.
+            session
+                .vdi()
+                .set_other_config(&vbd.vdi, &target.marks.applied(source.other_config.clone()))?;
             session.vdi().copy(&vbd.vdi, &target.sr, COPY_TIMEOUT)?
         };
         let record = session.vdi().get_record(&disk)?;
@@ -183,10 +189,7 @@ fn move_disks(
             },
         );
         if !blank {
-            // The copy took the snapshot's name and other_config: make it ours.
-            session
-                .vdi()
-                .set_other_config(&disk, &target.marks.applied(record.other_config))?;
+            // The copy took the snapshot disk's name.
             session.vdi().set_name_label(&disk, &label)?;
         }
         // The snapshot's own disk goes (the snapshot's guard would take it anyway).
