@@ -292,6 +292,7 @@ mod tests {
             tool: "vmbackup".into(),
             files: Vec::new(),
             disks: Vec::new(),
+            sr_copies: Vec::new(),
         }
     }
 

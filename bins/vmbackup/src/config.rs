@@ -65,6 +65,8 @@ pub struct Config {
     pub concurrency: NonZeroUsize,
     /// vdi-export every disk of the VM, not only its boot disk (`all_disks`).
     pub all_disks: bool,
+    /// The SR backup-sr-exports copy disks to (`backup_sr`): its name or uuid.
+    pub backup_sr: Option<String>,
     /// The e-mail report, when `mail_to` is given.
     pub mail: Option<MailSettings>,
     /// The retention policy for every VM (`max_backups`, `keep_*`, `max_age_days`); a
@@ -106,6 +108,9 @@ pub enum JobKind {
     VdiExport,
     /// `skeleton-export` (TINABS): system disk plus empty data disks, as one XVA.
     SkeletonExport,
+    /// `backup-sr-export` (TINABS 2.0): the system disk copied to the backup SR
+    /// (`backup_sr`), data disks recreated blank there, the VM's metadata in the backup.
+    BackupSrExport,
     /// `vm-export`: the whole VM as an XVA.
     VmExport,
     /// `metadata-export`: the VM's metadata only.
@@ -114,9 +119,10 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind, in precedence order.
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::VdiExport,
         JobKind::SkeletonExport,
+        JobKind::BackupSrExport,
         JobKind::VmExport,
         JobKind::MetadataExport,
     ];
@@ -126,6 +132,7 @@ impl JobKind {
         match self {
             JobKind::VdiExport => "vdi-export",
             JobKind::SkeletonExport => "skeleton-export",
+            JobKind::BackupSrExport => "backup-sr-export",
             JobKind::VmExport => "vm-export",
             JobKind::MetadataExport => "metadata-export",
         }

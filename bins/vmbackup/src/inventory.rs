@@ -89,6 +89,7 @@ impl Inventory {
                 is_a_template: vm.is_a_template,
                 is_a_snapshot: vm.is_a_snapshot,
                 is_control_domain: vm.is_control_domain,
+                tags: vm.tags.clone(),
             })
             .collect();
         infos.sort_by(|a, b| a.name_label.cmp(&b.name_label).then(a.uuid.cmp(&b.uuid)));

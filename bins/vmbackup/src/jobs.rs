@@ -10,10 +10,14 @@
 //! - **metadata-export**: `/export_metadata` into `<vm>.xva` (an `ova.xml`-only archive).
 //! - **skeleton-export** (TINABS): snapshot the VM, replace every data disk of the snapshot
 //!   by a blank disk of the same size, export that, destroy it all.
+//! - **backup-sr-export** (TINABS 2.0): snapshot the VM, copy its system disk to the backup
+//!   SR and recreate its data disks blank there, export the metadata only; the disks on the
+//!   SR stay, recorded in the manifest (see [`crate::backup_sr`]).
 //!
 //! Every kind also writes `vm-metadata.xml` (the VM's `ova.xml`, snapshots included),
 //! NAUbackup's `vm.cfg` / `DISK-*/*.cfg` / `VIFs/*.cfg`, and the manifest.
 
+mod backup_sr;
 mod disks;
 mod skeleton;
 mod vm;
@@ -113,6 +117,7 @@ pub fn run_job(
         JobKind::VdiExport => disks::vdi_export(&mut backup)?,
         JobKind::MetadataExport => vm::metadata_export(&mut backup)?,
         JobKind::SkeletonExport => skeleton::skeleton_export(&mut backup)?,
+        JobKind::BackupSrExport => backup_sr::backup_sr_export(&mut backup)?,
     }
     backup.write_metadata().at(Failure::MetadataExport)?;
     backup.commit().at(Failure::MetadataExport)
@@ -133,6 +138,8 @@ pub(crate) struct Backup<'a> {
     warnings: Vec<String>,
     /// The `/export_metadata` archive, once fetched.
     metadata: Option<Vec<u8>>,
+    /// Disks on a backup SR (backup-sr-export): destroyed unless the backup is published.
+    sr_copies: Option<crate::backup_sr::CopyGuard<'a>>,
 }
 
 impl<'a> Backup<'a> {
@@ -163,6 +170,7 @@ impl<'a> Backup<'a> {
             disks: Vec::new(),
             warnings: Vec::new(),
             metadata: None,
+            sr_copies: None,
         })
     }
 
@@ -267,8 +275,13 @@ impl<'a> Backup<'a> {
 
     /// The VM's `/export_metadata` archive (small: records only).
     fn metadata_archive(&self) -> Result<Vec<u8>> {
+        self.metadata_archive_of(&self.vm_ref)
+    }
+
+    /// The `/export_metadata` archive of `vm` (this VM, or a snapshot of it).
+    fn metadata_archive_of(&self, vm: &Ref) -> Result<Vec<u8>> {
         let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
-        let download = self.session().export_metadata(&self.vm_ref).map_err(fail)?;
+        let download = self.session().export_metadata(vm).map_err(fail)?;
         let mut archive = Vec::new();
         let mut limited = download.take(crate::verify::METADATA_LIMIT);
         limited
@@ -300,9 +313,17 @@ impl<'a> Backup<'a> {
             tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
             files: self.files,
             disks: self.disks,
+            sr_copies: self
+                .sr_copies
+                .as_ref()
+                .map(crate::backup_sr::CopyGuard::copies)
+                .unwrap_or_default(),
         };
         let bytes = manifest.files.iter().map(|f| f.digest.bytes).sum();
         let path = self.dir.commit(&manifest)?;
+        if let Some(copies) = self.sr_copies {
+            copies.keep();
+        }
         Ok(JobDone {
             path,
             bytes,

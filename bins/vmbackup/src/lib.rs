@@ -33,10 +33,10 @@
 //!
 //! | key | value | default |
 //! |---|---|---|
-//! | `vm-export` | VM name, uuid or regex, optional `:N` (repeatable) | |
+//! | `vm-export` | VM name, uuid, regex or `tag:NAME`, optional `:N` (repeatable) | |
 //! | `vdi-export` | same: export the boot disk only (see `all_disks`) | |
 //! | `metadata-export` | same: export the VM's metadata only | |
-//! | `exclude` | VM name, uuid or regex (repeatable) | |
+//! | `exclude` | VM name, uuid, regex or `tag:NAME` (repeatable) | |
 //! | `max_backups` | backups kept per VM, ≥ 1 (alias `keep_last`) | 4 |
 //! | `backup_dir` | directory of the backups | `/snapshots/BACKUPS` |
 //! | `status_log` | NAUbackup's status log | `/snapshots/NAUbackup/status.log` |
@@ -58,6 +58,15 @@
 //! selected. How the rules combine — excludes, one job per VM, duplicate names — is in
 //! [`selection`].
 //!
+//! **Tags** (TINABS): `tag:NAME` selects the VMs whose XAPI tags (`VM.tags`) hold `NAME`
+//! exactly, in any rule: `vm-export=tag:nightly:3`, `exclude=tag:no-backup`. `%a` in the
+//! tag is the run's weekday in local time, `Mon` … `Sun`, as TINABS's GUI selected:
+//! `vm-export=tag:%a` backs up on Tuesdays the VMs tagged `Tue`; `preview` says which day
+//! it took. `%%` is a `%`, `\:` a `:` in a tag. A tag that no VM carries is a warning, as a
+//! pattern that matches nothing. NAUbackup knew no tags and read `tag:3` as the VM named
+//! `tag` kept 3 times; that line now selects the VMs tagged `3`, with a warning (write
+//! `^tag$:3` for the old meaning). See [`TagSelector`].
+//!
 //! **`:N`** after a selector keeps N backups of the VMs it selects instead of
 //! `max_backups`. It is split off at the last `:` outside parentheses and brackets, so
 //! `(?:a|b)` keeps its colon; write a `:` of a name as `\:`. `vmbackup prune --config`
@@ -71,6 +80,8 @@
 //! | key | value | default |
 //! |---|---|---|
 //! | `skeleton-export` | selector with `:N` (repeatable): TINABS's skeleton | |
+//! | `backup-sr-export` | selector with `:N` (repeatable): TINABS 2.0's backup SR (below) | |
+//! | `backup_sr` | the SR backup-sr-exports copy disks to: its uuid or unique name | required by them |
 //! | `host` | pool master: `https://host[:port]`, `http://…`, or `host` (https) | none |
 //! | `user` | XAPI user | `root` |
 //! | `password_file` | file holding the password as plain text (trailing newline removed) | |
@@ -101,6 +112,20 @@
 //! `tls_fingerprint`, `tls_ca_file` and `tls_insecure=true` may be given, and at most one
 //! of the two password files; with neither, the caller reads the password from the
 //! environment or a prompt (never from the command line).
+//!
+//! ## The backup-SR variant (TINABS 2.0)
+//!
+//! `backup-sr-export=web` with `backup_sr=Backup NFS` keeps the disk data on the storage
+//! side: the snapshot of the VM's system disk is copied to the backup SR (`VDI.copy`), its
+//! data disks are recreated blank there, and only the metadata of that VM goes into the
+//! backup directory (`web.xva`, an `ova.xml`-only archive, besides the usual files); the
+//! manifest lists the disks on the SR. `verify --config` checks that they still exist,
+//! marked as ours, with their size; `restore` imports the metadata with blank disks and
+//! puts a copy of the system disk back in its slot; retention destroys a pruned backup's
+//! disks before its directory (`vmbackup prune` connects to the configuration's `host`
+//! for that; without one it keeps such backups). The next run of the VM removes the disks
+//! a killed run left on the SR. See
+//! [`backup_sr`].
 //!
 //! ## The vm-selector form
 //!
@@ -164,6 +189,7 @@
 //!     is_a_template: false,
 //!     is_a_snapshot: false,
 //!     is_control_domain: false,
+//!     tags: Vec::new(),
 //! };
 //! let pool = [
 //!     vm("PROD-ubuntu14", "u14"),
@@ -171,7 +197,7 @@
 //!     vm("PROD-CentOS7-large-user-disks", "c7"),
 //!     vm("DEV-RH6", "rh6"),
 //! ];
-//! let selection = resolve(&config.rules, &pool);
+//! let selection = resolve(&config.rules, &pool, jiff::civil::Weekday::Monday);
 //! let jobs: Vec<(&str, JobKind, Option<u32>)> = selection
 //!     .jobs
 //!     .iter()
@@ -190,6 +216,7 @@
 //! ```
 
 pub mod backup_dir;
+pub mod backup_sr;
 pub mod cancel;
 pub mod config;
 pub mod connect;
@@ -212,9 +239,11 @@ pub mod run;
 pub mod save;
 pub mod selection;
 pub mod status_log;
+pub mod tag;
 pub mod verify;
 
 pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
 pub use error::{Issue, Location, Result, VmBackupError};
 pub use pattern::{Pattern, Selector, is_plain_name};
 pub use selection::{Job, Selection, VmInfo, resolve};
+pub use tag::TagSelector;

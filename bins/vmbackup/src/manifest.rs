@@ -109,6 +109,9 @@ manifest_words!(
         Metadata = "metadata",
         /// NAUbackup's `*.cfg` files.
         NaubackupMetadata = "naubackup-metadata",
+        /// A backup-sr-export's VM records (`/export_metadata`); its disks are on the backup SR
+        /// (the manifest's `sr_copies`).
+        BackupSrXva = "backup-sr-xva",
     }
 );
 
@@ -181,6 +184,9 @@ pub struct Manifest {
     /// The disks exported as images (vdi-export).
     #[serde(default)]
     pub disks: Vec<ManifestDisk>,
+    /// The disks kept on a backup SR (backup-sr-export), see [`crate::backup_sr`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sr_copies: Vec<crate::backup_sr::SrCopy>,
 }
 
 /// The VM of a backup.

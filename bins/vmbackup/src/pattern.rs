@@ -8,10 +8,14 @@ use std::fmt::{self, Write as _};
 
 use regex::Regex;
 
+use crate::tag::TagSelector;
+
 /// A selector from a `vm-export=`, `vdi-export=`, `metadata-export=`, `skeleton-export=`
 /// or `exclude=` line (without its `:N`).
 #[derive(Debug, Clone)]
 pub enum Selector {
+    /// `tag:NAME`: the VMs carrying this tag (see [`TagSelector`]).
+    Tag(TagSelector),
     /// A plain name: it matches the VM with exactly this name, or (when no VM has this
     /// name) the VM with this uuid.
     Name(String),
@@ -33,6 +37,7 @@ impl Selector {
     /// The selector as written.
     pub fn as_str(&self) -> &str {
         match self {
+            Selector::Tag(tag) => tag.as_str(),
             Selector::Name(name) => name,
             Selector::Pattern(pattern) => pattern.as_str(),
         }

@@ -28,8 +28,23 @@ pub struct Pruned {
 }
 
 /// Plans `policy` over the backups in `vm_dir` and applies it (not on a `dry_run`). The
-/// newest complete backup is never removed, whatever the policy.
+/// newest complete backup is never removed, whatever the policy. Backups that keep disks
+/// on a backup SR are kept (only [`prune_vm_dir_in_pool`] can remove those disks).
 pub fn prune_vm_dir(
+    vm_dir: &Path,
+    layout: &Layout,
+    policy: &Policy,
+    now: Timestamp,
+    dry_run: bool,
+) -> Result<Pruned> {
+    prune_vm_dir_in_pool(None, vm_dir, layout, policy, now, dry_run)
+}
+
+/// [`prune_vm_dir`], with the pool: a backup that keeps disks on a backup SR has them
+/// destroyed before its directory goes, and is kept when that fails
+/// ([`crate::backup_sr::settle_plan`]).
+pub fn prune_vm_dir_in_pool(
+    session: Option<&xenapi::Session>,
     vm_dir: &Path,
     layout: &Layout,
     policy: &Policy,
@@ -40,7 +55,8 @@ pub fn prune_vm_dir(
         VmBackupError::retention(format!("{action} `{}`", vm_dir.display()), source)
     };
     let scan = scan_vm_dir(vm_dir, layout).map_err(|e| failed("scanning", e))?;
-    let plan = plan(&scan.backups, policy, now);
+    let mut plan = plan(&scan.backups, policy, now);
+    crate::backup_sr::settle_plan(session, &scan, &mut plan, dry_run);
     let applied = apply(&scan, &plan, dry_run).map_err(|e| failed("pruning", e))?;
     Ok(Pruned {
         scan,
@@ -202,6 +218,7 @@ mod tests {
             tool: "vmbackup".into(),
             files: Vec::new(),
             disks: Vec::new(),
+            sr_copies: Vec::new(),
         };
         backup.commit(&manifest).unwrap();
         let found = vm_of_dir(&dir);

@@ -106,6 +106,9 @@ pub fn restore_backup(
     if !manifest.disks.is_empty() {
         return restore_disks(session, dir, &manifest, sr, options, cancel, progress);
     }
+    if manifest.kind == crate::config::JobKind::BackupSrExport.as_str() {
+        return crate::backup_sr::restore(session, dir, &manifest, sr, options, cancel, progress);
+    }
     if manifest.kind == "metadata-export" {
         return Err(VmBackupError::Backup(format!(
             "`{}` holds metadata only: restore it with `xe vm-import metadata=true`",
@@ -277,21 +280,7 @@ fn restore_disks(
         };
         images.push((disk, file, checked_file(dir, file)?, format));
     }
-    let sr = if let Some(sr) = sr {
-        sr
-    } else {
-        let pool = session
-            .pool()
-            .get_all()
-            .map_err(|e| VmBackupError::xapi("reading the pool", e))?;
-        let pool = pool
-            .first()
-            .ok_or_else(|| VmBackupError::Backup("the pool has no pool object".into()))?;
-        session
-            .pool()
-            .get_default_sr(pool)
-            .map_err(|e| VmBackupError::xapi("reading the pool's default SR", e))?
-    };
+    let sr = target_sr(session, sr)?;
     let mut restored = Restored::default();
     let mut done = Vec::new();
     for (disk, file, path, format) in images {
@@ -371,6 +360,24 @@ fn removed(vdi: TempVdi<'_>, uuid: &str, error: VmBackupError) -> VmBackupError 
             error
         }
     }
+}
+
+/// `sr`, or the pool's default SR.
+pub(crate) fn target_sr(session: &Session, sr: Option<Ref>) -> Result<Ref> {
+    if let Some(sr) = sr {
+        return Ok(sr);
+    }
+    let pool = session
+        .pool()
+        .get_all()
+        .map_err(|e| VmBackupError::xapi("reading the pool", e))?;
+    let pool = pool
+        .first()
+        .ok_or_else(|| VmBackupError::Backup("the pool has no pool object".into()))?;
+    session
+        .pool()
+        .get_default_sr(pool)
+        .map_err(|e| VmBackupError::xapi("reading the pool's default SR", e))
 }
 
 /// Sends a file's bytes, decompressed first when `decompress` (the pool reads raw and VHD
@@ -501,7 +508,7 @@ fn image_digest(path: &Path, disk: &ManifestDisk, compressed: bool) -> Result<St
 }
 
 /// XXH64 of a VDI's bytes, read from the pool as raw.
-fn pool_disk_digest(session: &Session, vdi: &Ref, cancel: &Cancel) -> Result<String> {
+pub(crate) fn pool_disk_digest(session: &Session, vdi: &Ref, cancel: &Cancel) -> Result<String> {
     let fail = |e| VmBackupError::xapi(format!("reading VDI {vdi} back"), e);
     let mut download = session
         .export_raw_vdi(vdi, DiskFormat::Raw, None)

@@ -19,7 +19,7 @@ use crate::cancel::Cancel;
 use crate::config::{Config, JobKind};
 use crate::inventory::Inventory;
 use crate::jobs::{JobContext, run_job, vm_dir};
-use crate::prune::prune_vm_dir;
+use crate::prune::prune_vm_dir_in_pool;
 use crate::selection::Job;
 use crate::status_log::{Failure, StatusLog, VmOutcome, VmResult};
 
@@ -164,7 +164,7 @@ fn back_up_one(ctx: &JobContext<'_>, job: &Job, settings: &RunSettings<'_>) -> V
             report.backup = Some(done.path);
             report.bytes = done.bytes;
             report.warnings = done.warnings;
-            prune_after_success(ctx.config, job, &mut report);
+            prune_after_success(ctx, job, &mut report);
         }
         Err((step, error)) => {
             report.result.outcome = VmOutcome::Failed(step);
@@ -192,9 +192,11 @@ fn back_up_one(ctx: &JobContext<'_>, job: &Job, settings: &RunSettings<'_>) -> V
 }
 
 /// Retention runs only once the new backup is complete, and never removes the newest one.
-fn prune_after_success(config: &Config, job: &Job, report: &mut VmReport) {
+fn prune_after_success(ctx: &JobContext<'_>, job: &Job, report: &mut VmReport) {
+    let config = ctx.config;
     let policy = config.policy_for(job.keep);
-    match prune_vm_dir(
+    match prune_vm_dir_in_pool(
+        Some(ctx.session),
         &vm_dir(config, &job.name),
         &Layout::Own,
         &policy,
@@ -235,5 +237,6 @@ fn primary_step(kind: JobKind) -> Failure {
         JobKind::VdiExport => Failure::VdiExport,
         JobKind::MetadataExport => Failure::MetadataExport,
         JobKind::SkeletonExport => Failure::SkeletonBuild,
+        JobKind::BackupSrExport => Failure::BackupSrCopy,
     }
 }

@@ -8,12 +8,16 @@
 //! 2. **Matching.** A plain name ([`is_plain_name`](crate::is_plain_name)) matches the
 //!    candidates with exactly that name (case-sensitive); if none has it and it is a uuid
 //!    (any case), the candidate with that uuid. A pattern matches the candidates whose name
-//!    it matches from the start (Python's `re.match`).
+//!    it matches from the start (Python's `re.match`). A tag (`tag:NAME`, see
+//!    [`TagSelector`]) matches the candidates whose `tags` hold it, `%a`
+//!    being the weekday given to [`resolve`] (the run's, in local time).
 //! 3. **Excludes** drop the candidates they match from every rule, whatever the order of
 //!    the lines. An exclude that matches nothing is a warning.
 //! 4. **Export rules.** A plain name that matches nothing is an error ("vm(s) List does
 //!    not exist"); one that matches several non-excluded VMs is an error naming their
-//!    uuids (select one by uuid, or exclude the others by uuid). A pattern that matches nothing (once excludes are applied) is a warning. A
+//!    uuids (select one by uuid, or exclude the others by uuid). A pattern or a tag that
+//!    matches nothing (once excludes are applied) is a warning: on most days no VM carries
+//!    some weekday's tag. A
 //!    VM selected by name or pattern whose name another non-excluded candidate also
 //!    carries is an error: both would back up into one directory (NAUbackup's
 //!    duplicate-name check); selecting it by uuid is allowed.
@@ -28,9 +32,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 
+use jiff::civil::Weekday;
+
 use crate::config::{JobKind, Rule, RuleAction};
 use crate::error::{Issue, Location};
 use crate::pattern::Selector;
+use crate::tag::TagSelector;
 
 mod offline;
 pub use offline::{OfflineVm, possible_keeps};
@@ -48,6 +55,8 @@ pub struct VmInfo {
     pub is_a_snapshot: bool,
     /// Control domains (dom0) are never selected.
     pub is_control_domain: bool,
+    /// Its tags (`VM.tags`), for `tag:` rules.
+    pub tags: Vec<String>,
 }
 
 /// A VM to back up.
@@ -87,8 +96,9 @@ pub struct Selection {
     pub warnings: Vec<Issue>,
 }
 
-/// Resolves `rules` (in line order) against the pool's `vms`; see the module docs.
-pub fn resolve(rules: &[Rule], vms: &[VmInfo]) -> Selection {
+/// Resolves `rules` (in line order) against the pool's `vms` on the day `today` (for
+/// `tag:%a`: the weekday of the run's clock, in local time); see the module docs.
+pub fn resolve(rules: &[Rule], vms: &[VmInfo], today: Weekday) -> Selection {
     let candidates: Vec<&VmInfo> = vms
         .iter()
         .filter(|vm| !vm.is_a_template && !vm.is_a_snapshot && !vm.is_control_domain)
@@ -100,6 +110,7 @@ pub fn resolve(rules: &[Rule], vms: &[VmInfo]) -> Selection {
         chosen: BTreeMap::new(),
         selection: Selection::default(),
         candidates,
+        today,
     };
     for rule in rules.iter().filter(|r| r.action == RuleAction::Exclude) {
         resolver.exclude(rule);
@@ -131,6 +142,8 @@ struct Resolver<'a> {
     /// the last keep.
     chosen: BTreeMap<usize, (BTreeMap<JobKind, Location>, Option<NonZeroU32>)>,
     selection: Selection,
+    /// The day `tag:%a` is resolved for.
+    today: Weekday,
 }
 
 impl Resolver<'_> {
@@ -157,9 +170,12 @@ impl Resolver<'_> {
     }
 
     fn exclude(&mut self, rule: &Rule) {
-        let matched = matches(&rule.selector, &self.candidates);
+        let matched = matches(&rule.selector, &self.candidates, self.today);
         if matched.is_empty() {
             let message = match &rule.selector {
+                Selector::Tag(tag) => {
+                    format!("exclude {} matches no VM", shown_tag(tag, self.today))
+                }
                 Selector::Name(name) => format!("vm(s) Exclude does not exist: {name}"),
                 Selector::Pattern(p) => format!("exclude pattern `{}` matches no VM", p.as_str()),
             };
@@ -169,7 +185,7 @@ impl Resolver<'_> {
     }
 
     fn export(&mut self, rule: &Rule, kind: JobKind) {
-        let matched = matches(&rule.selector, &self.candidates);
+        let matched = matches(&rule.selector, &self.candidates, self.today);
         let kept: Vec<usize> = matched
             .iter()
             .copied()
@@ -201,6 +217,16 @@ impl Resolver<'_> {
                     let message = format!(
                         "pattern `{}` matches no VM that is not excluded",
                         p.as_str()
+                    );
+                    self.warn(&rule.at, message);
+                }
+                false
+            }
+            Selector::Tag(tag) => {
+                if kept.is_empty() {
+                    let message = format!(
+                        "{} is on no VM that is not excluded",
+                        shown_tag(tag, self.today)
                     );
                     self.warn(&rule.at, message);
                 }
@@ -279,8 +305,17 @@ impl Resolver<'_> {
     }
 }
 
-/// The indexes of the candidates a selector matches.
-fn matches(selector: &Selector, candidates: &[&VmInfo]) -> Vec<usize> {
+/// A tag rule in messages: the rule quoted, and for `tag:%a` the tag of today.
+fn shown_tag(tag: &TagSelector, today: Weekday) -> String {
+    if tag.is_dated() {
+        format!("`{tag}` (today `{}`)", tag.tag_on(today))
+    } else {
+        format!("`{tag}`")
+    }
+}
+
+/// The indexes of the candidates a selector matches on `today`.
+fn matches(selector: &Selector, candidates: &[&VmInfo], today: Weekday) -> Vec<usize> {
     let indexes = |keep: &dyn Fn(&VmInfo) -> bool| -> Vec<usize> {
         (0..candidates.len())
             .filter(|&i| keep(candidates[i]))
@@ -296,8 +331,12 @@ fn matches(selector: &Selector, candidates: &[&VmInfo]) -> Vec<usize> {
             }
         }
         Selector::Pattern(pattern) => indexes(&|vm| pattern.matches(&vm.name_label)),
+        Selector::Tag(tag) => indexes(&|vm| tag.matches(&vm.tags, today)),
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tag_tests;

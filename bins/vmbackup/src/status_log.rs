@@ -95,6 +95,8 @@ pub enum Failure {
     MetadataExport,
     /// Ours: building the skeleton VM (disks, VIFs): `SKELETON-BUILD-FAIL`.
     SkeletonBuild,
+    /// Ours: copying the disks to the backup SR: `BACKUP-SR-COPY-FAIL`.
+    BackupSrCopy,
 }
 
 impl Failure {
@@ -115,6 +117,7 @@ impl Failure {
             Failure::VdiExport => "VDI-EXPORT-FAIL",
             Failure::MetadataExport => "METADATA-EXPORT-FAIL",
             Failure::SkeletonBuild => "SKELETON-BUILD-FAIL",
+            Failure::BackupSrCopy => "BACKUP-SR-COPY-FAIL",
         }
     }
 }

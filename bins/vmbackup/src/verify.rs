@@ -140,27 +140,29 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
                 check_compression(&shown, &file.compression, detected)
             })
         }
-        FileRole::Xva | FileRole::MetadataXva => read_digested(path, kind, |bytes| {
-            let (archive, detected) = decompressed(bytes).map_err(read)?;
-            check_compression(&shown, &file.compression, detected)?;
-            if file.role == FileRole::MetadataXva {
-                // Records only (small): ova.xml and the archive's whole structure.
-                let mut bytes = Vec::new();
-                archive
-                    .take(METADATA_LIMIT)
-                    .read_to_end(&mut bytes)
-                    .map_err(read)?;
-                XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
-                return check_whole_tar(&bytes, &shown);
-            }
-            let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
-            while reader
-                .read_disk(None, true, &NoProgress)
-                .map_err(image)?
-                .is_some()
-            {}
-            reader.finish().map_err(image)
-        }),
+        FileRole::Xva | FileRole::MetadataXva | FileRole::BackupSrXva => {
+            read_digested(path, kind, |bytes| {
+                let (archive, detected) = decompressed(bytes).map_err(read)?;
+                check_compression(&shown, &file.compression, detected)?;
+                if file.role != FileRole::Xva {
+                    // Records only (small): ova.xml and the archive's whole structure.
+                    let mut bytes = Vec::new();
+                    archive
+                        .take(METADATA_LIMIT)
+                        .read_to_end(&mut bytes)
+                        .map_err(read)?;
+                    XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
+                    return check_whole_tar(&bytes, &shown);
+                }
+                let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
+                while reader
+                    .read_disk(None, true, &NoProgress)
+                    .map_err(image)?
+                    .is_some()
+                {}
+                reader.finish().map_err(image)
+            })
+        }
         FileRole::Disk => {
             let Some(disk) = manifest.disks.iter().find(|d| d.file == file.path) else {
                 return Err(VmBackupError::Backup(format!(

@@ -2,6 +2,7 @@
 //! a real SMTP server; the real binary end to end (one test binary).
 
 mod integration {
+    mod backup_sr;
     mod backups;
     mod cli;
     mod cut_streams;
@@ -13,4 +14,5 @@ mod integration {
     mod restore_checks;
     mod snapshots;
     mod support;
+    mod tags;
 }

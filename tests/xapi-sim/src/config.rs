@@ -102,6 +102,8 @@ pub struct NewVm {
     pub cd_drive: bool,
     /// `other_config` entries.
     pub other_config: Vec<(String, String)>,
+    /// `tags`.
+    pub tags: Vec<String>,
 }
 
 impl NewVm {
@@ -118,7 +120,15 @@ impl NewVm {
             vifs: Vec::new(),
             cd_drive: false,
             other_config: Vec::new(),
+            tags: Vec::new(),
         }
+    }
+
+    /// The same VM with one more tag.
+    #[must_use]
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
     }
 
     /// The same VM with one more disk.

@@ -236,6 +236,25 @@ impl SimHandle {
         Ok(created)
     }
 
+    /// Adds an SR of `size` bytes named `name` (a backup SR beside the default one); returns
+    /// it. SRs are not part of the audit.
+    pub fn add_sr(&self, name: &str, size: u64) -> Ref {
+        let mut pool = self.shared.lock();
+        let sr = pool.add_sr(name, size);
+        self.shared.save(&pool);
+        sr
+    }
+
+    /// The VDIs on an SR, with their records.
+    pub fn vdis_on(&self, sr: &Ref) -> Vec<(Ref, VdiRecord)> {
+        let pool = self.shared.lock();
+        pool.vdis
+            .iter()
+            .filter(|(_, vdi)| vdi.sr == *sr)
+            .filter_map(|(r, _)| Some((r.clone(), pool.vdi_view(r).ok()?)))
+            .collect()
+    }
+
     /// Every VM (templates, snapshots and control domains included), with its record.
     pub fn vms(&self) -> Vec<(Ref, VmRecord)> {
         self.shared.lock().vm_views()

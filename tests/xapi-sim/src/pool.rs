@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod cbt;
+mod copy;
 mod datamodel;
 mod network;
 mod operations;

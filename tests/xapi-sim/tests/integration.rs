@@ -9,6 +9,7 @@ mod integration {
     mod binary;
     mod cbt;
     mod client;
+    mod copy;
     mod export;
     mod faults;
     mod import;

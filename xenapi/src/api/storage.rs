@@ -81,6 +81,24 @@ impl VdiApi<'_> {
         self.session.invoke("VDI.destroy", &[vdi.into()])
     }
 
+    /// `VDI.copy(vdi, sr)` as `Async.VDI.copy`, waited for at most `timeout`: XAPI creates
+    /// the copy in `sr` with the source's name, size, type and `other_config`, copies the
+    /// bytes on the storage side (nothing crosses the network to the client), and destroys
+    /// the copy again if that fails. Returns the copy.
+    pub fn copy(&self, vdi: &Ref, sr: &Ref, timeout: std::time::Duration) -> Result<Ref> {
+        self.session
+            .async_call_and_wait("VDI.copy", &[vdi.into(), sr.into()], timeout)?
+            .reference()
+    }
+
+    /// `VDI.set_other_config`: replaces the whole map.
+    pub fn set_other_config(&self, vdi: &Ref, value: &StringMap) -> Result<()> {
+        self.session.invoke(
+            "VDI.set_other_config",
+            &[vdi.into(), param_value("other_config", value)?],
+        )
+    }
+
     /// `VDI.set_name_label`.
     pub fn set_name_label(&self, vdi: &Ref, label: &str) -> Result<()> {
         self.session
@@ -90,14 +108,6 @@ impl VdiApi<'_> {
     /// `VDI.get_other_config`.
     pub fn get_other_config(&self, vdi: &Ref) -> Result<StringMap> {
         self.session.invoke("VDI.get_other_config", &[vdi.into()])
-    }
-
-    /// `VDI.set_other_config`: replaces the whole map.
-    pub fn set_other_config(&self, vdi: &Ref, map: &StringMap) -> Result<()> {
-        self.session.invoke(
-            "VDI.set_other_config",
-            &[vdi.into(), param_value("other_config", map)?],
-        )
     }
 
     /// `VDI.enable_cbt` (idempotent).

@@ -7,10 +7,12 @@ use clap::Args;
 use cli_common::Outcome;
 use jiff::Timestamp;
 use retention::Layout;
+use vmbackup::backup_sr::keeps_disks_on_sr;
+use vmbackup::connect::connect;
 use vmbackup::names::dir_name;
-use vmbackup::prune::{offline_policy, prune_vm_dir, vm_of_dir};
+use vmbackup::prune::{offline_policy, prune_vm_dir_in_pool, vm_of_dir};
 
-use super::{Output, load_settings};
+use super::{Output, load_settings, password};
 
 /// Options of `prune`.
 #[derive(Debug, Args)]
@@ -23,6 +25,10 @@ pub struct PruneArgs {
     /// When only the pool could tell — a rule naming a uuid the VM may have, a name that
     /// cannot be decoded, an exclude that may leave the VM out — the largest keep that may
     /// apply is used: in doubt, prune keeps more.
+    ///
+    /// Backups that keep disks on a backup SR (backup-sr-export) are removed only with
+    /// their disks: prune connects to the configuration's `host` for them, and keeps them
+    /// when it has none.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Only this VM (its name).
@@ -52,6 +58,13 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
             .map(|vm| vm.dir)
             .collect(),
     };
+    // Backups that keep disks on a backup SR are pruned only with the pool (connected to
+    // only when there are some, and the configuration names the pool).
+    let session = if config.host.is_some() && vm_dirs.iter().any(|d| keeps_disks_on_sr(d)) {
+        Some(connect(&config, &password(&config)?)?)
+    } else {
+        None
+    };
     let mut reports = Vec::new();
     for dir in &vm_dirs {
         let mut vm = vm_of_dir(dir);
@@ -59,7 +72,14 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
             vm.name = Some(name.clone());
         }
         let policy = offline_policy(&config, &vm);
-        let pruned = prune_vm_dir(dir, &layout, &policy, Timestamp::now(), args.dry_run)?;
+        let pruned = prune_vm_dir_in_pool(
+            session.as_ref(),
+            dir,
+            &layout,
+            &policy,
+            Timestamp::now(),
+            args.dry_run,
+        )?;
         if !output.json {
             println!(
                 "{}{}",

@@ -6,8 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use cli_common::{Outcome, ProgressSet, UsageError};
+use jiff::civil::DateTime;
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
+use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
 use vmbackup::connect::connect;
 use vmbackup::inventory::Inventory;
@@ -15,7 +17,8 @@ use vmbackup::mail::{RunReport, send_report};
 use vmbackup::pool_db::dump_pool_db;
 use vmbackup::run::{RunSettings, VmReport, chain, local_now, run_jobs};
 use vmbackup::status_log::{Counts, StatusLog, node_name, short_host_name, stdout_prefix};
-use vmbackup::{Config, Selection, resolve};
+use vmbackup::tag::weekday_tag;
+use vmbackup::{Config, JobKind, Selection, Selector, resolve};
 
 use super::{ConnectArgs, Output, load_config, password};
 
@@ -69,9 +72,9 @@ fn check_backup_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Resolves the selection against the pool.
-fn select(config: &Config, inventory: &Inventory) -> Selection {
-    resolve(&config.rules, &inventory.vm_infos())
+/// Resolves the selection against the pool; `tag:%a` takes the weekday of `now`.
+fn select(config: &Config, inventory: &Inventory, now: DateTime) -> Selection {
+    resolve(&config.rules, &inventory.vm_infos(), now.weekday())
 }
 
 /// `preview`: the settings, the VMs selected and those excluded; exit 0 when everything
@@ -81,7 +84,8 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
     check_backup_dir(&config.backup_dir)?;
     let session = connect(&config, &password(&config)?)?;
     let inventory = Inventory::fetch(&session)?;
-    let selection = select(&config, &inventory);
+    let now = local_now();
+    let selection = select(&config, &inventory, now);
     let jobs: Vec<_> = selection
         .jobs
         .iter()
@@ -97,13 +101,34 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         .iter()
         .map(|vm| serde_json::json!({"vm": vm.name, "uuid": vm.uuid}))
         .collect();
-    let errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
+    let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
     let warnings: Vec<String> = selection.warnings.iter().map(ToString::to_string).collect();
+    // The SR backup-sr-exports copy to must exist, and be the one meant.
+    let backup_sr = config.backup_sr.as_deref().filter(|_| {
+        selection
+            .jobs
+            .iter()
+            .any(|job| job.kind == JobKind::BackupSrExport)
+    });
+    let backup_sr = backup_sr.and_then(|name| match find_sr(&inventory, name) {
+        Ok((_, sr)) => Some(format!("{} ({})", sr.name_label, sr.uuid)),
+        Err(error) => {
+            errors.push(error.to_string());
+            None
+        }
+    });
+    // The weekday `tag:%a` stands for, when a rule uses it.
+    let weekday = config
+        .rules
+        .iter()
+        .any(|rule| matches!(&rule.selector, Selector::Tag(tag) if tag.is_dated()))
+        .then(|| weekday_tag(now.weekday()));
     if output.json {
         super::print_json(&serde_json::json!({
             "backup_dir": config.backup_dir, "status_log": config.status_log,
             "compress": config.compress, "retention": config.retention,
             "jobs": jobs, "excluded": excluded, "errors": errors, "warnings": warnings,
+            "weekday_tag": weekday, "backup_sr": backup_sr,
         }))?;
     } else {
         println!("backup_dir        = {}", config.backup_dir.display());
@@ -112,6 +137,12 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         println!("vdi_export_format = {}", config.vdi_export_format.as_str());
         println!("pool_db_backup    = {}", u8::from(config.pool_db_backup));
         println!("concurrency       = {}", config.concurrency);
+        if let Some(sr) = &backup_sr {
+            println!("backup_sr         = {sr}");
+        }
+        if let Some(day) = weekday {
+            println!("tag:%a            = tag:{day} (today)");
+        }
         for job in &selection.jobs {
             let keep = job.keep.map(|k| format!(":{k}")).unwrap_or_default();
             println!("{}: {}{keep}", job.kind.as_str(), job.name);
@@ -163,7 +194,7 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     say("VmBackup running");
     let session = connect(&config, &secret)?;
     let inventory = Inventory::fetch(&session)?;
-    let selection = select(&config, &inventory);
+    let selection = select(&config, &inventory, started);
     let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
     for error in &errors {
         say(&format!("ERROR {error}"));

@@ -1,6 +1,6 @@
 //! `vmbackup verify`: re-read backups and check them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
@@ -16,15 +16,18 @@ pub struct VerifyArgs {
     /// Backups to check: a backup's directory, a VM's directory (all its complete backups),
     /// or a backup directory (every VM). Default: the configuration's `backup_dir`.
     paths: Vec<PathBuf>,
-    /// Take `backup_dir` from this configuration file.
+    /// Take `backup_dir` from this configuration file, and the pool's connection (`host`,
+    /// `password_file`, …): backup-sr backups keep disks on an SR that only the pool can
+    /// check.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
 
 /// Runs `verify`: exit 0 when every backup is sound, 1 naming what is not.
 pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
+    let config = load_settings(args.config.as_deref())?;
     let roots = if args.paths.is_empty() {
-        vec![load_settings(args.config.as_deref())?.backup_dir]
+        vec![config.backup_dir.clone()]
     } else {
         args.paths.clone()
     };
@@ -36,13 +39,15 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
         return Err(UsageError("no complete backup to verify there".into()).into());
     }
     let mut checks: Vec<BackupCheck> = Vec::new();
+    let mut pool = PoolForCopies::new(&config);
     for dir in &backups {
-        let check = verify_backup(dir).unwrap_or_else(|error| BackupCheck {
+        let mut check = verify_backup(dir).unwrap_or_else(|error| BackupCheck {
             path: dir.clone(),
             vm: String::new(),
             files: 0,
             problems: vec![vmbackup::run::chain(&error)],
         });
+        check.problems.extend(pool.check(dir));
         if !output.json {
             let verdict = if check.ok() {
                 "ok".to_owned()
@@ -62,4 +67,53 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
     } else {
         Outcome::PartialFailure
     })
+}
+
+/// The pool, connected to once and only for backups that keep disks on a backup SR.
+struct PoolForCopies<'c> {
+    config: &'c vmbackup::Config,
+    session: Option<std::result::Result<xenapi::Session, String>>,
+}
+
+impl<'c> PoolForCopies<'c> {
+    fn new(config: &'c vmbackup::Config) -> Self {
+        PoolForCopies {
+            config,
+            session: None,
+        }
+    }
+
+    /// What is wrong with the disks the backup in `dir` keeps on a backup SR.
+    fn check(&mut self, dir: &Path) -> Vec<String> {
+        let Ok(manifest) = vmbackup::manifest::Manifest::read(dir) else {
+            return Vec::new(); // verify_backup reported it
+        };
+        if manifest.sr_copies.is_empty() {
+            return Vec::new();
+        }
+        let config = self.config;
+        let session = self.session.get_or_insert_with(|| {
+            if config.host.is_none() {
+                return Err(
+                    "verify needs the pool for them: give --config with `host` and the password"
+                        .to_owned(),
+                );
+            }
+            super::password(config)
+                .and_then(|secret| Ok(vmbackup::connect::connect(config, &secret)?))
+                .map_err(|e| format!("{e:#}"))
+        });
+        let unchecked = |why: &str| {
+            vec![format!(
+                "its {} disk(s) on SR {} were not checked: {why}",
+                manifest.sr_copies.len(),
+                manifest.sr_copies[0].sr_name
+            )]
+        };
+        match session {
+            Ok(session) => vmbackup::backup_sr::check_copies(session, &manifest)
+                .unwrap_or_else(|e| unchecked(&vmbackup::run::chain(&e))),
+            Err(why) => unchecked(why),
+        }
+    }
 }

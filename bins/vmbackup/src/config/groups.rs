@@ -7,7 +7,7 @@ use retention::{CalendarSpan, KeepCount, Policy};
 
 use super::parse::{MAIL_KEYS, Reader};
 use super::values::{keep_count, positive, smtp_server};
-use super::{ClientCompression, DEFAULT_MAX_BACKUPS, Overrides, TlsChoice};
+use super::{ClientCompression, DEFAULT_MAX_BACKUPS, JobKind, Overrides, RuleAction, TlsChoice};
 use crate::error::Location;
 use crate::mail::{MailOn, MailSettings};
 
@@ -28,6 +28,23 @@ impl Reader {
                 "pre_clean=true ignored: old backups are removed only after the new backup is complete",
             );
         }
+    }
+
+    /// `backup_sr`, which every `backup-sr-export=` rule needs.
+    pub(super) fn backup_sr(&mut self) -> Option<String> {
+        let backup_sr = self.take("backup_sr", |v| Ok(v.to_owned())).map(|(_, v)| v);
+        let first = self
+            .rules
+            .iter()
+            .find(|r| r.action == RuleAction::Export(JobKind::BackupSrExport));
+        if let (None, Some(rule)) = (&backup_sr, first) {
+            let at = rule.at.clone();
+            self.error(
+                at,
+                "backup-sr-export needs `backup_sr=` (the name or uuid of the SR the disks are copied to)",
+            );
+        }
+        backup_sr
     }
 
     /// `compress` (the command line wins over the file) and `compression`, which exclude

@@ -16,6 +16,7 @@ use super::{
 use crate::digest::kind_named;
 use crate::error::{Issue, Location, Result, VmBackupError};
 use crate::pattern::Selector;
+use crate::tag::TagSelector;
 
 /// Keys that may appear once. `keep_last` is another name for `max_backups`.
 const SCALAR_KEYS: &[&str] = &[
@@ -38,6 +39,7 @@ const SCALAR_KEYS: &[&str] = &[
     "concurrency",
     "file_mode",
     "all_disks",
+    "backup_sr",
     "mail_from",
     "smtp_server",
     "smtp_user",
@@ -288,10 +290,15 @@ impl Reader {
             }
             return;
         }
-        let (text, keep) = match split_keep(value) {
+        // `tag:NAME[:N]` (TINABS): the `:N` is looked for after the prefix.
+        let tag = value.strip_prefix(TagSelector::PREFIX);
+        let (text, keep) = match split_keep(tag.unwrap_or(value)) {
             Ok(split) => split,
             Err(e) => return self.error(at, format!("{key}={value}: {e}")),
         };
+        if tag.is_some() {
+            return self.tag_rule(at, action, key, value, text, keep);
+        }
         if text.is_empty() {
             return self.error(
                 at,
@@ -309,6 +316,38 @@ impl Reader {
                 at,
             }),
             Err(e) => self.error(at, format!("{key}: {e}")),
+        }
+    }
+
+    /// A `tag:` rule, its `:N` split off.
+    fn tag_rule(
+        &mut self,
+        at: Location,
+        action: RuleAction,
+        key: &str,
+        value: &str,
+        name: &str,
+        keep: Option<std::num::NonZeroU32>,
+    ) {
+        if action == RuleAction::Exclude && keep.is_some() {
+            return self.error(at, format!("{key}={value}: `:N` has no meaning on exclude"));
+        }
+        match TagSelector::parse(name) {
+            Ok(tag) => {
+                if tag.is_number() {
+                    let message = format!(
+                        "{key}={value} selects the VMs tagged `{name}`; NAUbackup read it as the VM named `tag` (for that, write `^tag$:{name}`)"
+                    );
+                    self.warn(at.clone(), message);
+                }
+                self.rules.push(Rule {
+                    action,
+                    selector: Selector::Tag(tag),
+                    keep,
+                    at,
+                });
+            }
+            Err(e) => self.error(at, format!("{key}={value}: {e}")),
         }
     }
 
@@ -410,6 +449,7 @@ impl Reader {
                 .map(|(_, mode)| mode)
                 .unwrap_or_default(),
             all_disks: self.flag("all_disks").is_some_and(|(_, on)| on),
+            backup_sr: self.backup_sr(),
             mail,
             retention,
             rules: std::mem::take(&mut self.rules),

@@ -478,11 +478,12 @@ fn excludes_and_unknown_keys_do_not_depend_on_line_order() {
         is_a_template: false,
         is_a_snapshot: false,
         is_control_domain: false,
+        tags: Vec::new(),
     };
     let pool = [vm("PROD-db"), vm("PROD-web")];
     let selected = |text: &str| -> Vec<String> {
         let config = parse(text).unwrap();
-        crate::resolve(&config.rules, &pool)
+        crate::resolve(&config.rules, &pool, jiff::civil::Weekday::Monday)
             .jobs
             .into_iter()
             .map(|job| job.name)

@@ -30,21 +30,8 @@ pub(super) fn export_snapshot(
     backup: &mut Backup<'_>,
     snapshot: &VmSnapshot<'_>,
 ) -> Result<(), JobFailure> {
+    clear_template_flags(backup, snapshot)?;
     let session = backup.session();
-    let clear_flags = || -> xenapi::Result<()> {
-        session
-            .vm()
-            .set_is_a_template(snapshot.reference(), false)?;
-        session.vm().set_ha_always_run(snapshot.reference(), false)
-    };
-    clear_flags()
-        .map_err(|e| {
-            crate::error::VmBackupError::xapi(
-                backup.doing("clearing the snapshot's template flags"),
-                e,
-            )
-        })
-        .at(Failure::TemplateParamSet)?;
     let host_compression = backup.ctx.config.compress;
     let options = ExportOptions {
         compression: if host_compression {
@@ -82,6 +69,29 @@ pub(super) fn export_snapshot(
     };
     backup.add_file(file, FileRole::Xva, compression, saved.digest);
     Ok(())
+}
+
+/// Clears the snapshot's `is_a_template` and `ha_always_run` (VmBackup.py's
+/// `template-param-set`), so that its export or metadata describes a VM.
+pub(super) fn clear_template_flags(
+    backup: &Backup<'_>,
+    snapshot: &VmSnapshot<'_>,
+) -> Result<(), JobFailure> {
+    let session = backup.session();
+    let clear_flags = || -> xenapi::Result<()> {
+        session
+            .vm()
+            .set_is_a_template(snapshot.reference(), false)?;
+        session.vm().set_ha_always_run(snapshot.reference(), false)
+    };
+    clear_flags()
+        .map_err(|e| {
+            crate::error::VmBackupError::xapi(
+                backup.doing("clearing the snapshot's template flags"),
+                e,
+            )
+        })
+        .at(Failure::TemplateParamSet)
 }
 
 /// metadata-export: the VM's `/export_metadata` archive as `<vm>.xva`.

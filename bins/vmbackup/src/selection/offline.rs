@@ -7,8 +7,8 @@
 //! - **certainly selects** the VM when it is a pattern matching the name, or the name
 //!   itself;
 //! - **may select** it when it is another plain name that can be the VM's uuid (one of the
-//!   recorded uuids, any case; when none is recorded, any uuid-shaped name), or when the
-//!   VM's name is unknown;
+//!   recorded uuids, any case; when none is recorded, any uuid-shaped name), when it is a
+//!   tag (`tag:NAME`: only the pool knows a VM's tags), or when the VM's name is unknown;
 //! - otherwise does not select it.
 //!
 //! An exclude that certainly or possibly matches the VM makes `None` (the configured
@@ -72,6 +72,8 @@ fn matching(selector: &Selector, vm: &OfflineVm) -> Match {
         return Match::Possible;
     };
     match selector {
+        // Tags are known only to the pool.
+        Selector::Tag(_) => Match::Possible,
         Selector::Pattern(pattern) if pattern.matches(name) => Match::Certain,
         Selector::Pattern(_) => Match::No,
         Selector::Name(selector) if selector == name => Match::Certain,

@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use jiff::civil::Weekday;
+
 use super::*;
 use crate::config::{Config, Overrides};
 
@@ -10,6 +12,7 @@ fn vm(name: &str, uuid: &str) -> VmInfo {
         is_a_template: false,
         is_a_snapshot: false,
         is_control_domain: false,
+        tags: Vec::new(),
     }
 }
 
@@ -58,7 +61,7 @@ fn select(text: &str) -> Selection {
         Overrides::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    resolve(&config.rules, &pool())
+    resolve(&config.rules, &pool(), Weekday::Monday)
 }
 
 /// Jobs as `name kind[:keep]`.
@@ -297,10 +300,10 @@ fn results_do_not_depend_on_the_pool_order() {
         Overrides::default(),
     )
     .unwrap();
-    let forward = resolve(&config.rules, &pool());
+    let forward = resolve(&config.rules, &pool(), Weekday::Monday);
     let mut reversed_pool = pool();
     reversed_pool.reverse();
-    let reversed = resolve(&config.rules, &reversed_pool);
+    let reversed = resolve(&config.rules, &reversed_pool, Weekday::Monday);
     assert_eq!(forward, reversed);
     assert!(!forward.jobs.is_empty());
 }

@@ -341,7 +341,11 @@ fn a_panic_mid_transfer_still_removes_the_snapshot_and_the_partial_backup() {
     let secret = cli_common::secrets::Secret::new(setup.sim.credentials().1);
     let session = vmbackup::connect::connect(&config, &secret).unwrap();
     let inventory = Inventory::fetch(&session).unwrap();
-    let selection = vmbackup::resolve(&config.rules, &inventory.vm_infos());
+    let selection = vmbackup::resolve(
+        &config.rules,
+        &inventory.vm_infos(),
+        jiff::civil::Weekday::Monday,
+    );
     let cancel = Cancel::new();
     let ctx = JobContext {
         session: &session,

@@ -112,6 +112,7 @@ impl Pool {
             vcpus_max: spec.vcpus,
             vcpus_at_startup: spec.vcpus,
             other_config: spec.other_config.iter().cloned().collect(),
+            tags: spec.tags.clone(),
             platform: StringMap::from([
                 ("acpi".to_owned(), "1".to_owned()),
                 ("apic".to_owned(), "true".to_owned()),

@@ -43,6 +43,7 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
         | "VDI.set_name_label"
         | "VDI.list_changed_blocks" => shape(3, 3, true),
         "VM.start" => shape(4, 4, true),
+        "VDI.copy" => shape(3, 5, true),
         "VM.destroy" | "VM.clean_shutdown" | "VM.hard_shutdown" | "VBD.create" | "VBD.destroy"
         | "VDI.create" | "VDI.destroy" | "VDI.enable_cbt" | "VDI.disable_cbt" | "VIF.create"
         | "VIF.destroy" => shape(2, 2, true),
@@ -174,6 +175,15 @@ fn execute_devices(ctx: &HostCtx, method: &str, params: &[Value]) -> XapiResult<
             created(shared.mutate(|pool| pool.create_vdi(vdi)))
         }
         "VDI.destroy" => void(shared.mutate(|pool| pool.destroy_vdi(&p(1, "self")?))),
+        "VDI.copy" => {
+            let (vdi, sr) = (p(1, "vdi")?, p(2, "sr")?);
+            let optional = |n: usize, name: &str| match params.get(n) {
+                Some(value) => reference(value, name),
+                None => Ok(Ref::null()),
+            };
+            let (base, into) = (optional(3, "base_vdi")?, optional(4, "into_vdi")?);
+            created(shared.mutate(|pool| pool.copy_vdi(&vdi, &sr, &base, &into)))
+        }
         "VDI.set_name_label" => {
             let (vdi, value) = (p(1, "self")?, text(&params[2], "value")?);
             void(shared.mutate(|pool| pool.vdi_mut(&vdi).map(|r| r.name_label = value)))
