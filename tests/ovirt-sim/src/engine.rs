@@ -108,6 +108,8 @@ pub(crate) struct Engine {
     pub password: String,
     /// Open SSO tokens and their user.
     pub tokens: BTreeMap<String, String>,
+    /// Successful SSO logins so far.
+    pub logins: u64,
     pub data_center: (String, String),
     pub cluster: (String, String),
     pub host: (String, String),

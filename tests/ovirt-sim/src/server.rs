@@ -240,6 +240,7 @@ fn token(shared: &Shared, body: &[u8]) -> Reply {
     }
     let token = format!("ovirt-sim-{}", new_id());
     engine.tokens.insert(token.clone(), user.to_owned());
+    engine.logins += 1;
     json(
         200,
         &serde_json::json!({
