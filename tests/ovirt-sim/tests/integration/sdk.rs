@@ -54,12 +54,14 @@ fn the_official_sdk_drives_the_engine_and_the_real_daemon_moves_the_bytes() {
 }
 
 #[test]
-fn a_401_makes_the_sdk_log_in_again() {
+fn a_401_makes_the_sdk_log_in_again_and_a_wrong_password_is_access_denied() {
     let fixture = demo();
     fixture.sim.faults().unauthorized_once();
     let out = fixture.sdk("relogin", &[]);
     assert_eq!(out["vms"], 3);
     assert_eq!(fixture.sim.logins(), 2);
+    let refused = out["wrong_password"].as_str().unwrap();
+    assert!(refused.contains("access_denied"), "{refused}");
     fixture.assert_clean();
 }
 
@@ -107,5 +109,24 @@ fn the_sdk_reader_parses_every_body() {
             "{empty}: {parsed}"
         );
     }
+    fixture.assert_clean();
+}
+
+#[test]
+fn vms_nics_disks_attachments_and_tags_live_and_die_as_on_an_engine() {
+    let fixture = demo();
+    let out = fixture.sdk("lifecycle", &[]);
+    assert_eq!(out["new_status"], "down");
+    assert_eq!(out["nic_profile"], true);
+    assert_eq!(out["stopped"], "down");
+    assert_eq!(out["deactivated"], false);
+    assert_eq!(out["disk_kept"], true);
+    assert_eq!(out["ovf_cpu"], true);
+    assert_eq!(out["from_ovf"], "new-vm");
+    assert_eq!(out["tags"], serde_json::json!(["nightly"]));
+    assert_eq!(out["duplicate"], 409);
+    assert_eq!(out["pki_matches"], true);
+    assert_eq!(out["basic"], 3);
+    assert!(fixture.sim.vm_id("new-vm").is_none());
     fixture.assert_clean();
 }

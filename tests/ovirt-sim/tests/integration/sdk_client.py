@@ -135,6 +135,12 @@ def relogin():
     vms = c.system_service().vms_service().list()
     out["vms"] = len(vms)
     c.close()
+    wrong = sdk.Connection(url=url, username=user, password=password + "x", ca_file=ca)
+    try:
+        wrong.test(raise_exception=True)
+        out["wrong_password"] = "accepted"
+    except sdk.AuthError as e:
+        out["wrong_password"] = str(e)
 
 
 def reader():
@@ -307,6 +313,73 @@ def backup():
     out["checkpoint"] = bs.get().to_checkpoint_id
     out["checkpoints"] = len(vs.checkpoints_service().list())
     c.close()
+
+
+def lifecycle():
+    """A VM from template Blank with a NIC and a new disk; start, stop, deactivate, detach,
+    remove; a VM from another's OVF; tags; Basic auth and the CA from pki-resource."""
+    c = connect()
+    system = c.system_service()
+    vms = system.vms_service()
+    network = system.networks_service().list(search="name=ovirtmgmt")[0]
+    profile = system.networks_service().network_service(network.id).vnic_profiles_service().list()[0]
+    vm = vms.add(types.Vm(
+        name="new-vm", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank"),
+        memory=2 << 30, cpu=types.Cpu(topology=types.CpuTopology(sockets=2, cores=2, threads=1)),
+        os=types.OperatingSystem(type="other_linux"), type=types.VmType.SERVER,
+        bios=types.Bios(type=types.BiosType.Q35_OVMF)))
+    out["new_status"] = vm.status.value
+    vs = vms.vm_service(vm.id)
+    nic = vs.nics_service().add(types.Nic(name="nic1", interface=types.NicInterface.VIRTIO,
+                                          vnic_profile=types.VnicProfile(id=profile.id)))
+    out["nic_profile"] = nic.vnic_profile.id == profile.id
+    attachments = vs.disk_attachments_service()
+    a = attachments.add(types.DiskAttachment(
+        disk=types.Disk(name="new-vm-disk", format=types.DiskFormat.RAW, sparse=True,
+                        provisioned_size=4 << 20,
+                        storage_domains=[types.StorageDomain(name="data1")]),
+        interface=types.DiskInterface.VIRTIO_SCSI, bootable=True, active=True))
+    wait("new disk ok", lambda: disk_ok(system, a.disk.id))
+    vs.start()
+    wait("vm up", lambda: vs.get().status == types.VmStatus.UP)
+    vs.stop()
+    out["stopped"] = vs.get().status.value
+    attachment = attachments.attachment_service(a.id)
+    attachment.update(types.DiskAttachment(active=False))
+    out["deactivated"] = attachment.get().active
+    attachment.remove()
+    out["disk_kept"] = disk_ok(system, a.disk.id)
+    system.disks_service().disk_service(a.disk.id).remove()
+    ovf = vs.get(all_content=True).initialization.configuration.data
+    out["ovf_cpu"] = "<rasd:num_of_sockets>2</rasd:num_of_sockets>" in ovf
+    vs.remove()
+    clone = vms.add(types.Vm(
+        cluster=types.Cluster(name="Default"),
+        initialization=types.Initialization(configuration=types.Configuration(
+            type=types.ConfigurationType.OVF, data=ovf))))
+    out["from_ovf"] = clone.name
+    tag = system.tags_service().add(types.Tag(name="nightly"))
+    cs = vms.vm_service(clone.id)
+    cs.tags_service().add(types.Tag(id=tag.id))
+    out["tags"] = [t.name for t in cs.tags_service().list()]
+    cs.remove()
+    system.tags_service().tag_service(tag.id).remove()
+    try:
+        vms.add(types.Vm(name="vm1", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    except sdk.Error as e:
+        out["duplicate"] = e.code
+    c.close()
+    engine = url.rsplit("/ovirt-engine/api", 1)[0]
+    pem = urllib.request.urlopen(
+        engine + "/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA",
+        context=ssl.create_default_context(cafile=ca)).read().decode()
+    out["pki_matches"] = pem == open(ca).read()
+    import base64
+    request = urllib.request.Request(url + "/vms", headers={
+        "Authorization": "Basic " + base64.b64encode((user + ":" + password).encode()).decode(),
+        "Version": "4"})
+    from ovirtsdk4.reader import Reader
+    out["basic"] = len(Reader.read(urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca)).read()))
 
 
 globals()[scenario]()
