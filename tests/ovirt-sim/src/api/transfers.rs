@@ -195,7 +195,6 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
             .text_at("timeout_policy")
             .unwrap_or("legacy")
             .to_owned(),
-        fail_finalize: false,
     };
     let mut x = Xml::new();
     views::transfer(engine, &transfer, &mut x);
@@ -234,8 +233,7 @@ fn finalize(engine: &mut Engine, id: &str) -> Handled {
     let knob = engine.faults.take_fail_finalize();
     let verified = verify(engine, index);
     let t = &mut engine.transfers[index];
-    t.fail_finalize = knob || !verified;
-    t.phase = if t.fail_finalize {
+    t.phase = if knob || !verified {
         Phase::FinalizingFailure
     } else {
         Phase::FinalizingSuccess
