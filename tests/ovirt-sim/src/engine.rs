@@ -46,6 +46,8 @@ pub(crate) struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Close the connection after it.
+    pub close: bool,
 }
 
 impl Reply {
@@ -54,6 +56,7 @@ impl Reply {
             status,
             content_type: "application/xml",
             body,
+            close: false,
         }
     }
 
