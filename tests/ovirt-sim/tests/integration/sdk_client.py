@@ -382,5 +382,55 @@ def lifecycle():
     out["basic"] = len(Reader.read(urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca)).read()))
 
 
+def cow_and_snapshot():
+    """Upload a qcow2 file as is (format=cow: the file backend), and download a disk snapshot
+    (snapshot=<image id>) of vm1's boot disk."""
+    c = connect()
+    system = c.system_service()
+    data1 = system.storage_domains_service().list(search="name=data1")[0]
+    source, back = args
+    disk = system.disks_service().add(types.Disk(
+        name="cow-upload", format=types.DiskFormat.COW, sparse=True, provisioned_size=16 << 20,
+        storage_domains=[types.StorageDomain(id=data1.id)]))
+    wait("disk ok", lambda: disk_ok(system, disk.id))
+    transfers = system.image_transfers_service()
+    t = transfers.add(types.ImageTransfer(disk=types.Disk(id=disk.id),
+                                          direction=types.ImageTransferDirection.UPLOAD,
+                                          format=types.DiskFormat.COW))
+    ts = transfers.image_transfer_service(t.id)
+    wait("transferring", lambda: ts.get().phase == types.ImageTransferPhase.TRANSFERRING)
+    context = ssl.create_default_context(cafile=ca)
+    data = open(source, "rb").read()
+    put = urllib.request.Request(ts.get().transfer_url + "?flush=y", data=data, method="PUT", headers={
+        "Content-Range": "bytes 0-%d/*" % (len(data) - 1)})
+    urllib.request.urlopen(put, context=context)
+    out["cow_phase"] = finalize(ts, [""])
+    out["cow_disk"] = disk.id
+    vms = system.vms_service()
+    vm = vms.list(search="name=vm1")[0]
+    snaps = vms.vm_service(vm.id).snapshots_service()
+    s = snaps.add(types.Snapshot(description="BU_disk_snapshot", persist_memorystate=False))
+    ss = snaps.snapshot_service(s.id)
+    wait("snapshot ok", lambda: ss.get().snapshot_status == types.SnapshotStatus.OK)
+    boot = [d for d in ss.disks_service().list() if d.name == "vm1-boot"][0]
+    out["boot"] = boot.id
+    t = transfers.add(types.ImageTransfer(snapshot=types.DiskSnapshot(id=boot.image_id),
+                                          direction=types.ImageTransferDirection.DOWNLOAD,
+                                          format=types.DiskFormat.RAW))
+    ts = transfers.image_transfer_service(t.id)
+    wait("transferring", lambda: ts.get().phase == types.ImageTransferPhase.TRANSFERRING)
+    client.download(ts.get().transfer_url, back, ca, fmt="raw")
+    out["snapshot_phase"] = finalize(ts, [""])
+    ss.remove()
+    def gone():
+        try:
+            ss.get()
+            return False
+        except sdk.NotFoundError:
+            return True
+    wait("snapshot removed", gone)
+    c.close()
+
+
 globals()[scenario]()
 print(json.dumps(out))

@@ -85,3 +85,35 @@ fn an_incremental_backup_serves_exactly_the_blocks_written_since_the_checkpoint(
     assert_eq!(second["checkpoints"], 2);
     fixture.assert_clean();
 }
+
+#[test]
+fn a_qcow2_file_uploads_as_is_and_a_disk_snapshot_downloads_as_frozen() {
+    let fixture = demo();
+    let (source, back) = (fixture.path("source.qcow2"), fixture.path("snapshot.raw"));
+    qcow2_image(&source, "16M", &["0", "9M"]);
+    let out = fixture.sdk(
+        "cow_and_snapshot",
+        &[&source.to_string_lossy(), &back.to_string_lossy()],
+    );
+    assert_eq!(out["cow_phase"], "finished_success");
+    assert_identical(
+        &source,
+        &fixture
+            .sim
+            .disk_file(out["cow_disk"].as_str().unwrap())
+            .unwrap(),
+    );
+    assert_eq!(out["snapshot_phase"], "finished_success");
+    // Merged back after the snapshot's removal: the disk is its single raw file again.
+    let boot = fixture
+        .sim
+        .disk_file(out["boot"].as_str().unwrap())
+        .unwrap();
+    assert_identical(&back, &boot);
+    let info = run(
+        "qemu-img",
+        &["info", "--output=json", &boot.to_string_lossy()],
+    );
+    assert!(info.contains("\"format\": \"raw\""), "{info}");
+    fixture.assert_clean();
+}
