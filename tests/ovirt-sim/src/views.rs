@@ -257,7 +257,7 @@ pub(crate) fn transfer(engine: &Engine, t: &Transfer, x: &mut Xml) {
     let href = format!("{API}/imagetransfers/{}", t.id);
     open_object(x, "image_transfer", &href, &t.id);
     x.open("actions", &[]);
-    for action in ["cancel", "finalize", "extend", "pause", "resume"] {
+    for action in ["cancel", "finalize", "extend"] {
         x.empty(
             "link",
             &[("href", &format!("{href}/{action}")), ("rel", action)],

@@ -399,6 +399,7 @@ def cow_and_snapshot():
                                           format=types.DiskFormat.COW))
     ts = transfers.image_transfer_service(t.id)
     wait("transferring", lambda: ts.get().phase == types.ImageTransferPhase.TRANSFERRING)
+    ts.extend()
     context = ssl.create_default_context(cafile=ca)
     data = open(source, "rb").read()
     put = urllib.request.Request(ts.get().transfer_url + "?flush=y", data=data, method="PUT", headers={

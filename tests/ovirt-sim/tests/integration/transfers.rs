@@ -96,6 +96,8 @@ fn a_qcow2_file_uploads_as_is_and_a_disk_snapshot_downloads_as_frozen() {
         &[&source.to_string_lossy(), &back.to_string_lossy()],
     );
     assert_eq!(out["cow_phase"], "finished_success");
+    let log = fixture.sim.imageio_log();
+    assert!(log.contains("EXTEND"), "the ticket was extended: {log}");
     assert_identical(
         &source,
         &fixture
