@@ -79,3 +79,39 @@ fn stopping_the_simulator_releases_attached_loop_devices() {
     );
     drop((by_id, scratch));
 }
+
+#[test]
+fn a_disk_attached_as_itself_is_looped_directly_and_writes_reach_it() {
+    let fixture = demo();
+    let out = fixture.sdk("attach_direct", &["attach"]);
+    let disk = out["disk"].as_str().unwrap();
+    let link = fixture.by_id.path().join(format!("virtio-{}", &disk[..20]));
+    let device = std::fs::read_link(&link).unwrap();
+    let file = fixture.sim.disk_file(disk).unwrap();
+    let backing = run(
+        "losetup",
+        &["--list", "--noheadings", "--output", "BACK-FILE"],
+    )
+    .lines()
+    .any(|line| line.trim() == file.to_string_lossy());
+    assert!(backing, "{} loops {}", device.display(), file.display());
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut dev = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&device)
+            .unwrap();
+        dev.seek(SeekFrom::Start(5 << 20)).unwrap();
+        dev.write_all(&[0x99; 4096]).unwrap();
+        dev.sync_all().unwrap();
+    }
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes[5 << 20..(5 << 20) + 4096].iter().all(|&b| b == 0x99));
+    let back = fixture.sdk("attach_direct", &["detach", disk]);
+    assert_eq!(back["disk"], disk);
+    assert_eq!(fixture.sim.disk_ids("vm2"), [disk]);
+    assert!(!link.exists());
+    let root: PathBuf = file.ancestors().nth(4).unwrap().to_owned();
+    assert!(loops_under(&root).is_empty());
+    fixture.assert_clean();
+}

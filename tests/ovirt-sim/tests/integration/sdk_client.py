@@ -433,5 +433,78 @@ def cow_and_snapshot():
     c.close()
 
 
+def remove_root_checkpoint():
+    c = connect()
+    vms = c.system_service().vms_service()
+    vm = vms.list(search="name=vm1")[0]
+    checkpoints = vms.vm_service(vm.id).checkpoints_service()
+    ids = [x.id for x in checkpoints.list()]
+    try:
+        checkpoints.checkpoint_service(ids[-1]).remove()
+        out["newest"] = "removed"
+    except sdk.Error as e:
+        out["newest"] = e.code
+    checkpoints.checkpoint_service(ids[0]).remove()
+    out["left"] = [x.id for x in checkpoints.list()]
+    out["removed"] = ids[0]
+    c.close()
+
+
+def two_snapshots():
+    """Two snapshots of vm2 with an upload after each (args: the two images); the older
+    snapshot is removed first (its overlay merges down under the newer one), then the newer."""
+    c = connect()
+    system = c.system_service()
+    vms = system.vms_service()
+    vm = vms.list(search="name=vm2")[0]
+    disk = vms.vm_service(vm.id).disk_attachments_service().list()[0].disk
+    snaps = vms.vm_service(vm.id).snapshots_service()
+    made = []
+    for name, image in [("older", args[0]), ("newer", args[1])]:
+        s = snaps.add(types.Snapshot(description=name, persist_memorystate=False))
+        ss = snaps.snapshot_service(s.id)
+        wait("snapshot ok", lambda: ss.get().snapshot_status == types.SnapshotStatus.OK)
+        made.append(ss)
+        ts, t, phases, _ = transfer(system, disk.id, types.ImageTransferDirection.UPLOAD)
+        client.upload(image, t.transfer_url, ca)
+        finalize(ts, phases)
+        wait("disk ok", lambda: disk_ok(system, disk.id))
+    for ss in made:
+        ss.remove()
+        def gone():
+            try:
+                ss.get()
+                return False
+            except sdk.NotFoundError:
+                return True
+        wait("snapshot removed", gone)
+    wait("disk ok", lambda: disk_ok(system, disk.id))
+    out["left"] = [x.snapshot_type.value for x in snaps.list()]
+    out["disk"] = disk.id
+    c.close()
+
+
+def attach_direct():
+    """Attach vm2's boot disk itself to the appliance (args[0]=attach|detach)."""
+    c = connect()
+    vms = c.system_service().vms_service()
+    vm = vms.list(search="name=vm2")[0]
+    app = vms.list(search="name=backup-appliance")[0]
+    disk = args[1] if len(args) > 1 else vms.vm_service(vm.id).disk_attachments_service().list()[0].disk
+    attachments = vms.vm_service(app.id).disk_attachments_service()
+    own = vms.vm_service(vm.id).disk_attachments_service()
+    if args[0] == "attach":
+        # A disk is attached to one VM at a time: detach it from vm2 (the disk stays) first.
+        own.attachment_service(disk.id).remove()
+        attachments.add(types.DiskAttachment(disk=types.Disk(id=disk.id), active=True, bootable=False,
+                                             interface=types.DiskInterface.VIRTIO))
+    else:
+        attachments.attachment_service(disk).remove()
+        own.add(types.DiskAttachment(disk=types.Disk(id=disk), active=True, bootable=True,
+                                     interface=types.DiskInterface.VIRTIO))
+    out["disk"] = disk if isinstance(disk, str) else disk.id
+    c.close()
+
+
 globals()[scenario]()
 print(json.dumps(out))

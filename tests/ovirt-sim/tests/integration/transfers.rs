@@ -83,6 +83,18 @@ fn an_incremental_backup_serves_exactly_the_blocks_written_since_the_checkpoint(
         serde_json::json!([[4 << 20, 64 << 10], [20 << 20, 1 << 20]])
     );
     assert_eq!(second["checkpoints"], 2);
+    let removed = fixture.sdk("remove_root_checkpoint", &[]);
+    assert_eq!(removed["newest"], 400, "only the root checkpoint can go");
+    assert_eq!(removed["left"], serde_json::json!([second["checkpoint"]]));
+    let info = run("qemu-img", &["info", "--output=json", &path]);
+    assert!(
+        !info.contains(removed["removed"].as_str().unwrap()),
+        "{info}"
+    );
+    assert!(
+        info.contains(second["checkpoint"].as_str().unwrap()),
+        "{info}"
+    );
     fixture.assert_clean();
 }
 
@@ -117,5 +129,38 @@ fn a_qcow2_file_uploads_as_is_and_a_disk_snapshot_downloads_as_frozen() {
         &["info", "--output=json", &boot.to_string_lossy()],
     );
     assert!(info.contains("\"format\": \"raw\""), "{info}");
+    fixture.assert_clean();
+}
+
+#[test]
+fn removing_snapshots_merges_their_overlays_down_in_any_order() {
+    let fixture = demo();
+    let (first, second) = (fixture.path("first.raw"), fixture.path("second.raw"));
+    super::support::raw_image(&first, 16 << 20, &[(0, 0x33), (1 << 20, 0x61)]);
+    super::support::raw_image(
+        &second,
+        16 << 20,
+        &[(0, 0x33), (1 << 20, 0x62), (9 << 20, 0x63)],
+    );
+    let out = fixture.sdk(
+        "two_snapshots",
+        &[&first.to_string_lossy(), &second.to_string_lossy()],
+    );
+    assert_eq!(out["left"], serde_json::json!(["active"]));
+    let disk = fixture
+        .sim
+        .disk_file(out["disk"].as_str().unwrap())
+        .unwrap();
+    assert_identical(&second, &disk);
+    let info = run(
+        "qemu-img",
+        &["info", "--output=json", &disk.to_string_lossy()],
+    );
+    assert!(
+        info.contains("\"format\": \"raw\""),
+        "one raw volume again: {info}"
+    );
+    let volumes = std::fs::read_dir(disk.parent().unwrap()).unwrap().count();
+    assert_eq!(volumes, 1, "the overlays are gone");
     fixture.assert_clean();
 }
