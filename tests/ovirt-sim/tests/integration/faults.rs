@@ -26,7 +26,7 @@ fn a_disk_kept_locked_outlives_the_client_deadline() {
     fixture
         .sim
         .faults()
-        .keep_disks_locked(Some(Duration::from_millis(1500)));
+        .keep_disks_locked(Some(Duration::from_millis(3000)));
     let out = fixture.sdk("locked_disk", &["0.5"]);
     assert_eq!(out["deadline"], "passed");
     assert_eq!(out["remove_locked"], 409);
