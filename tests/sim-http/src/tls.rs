@@ -164,7 +164,7 @@ impl Identity {
     }
 }
 
-/// A new self-signed identity for `127.0.0.1` and `localhost`, or the one kept in `dir`
+/// A new self-signed identity for `127.0.0.1`, `127.0.0.2` (the simulated slave) and `localhost`, or the one kept in `dir`
 /// (`cert.der`, `key.der`; made and kept there, with `cert.pem`, if absent).
 pub fn identity(dir: Option<&Path>) -> Result<Identity, HttpError> {
     let kept = dir.map(load).transpose()?.flatten();
