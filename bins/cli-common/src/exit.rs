@@ -29,6 +29,8 @@ impl std::error::Error for UsageError {}
 /// Runs a binary's body: prints a failure's whole error chain on standard error (`error: a:
 /// b: c`) and maps the result to the exit code. `is_usage` classifies library errors that
 /// count as configuration errors (exit 2); a [`UsageError`] anywhere in the chain always does.
+/// Standard output closed by its reader ([`StdoutClosed`](crate::StdoutClosed)) ends the run
+/// quietly with exit 0, as ripgrep does.
 pub fn run(
     body: impl FnOnce() -> anyhow::Result<Outcome>,
     is_usage: impl Fn(&anyhow::Error) -> bool,
@@ -36,6 +38,7 @@ pub fn run(
     match body() {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::PartialFailure) => ExitCode::from(1),
+        Err(error) if crate::is_stdout_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             let usage =

@@ -29,11 +29,7 @@ pub struct Output {
     pub quiet: bool,
 }
 
-/// Prints `value` as pretty JSON on standard output.
-pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
+pub use cli_common::print_json;
 
 /// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked.
 pub fn default_to_run(args: impl Iterator<Item = OsString>) -> Vec<OsString> {

@@ -6,5 +6,6 @@ mod integration {
     mod cli;
     mod faults;
     mod mail;
+    mod output;
     mod support;
 }

@@ -3,6 +3,8 @@
 //! imports into the XAPI simulator (`import`) and kernel uploads to a real sshd
 //! (`upload_kernel`).
 
+#[path = "cli/broken_pipe.rs"]
+mod broken_pipe;
 #[path = "cli/import.rs"]
 mod import;
 #[path = "cli/sshd.rs"]

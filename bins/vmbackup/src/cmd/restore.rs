@@ -1,5 +1,6 @@
 //! `vmbackup restore`: a backup back into a pool.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -52,11 +53,12 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
     if output.json {
         super::print_json(&restored)?;
     } else {
+        let mut out = cli_common::Stdout::lock();
         for vm in &restored.vms {
-            println!("restored VM {vm}");
+            writeln!(out, "restored VM {vm}")?;
         }
         for vdi in &restored.vdis {
-            println!("restored VDI {vdi}");
+            writeln!(out, "restored VDI {vdi}")?;
         }
         for check in &restored.checks {
             let verdict = if check.matches() {
@@ -64,8 +66,9 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
             } else {
                 "DIFFERS from the backup"
             };
-            println!("disk {} (VDI {}): {verdict}", check.disk, check.vdi);
+            writeln!(out, "disk {} (VDI {}): {verdict}", check.disk, check.vdi)?;
         }
+        out.flush()?;
     }
     Ok(if all_match {
         Outcome::Success

@@ -1,11 +1,12 @@
 //! `vmbackup run` and `vmbackup preview`.
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use cli_common::{Outcome, ProgressSet, UsageError};
+use cli_common::{Outcome, ProgressSet, UsageError, printable};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use vmbackup::cancel::Cancel;
@@ -106,21 +107,18 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
             "jobs": jobs, "excluded": excluded, "errors": errors, "warnings": warnings,
         }))?;
     } else {
-        println!("backup_dir        = {}", config.backup_dir.display());
-        println!("status_log        = {}", config.status_log.display());
-        println!("compress          = {}", config.compress);
-        println!("vdi_export_format = {}", config.vdi_export_format.as_str());
-        println!("pool_db_backup    = {}", u8::from(config.pool_db_backup));
-        println!("concurrency       = {}", config.concurrency);
+        let mut out = cli_common::Stdout::lock();
+        print_settings(&mut out, &config)?;
         for job in &selection.jobs {
             let keep = job.keep.map(|k| format!(":{k}")).unwrap_or_default();
-            println!("{}: {}{keep}", job.kind.as_str(), job.name);
+            writeln!(out, "{}: {}{keep}", job.kind.as_str(), printable(&job.name))?;
         }
         for vm in &selection.excluded {
-            println!("exclude: {}", vm.name);
+            writeln!(out, "exclude: {}", printable(&vm.name))?;
         }
+        out.flush()?;
         for warning in &warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", printable(warning));
         }
     }
     if !errors.is_empty() {
@@ -130,9 +128,29 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
         )));
     }
     if !output.json {
-        println!("SUCCESS preview of parameters");
+        let mut out = cli_common::Stdout::lock();
+        writeln!(out, "SUCCESS preview of parameters")?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
+}
+
+/// The settings `preview` shows, one `key = value` a line.
+fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> {
+    writeln!(out, "backup_dir        = {}", config.backup_dir.display())?;
+    writeln!(out, "status_log        = {}", config.status_log.display())?;
+    writeln!(out, "compress          = {}", config.compress)?;
+    writeln!(
+        out,
+        "vdi_export_format = {}",
+        config.vdi_export_format.as_str()
+    )?;
+    writeln!(
+        out,
+        "pool_db_backup    = {}",
+        u8::from(config.pool_db_backup)
+    )?;
+    writeln!(out, "concurrency       = {}", config.concurrency)
 }
 
 /// `run`: back up every selected VM.
@@ -152,12 +170,15 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     if let Some(log) = &status_log {
         log.run_begin(started).context("writing the status log")?;
     }
+    // VmBackup.py's progress lines. Pool names are escaped (a name must not forge a line);
+    // a closed standard output does not stop the backups.
     let say = |text: &str| {
-        let line = format!("{}{text}", stdout_prefix(local_now()));
+        let line = format!("{}{}", stdout_prefix(local_now()), printable(text));
         if output.json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            let mut out = cli_common::Stdout::lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         }
     };
     say("VmBackup running");
