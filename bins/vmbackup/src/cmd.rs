@@ -75,10 +75,14 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
     pub password_file_base64: Option<PathBuf>,
     /// Trust only certificates with this SHA-256 fingerprint (repeatable).
-    #[arg(long = "tls-fingerprint", value_name = "HEX")]
+    #[arg(
+        long = "tls-fingerprint",
+        value_name = "HEX",
+        conflicts_with_all = ["tls_ca_file", "tls_insecure"]
+    )]
     pub tls_fingerprints: Vec<String>,
     /// Trust the certificates of this PEM file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_insecure")]
     pub tls_ca_file: Option<PathBuf>,
     /// Accept any certificate (encrypted, not authenticated; warned about).
     #[arg(long)]
@@ -86,10 +90,15 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    /// Applies these options over the configuration's.
-    pub fn apply(&self, config: &mut Config) {
+    /// Applies these options over the configuration's (a bad `--host` or
+    /// `--tls-fingerprint` is a configuration error, its warnings are printed).
+    pub fn apply(&self, config: &mut Config) -> Result<()> {
         if let Some(host) = &self.host {
-            config.host = Some(host.clone());
+            let before = config.warnings.len();
+            config.set_host(host)?;
+            for warning in &config.warnings[before..] {
+                eprintln!("warning: {warning}");
+            }
         }
         if let Some(user) = &self.user {
             config.user.clone_from(user);
@@ -101,12 +110,13 @@ impl ConnectArgs {
             config.password = Some(SecretSource::Base64File(path.clone()));
         }
         if !self.tls_fingerprints.is_empty() {
-            config.tls = TlsChoice::Pinned(self.tls_fingerprints.clone());
+            config.set_tls_fingerprints(&self.tls_fingerprints)?;
         } else if let Some(path) = &self.tls_ca_file {
             config.tls = TlsChoice::CaFile(path.clone());
         } else if self.tls_insecure {
             config.tls = TlsChoice::Insecure;
         }
+        Ok(())
     }
 }
 
@@ -140,7 +150,8 @@ pub fn load_settings(config: Option<&Path>) -> Result<Config> {
 }
 
 /// The XAPI password: the configured source, else `VMBACKUP_PASSWORD`, else a prompt on
-/// the terminal.
+/// the terminal. A password that cannot be had (a missing or empty file, no terminal) is
+/// a configuration error (exit 2).
 pub fn password(config: &Config) -> Result<Secret> {
     let source = match &config.password {
         Some(source) => source.clone(),
@@ -154,5 +165,7 @@ pub fn password(config: &Config) -> Result<Secret> {
             "no password: set password_file= in the configuration, pass --password-file, or set {PASSWORD_ENV}"
         ))),
     };
-    source.read().context("reading the XAPI password")
+    source
+        .read()
+        .map_err(|e| anyhow::Error::new(e).context(UsageError("reading the XAPI password".into())))
 }

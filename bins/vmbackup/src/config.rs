@@ -289,6 +289,45 @@ impl Config {
         parse::parse_selector(selector, overrides)
     }
 
+    /// Sets the pool master from the command line (`--host`): checked as `host=` is, with
+    /// the same clear-text warning for `http://`.
+    pub fn set_host(&mut self, value: &str) -> Result<()> {
+        let (url, plain) = values::host_url(value).map_err(|message| VmBackupError::Config {
+            issues: vec![Issue::new(
+                Location::CommandLine,
+                format!("--host: {message}"),
+            )],
+        })?;
+        if plain {
+            self.warnings.push(Issue::new(
+                Location::CommandLine,
+                "--host http:// sends the XAPI password in clear text",
+            ));
+        }
+        self.host = Some(url);
+        Ok(())
+    }
+
+    /// Pins the host's certificate from the command line (`--tls-fingerprint`), each
+    /// fingerprint checked as `tls_fingerprint=` is.
+    pub fn set_tls_fingerprints(&mut self, prints: &[String]) -> Result<()> {
+        let issues: Vec<Issue> = prints
+            .iter()
+            .filter_map(|p| values::fingerprint(p).err())
+            .map(|message| {
+                Issue::new(
+                    Location::CommandLine,
+                    format!("--tls-fingerprint: {message}"),
+                )
+            })
+            .collect();
+        if !issues.is_empty() {
+            return Err(VmBackupError::Config { issues });
+        }
+        self.tls = TlsChoice::Pinned(prints.to_vec());
+        Ok(())
+    }
+
     /// The retention policy of a VM whose rule says `keep` (its `:N`): the configured
     /// policy with `keep_last` replaced by `keep` when there is one.
     pub fn policy_for(&self, keep: Option<NonZeroU32>) -> Policy {

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             cmd::stop_on_signals(&cancel)?;
             match &cli.command {
                 Command::Run(args) => cmd::run::run(args, output, &cancel),
-                Command::Preview(args) => cmd::run::preview(args, output),
+                Command::Preview(args) => cmd::run::preview(args, output, &cancel),
                 Command::List(args) => cmd::list::run(args, output),
                 Command::Verify(args) => cmd::verify::run(args, output),
                 Command::Restore(args) => cmd::restore::run(args, output, &cancel),

@@ -7,5 +7,6 @@ mod integration {
     mod faults;
     mod mail;
     mod output;
+    mod stops;
     mod support;
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use cli_common::{Outcome, ProgressSet};
 use vmbackup::cancel::Cancel;
-use vmbackup::connect::connect;
+use vmbackup::connect::connect_with_cancel;
 use vmbackup::restore::{RestoreOptions, restore_backup};
 
 use super::{ConnectArgs, Output, load_settings, password};
@@ -37,8 +37,8 @@ pub struct RestoreArgs {
 /// Runs `restore`: exit 1 when a restored disk differs from the backup.
 pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let mut config = load_settings(args.config.as_deref())?;
-    args.connect.apply(&mut config);
-    let session = connect(&config, &password(&config)?)?;
+    args.connect.apply(&mut config)?;
+    let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let options = RestoreOptions {
         sr: args.sr.clone(),
         preserve: args.preserve,

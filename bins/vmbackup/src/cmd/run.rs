@@ -10,7 +10,7 @@ use cli_common::{Outcome, ProgressSet, UsageError, printable};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use vmbackup::cancel::Cancel;
-use vmbackup::connect::connect;
+use vmbackup::connect::connect_with_cancel;
 use vmbackup::inventory::Inventory;
 use vmbackup::mail::{RunReport, send_report};
 use vmbackup::pool_db::dump_pool_db;
@@ -49,7 +49,7 @@ struct Report<'a> {
 
 fn configure(args: &RunArgs) -> Result<Config> {
     let mut config = load_config(&args.target, &args.settings)?;
-    args.connect.apply(&mut config);
+    args.connect.apply(&mut config)?;
     if let Some(dir) = &args.backup_dir {
         config.backup_dir.clone_from(dir);
     }
@@ -77,10 +77,10 @@ fn select(config: &Config, inventory: &Inventory) -> Selection {
 
 /// `preview`: the settings, the VMs selected and those excluded; exit 0 when everything
 /// checks out.
-pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
+pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
-    let session = connect(&config, &password(&config)?)?;
+    let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let inventory = Inventory::fetch(&session)?;
     let selection = select(&config, &inventory);
     let jobs: Vec<_> = selection
@@ -182,7 +182,7 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         }
     };
     say("VmBackup running");
-    let session = connect(&config, &secret)?;
+    let session = connect_with_cancel(&config, &secret, cancel)?;
     let inventory = Inventory::fetch(&session)?;
     let selection = select(&config, &inventory);
     let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();

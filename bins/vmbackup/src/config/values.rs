@@ -81,6 +81,14 @@ pub(super) fn split_keep(value: &str) -> Result<(&str, Option<NonZeroU32>), Stri
 /// The XAPI URL: `https://host[:port]`, `http://host[:port]`, or a bare `host[:port]`
 /// (https). Returns the URL and whether it is plain http.
 pub(super) fn host_url(value: &str) -> Result<(String, bool), String> {
+    if value.contains('@') {
+        // Never echoed: what precedes the `@` may be a password.
+        return Err(format!(
+            "`{}`: credentials do not belong in the URL (the password comes from password_file=, --password-file or {})",
+            xenapi::redact_credentials(value),
+            crate::connect::PASSWORD_ENV
+        ));
+    }
     let (scheme, rest) = match value.split_once("://") {
         Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
         None => ("https".to_owned(), value),
