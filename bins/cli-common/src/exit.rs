@@ -41,8 +41,11 @@ pub fn run(
         Err(error) if crate::is_stdout_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            let usage =
-                error.chain().any(<dyn std::error::Error>::is::<UsageError>) || is_usage(&error);
+            // `downcast_ref` also finds a `UsageError` given as `.context(..)`, which the
+            // chain shows only as text.
+            let usage = error.downcast_ref::<UsageError>().is_some()
+                || error.chain().any(<dyn std::error::Error>::is::<UsageError>)
+                || is_usage(&error);
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

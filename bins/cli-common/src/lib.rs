@@ -9,6 +9,7 @@
 //! print.
 
 mod exit;
+pub mod files;
 mod logging;
 mod printable;
 mod progress;

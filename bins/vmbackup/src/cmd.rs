@@ -8,6 +8,7 @@ pub mod run;
 pub mod verify;
 
 use std::ffi::OsString;
+use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +131,13 @@ pub fn load_config(target: &str, extra: &[String]) -> Result<Config> {
             .set_from_arg(arg)
             .map_err(|problem| UsageError(format!("`{arg}`: {problem}")))?;
     }
-    let config = if Path::new(target).is_file() {
+    let path = Path::new(target);
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        bail!(UsageError(format!(
+            "`{target}` is not a regular file: a configuration file or a VM selector was expected"
+        )));
+    }
+    let config = if path.is_file() {
         Config::load(Path::new(target), overrides)?
     } else {
         Config::from_selector(target, overrides)?

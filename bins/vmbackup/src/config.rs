@@ -248,13 +248,21 @@ impl Overrides {
 impl Config {
     /// Reads a configuration file. Relative paths in it are relative to its directory.
     /// Every error found is reported, each with the file and the line.
+    /// The file must be a regular file of at most 1 MiB ([`cli_common::files::CONFIG_LIMIT`]):
+    /// a device, a FIFO or a larger file is a configuration error naming the path.
     pub fn load(path: &Path, overrides: Overrides) -> Result<Config> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            VmBackupError::io(
-                format!("reading the configuration file `{}`", path.display()),
-                e,
-            )
-        })?;
+        let limit = cli_common::files::CONFIG_LIMIT;
+        let bytes = cli_common::files::open_limited(path, limit)
+            .and_then(|mut file| cli_common::files::read_limited(&mut file, limit))
+            .map_err(|e| VmBackupError::Config {
+                issues: vec![Issue::new(
+                    Location::CommandLine,
+                    format!(
+                        "cannot read the configuration file `{}`: {e}",
+                        path.display()
+                    ),
+                )],
+            })?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {

@@ -5,6 +5,7 @@ mod integration {
     mod backups;
     mod cli;
     mod faults;
+    mod inputs;
     mod mail;
     mod output;
     mod stops;

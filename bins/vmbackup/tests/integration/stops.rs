@@ -17,10 +17,10 @@ use xapi_sim::{Endpoint, TransferFault};
 use super::support::{Setup, s, texts, vm_with_disks};
 
 /// A child process killed on drop (a failing test leaves none behind).
-struct Running(Option<Child>);
+pub struct Running(Option<Child>);
 
 impl Running {
-    fn start(args: &[&str]) -> Running {
+    pub fn start(args: &[&str]) -> Running {
         let child = Command::new(env!("CARGO_BIN_EXE_vmbackup"))
             .args(args)
             .env_remove("VMBACKUP_PASSWORD")
@@ -38,7 +38,7 @@ impl Running {
     }
 
     /// Waits for the exit; returns the output and how long the wait took.
-    fn wait(mut self, limit: Duration) -> (std::process::Output, Duration) {
+    pub fn wait(mut self, limit: Duration) -> (std::process::Output, Duration) {
         let started = Instant::now();
         let mut child = self.0.take().expect("running");
         while child.try_wait().unwrap().is_none() {
@@ -144,7 +144,7 @@ impl SilentHost {
     }
 }
 
-fn password_file(dir: &Path) -> std::path::PathBuf {
+pub fn password_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("password");
     fs::write(&path, "secret").unwrap();
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
