@@ -16,7 +16,7 @@ mod progress;
 pub mod secrets;
 mod stdout;
 
-pub use exit::{Outcome, UsageError, run};
+pub use exit::{Outcome, UsageError, run, run_reporting};
 pub use logging::init_logging;
 pub use printable::printable;
 pub use progress::{ProgressSet, progress_for};

@@ -32,19 +32,69 @@ pub struct Output {
 
 pub use cli_common::print_json;
 
-/// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked.
+/// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked; the
+/// global flags (`-q`, `-v`, `--json`) may come first (`vmbackup -q weekend.cfg`).
 pub fn default_to_run(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     const COMMANDS: [&str; 7] = [
         "run", "preview", "list", "verify", "restore", "prune", "help",
     ];
     let mut args: Vec<OsString> = args.collect();
-    if let Some(first) = args.get(1).and_then(|a| a.to_str())
-        && !first.starts_with('-')
-        && !COMMANDS.contains(&first)
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_str().is_some_and(is_global_flag))
+        .map(|i| i + 1);
+    if let Some(index) = first
+        && let Some(word) = args[index].to_str()
+        && !word.starts_with('-')
+        && !COMMANDS.contains(&word)
     {
-        args.insert(1, "run".into());
+        args.insert(index, "run".into());
     }
     args
+}
+
+/// `--json`, `--quiet`, `--verbose`, and short clusters of `-q` / `-v` (`-qvv`).
+fn is_global_flag(arg: &str) -> bool {
+    matches!(arg, "--json" | "--quiet" | "--verbose")
+        || arg
+            .strip_prefix('-')
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c == 'q' || c == 'v'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_to_run;
+
+    fn args(line: &str) -> Vec<String> {
+        default_to_run(line.split(' ').map(Into::into))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_implied_run_goes_after_the_global_flags() {
+        assert_eq!(
+            args("vmbackup weekend.cfg"),
+            ["vmbackup", "run", "weekend.cfg"]
+        );
+        assert_eq!(
+            args("vmbackup -q --json -vv weekend.cfg x=1"),
+            [
+                "vmbackup",
+                "-q",
+                "--json",
+                "-vv",
+                "run",
+                "weekend.cfg",
+                "x=1"
+            ]
+        );
+        assert_eq!(args("vmbackup --json list"), ["vmbackup", "--json", "list"]);
+        assert_eq!(args("vmbackup -q --help"), ["vmbackup", "-q", "--help"]);
+        assert_eq!(args("vmbackup -q"), ["vmbackup", "-q"]);
+    }
 }
 
 /// Ctrl-C or SIGTERM stop the run cleanly (snapshots removed, partial backups deleted); a

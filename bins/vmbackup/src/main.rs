@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         json: cli.json,
         quiet: cli.quiet,
     };
-    cli_common::run(
+    cli_common::run_reporting(
         || {
             cmd::stop_on_signals(&cancel)?;
             match &cli.command {
@@ -84,6 +84,7 @@ fn main() -> ExitCode {
                 )
             })
         },
+        cli.json,
     )
 }
 

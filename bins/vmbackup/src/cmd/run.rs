@@ -70,6 +70,65 @@ fn check_backup_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Creates the status log's folder when it is missing (NAUbackup's default
+/// `/snapshots/NAUbackup` often is on a new backup host).
+fn prepare_status_log(path: &Path) -> Result<()> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        fs::create_dir_all(folder).with_context(|| {
+            format!(
+                "cannot create the status log's folder `{}`",
+                folder.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// What `preview` says of the status log: `Err` when it cannot be written, a note when its
+/// folder will be created by the run.
+fn check_status_log(path: &Path) -> Result<Option<String>> {
+    let unwritable = |e: std::io::Error| {
+        UsageError(format!(
+            "the status log `{}` cannot be written: {e}",
+            path.display()
+        ))
+    };
+    if path.exists() {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(unwritable)?;
+        return Ok(None);
+    }
+    let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    let mut existing = folder;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => return Ok(None),
+        }
+    }
+    if !existing.is_dir() {
+        return Err(unwritable(std::io::Error::other(format!(
+            "`{}` is not a folder",
+            existing.display()
+        )))
+        .into());
+    }
+    nix::unistd::access(existing, nix::unistd::AccessFlags::W_OK)
+        .map_err(|e| unwritable(std::io::Error::from(e)))?;
+    Ok((existing != folder).then(|| {
+        format!(
+            "the status log's folder `{}` does not exist: the run will create it",
+            folder.display()
+        )
+    }))
+}
+
 /// Resolves the selection against the pool.
 fn select(config: &Config, inventory: &Inventory) -> Selection {
     resolve(&config.rules, &inventory.vm_infos())
@@ -80,6 +139,11 @@ fn select(config: &Config, inventory: &Inventory) -> Selection {
 pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
+    if config.config_file.is_some()
+        && let Some(note) = check_status_log(&config.status_log)?
+    {
+        eprintln!("warning: {note}");
+    }
     let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let inventory = Inventory::fetch(&session)?;
     let selection = select(&config, &inventory);
@@ -167,8 +231,16 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         .as_ref()
         .map(|_| StatusLog::new(&config.status_log, host.clone()));
     let started = local_now();
-    if let Some(log) = &status_log {
-        log.run_begin(started).context("writing the status log")?;
+    // A status log that cannot be written never stops the backups: it is warned about,
+    // recorded in the report, and the run exits 2 at the end (monitoring would miss it).
+    let mut status_log_problem = None;
+    if let Some(log) = &status_log
+        && let Err(error) =
+            prepare_status_log(log.path()).and_then(|()| Ok(log.run_begin(started)?))
+    {
+        let text = format!("{error:#}");
+        eprintln!("warning: {}; backing up anyway", printable(&text));
+        status_log_problem = Some(text);
     }
     // VmBackup.py's progress lines. Pool names are escaped (a name must not forge a line);
     // a closed standard output does not stop the backups.
@@ -203,10 +275,15 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let results: Vec<_> = reports.iter().map(|r| r.result.clone()).collect();
     let mut counts = Counts::of(&results);
     counts.error += errors.len();
-    if let Some(log) = &status_log {
-        log.run_end(local_now(), &counts)
-            .context("writing the status log")?;
+    if let Some(log) = &status_log
+        && let Err(error) = log.run_end(local_now(), &counts)
+        && status_log_problem.is_none()
+    {
+        let text = chain(&error);
+        eprintln!("warning: {}", printable(&text));
+        status_log_problem = Some(text);
     }
+    errors.extend(status_log_problem.clone());
     say(&counts.ended_line());
     if let Some(mail) = &config.mail
         && mail.wanted(counts.overall())
@@ -219,8 +296,9 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
             counts,
         };
         if let Err(error) = send_report(mail, &report) {
-            errors.push(format!("e-mail report: {}", chain(&error)));
-            say(&format!("ERROR e-mail report: {}", chain(&error)));
+            // The error names the e-mail report itself.
+            errors.push(chain(&error));
+            say(&format!("ERROR {}", chain(&error)));
         }
     }
     if output.json {
@@ -233,10 +311,14 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         })?;
     }
     if cancel.is_cancelled() {
-        bail!("interrupted: what was in progress was cleaned up");
+        // Not an error: the report (and with --json its JSON) is out already.
+        eprintln!("error: interrupted: what was in progress was cleaned up");
+        return Ok(Outcome::PartialFailure);
     }
     let failed = reports.iter().any(|r| r.status == "failed") || !errors.is_empty();
-    Ok(if failed {
+    Ok(if status_log_problem.is_some() {
+        Outcome::ConfigurationProblem
+    } else if failed {
         Outcome::PartialFailure
     } else {
         Outcome::Success
