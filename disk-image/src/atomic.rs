@@ -40,7 +40,7 @@ impl AtomicFile {
             .read(true)
             .create_new(true)
             .open(&temp)
-            .context(|| format!("creating {}", shown(&temp)))?;
+            .context(|| format!("creating {} (as {})", shown(&target), shown(&temp)))?;
         Ok(AtomicFile {
             file: Some(file),
             temp,
@@ -67,7 +67,7 @@ impl AtomicFile {
             .take()
             .expect("an AtomicFile holds its file until commit");
         file.sync_all()
-            .context(|| format!("syncing {}", shown(&self.temp)))?;
+            .context(|| format!("syncing {} (as {})", shown(&self.target), shown(&self.temp)))?;
         drop(file);
         fs::rename(&self.temp, &self.target)
             .context(|| format!("renaming {} to {}", shown(&self.temp), shown(&self.target)))?;
@@ -107,6 +107,17 @@ mod tests {
         atomic.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"data");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_file_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("missing/out.xva");
+        let error = AtomicFile::create(&target).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("creating {}", shown(&target))),
+            "{error}"
+        );
     }
 
     #[test]

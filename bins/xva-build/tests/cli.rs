@@ -7,6 +7,8 @@
 mod broken_pipe;
 #[path = "cli/import.rs"]
 mod import;
+#[path = "cli/server_url.rs"]
+mod server_url;
 #[path = "cli/sshd.rs"]
 mod sshd;
 #[path = "cli/upload_kernel.rs"]

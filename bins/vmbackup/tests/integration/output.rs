@@ -195,3 +195,22 @@ fn control_characters_in_vm_names_are_escaped_everywhere_they_are_printed() {
     assert!(list.contains(escaped), "{list}");
     setup.assert_no_leaks();
 }
+
+#[test]
+fn a_failed_e_mail_report_is_named_once() {
+    let setup = Setup::new(vec![vm_with_disks("web01", 1)]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens there now: the SMTP connection is refused
+    let config = setup.config(
+        "mail.cfg",
+        &format!(
+            "metadata-export=web01\nmail_to=ops@example.org\nmail_from=vmbackup@example.org\n\
+             smtp_server=127.0.0.1:{port}\nmail_on=always"
+        ),
+    );
+    let report = vmbackup_json(&["run", s(&config), "--quiet"], 1);
+    let error = report["errors"][0].as_str().unwrap();
+    assert!(error.starts_with("e-mail report: "), "{report:#}");
+    assert_eq!(error.matches("e-mail report").count(), 1, "{report:#}");
+}
