@@ -186,10 +186,17 @@ pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcom
         }
     }
     if !errors.is_empty() {
-        bail!(UsageError(format!(
+        let shown: Vec<_> = errors.iter().map(|e| printable(e)).collect();
+        let text = format!(
             "the configuration does not fit the pool:\n  {}",
-            errors.join("\n  ")
-        )));
+            shown.join("\n  ")
+        );
+        if output.json {
+            // The JSON preview (with its errors) is the one document on standard output.
+            eprintln!("error: {text}");
+            return Ok(Outcome::ConfigurationProblem);
+        }
+        bail!(UsageError(text));
     }
     if !output.json {
         let mut out = cli_common::Stdout::lock();

@@ -214,3 +214,19 @@ fn a_failed_e_mail_report_is_named_once() {
     assert!(error.starts_with("e-mail report: "), "{report:#}");
     assert_eq!(error.matches("e-mail report").count(), 1, "{report:#}");
 }
+
+#[test]
+fn a_preview_that_does_not_fit_the_pool_prints_one_json_document() {
+    let setup = Setup::new(vec![vm_with_disks("web01", 1)]);
+    let config = setup.config("missing.cfg", "vm-export=web01\nvm-export=no-such-vm");
+    let preview = vmbackup_json(&["preview", s(&config)], 2);
+    assert!(
+        preview["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no-such-vm"),
+        "{preview:#}"
+    );
+    let (_, stderr) = vmbackup_exit(&["preview", s(&config)], 2);
+    assert!(stderr.contains("does not fit the pool"), "{stderr}");
+}
