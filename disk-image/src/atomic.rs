@@ -40,7 +40,7 @@ impl AtomicFile {
             .read(true)
             .create_new(true)
             .open(&temp)
-            .context(|| format!("creating {}", shown(&temp)))?;
+            .context(|| format!("creating {} (as {})", shown(&target), shown(&temp)))?;
         Ok(AtomicFile {
             file: Some(file),
             temp,
@@ -71,7 +71,7 @@ impl AtomicFile {
         // Until the rename is done, dropping `self` removes the temporary file.
         self.file()
             .sync_all()
-            .context(|| format!("syncing {}", shown(&self.temp)))?;
+            .context(|| format!("syncing {} (as {})", shown(&self.target), shown(&self.temp)))?;
         fs::rename(&self.temp, &self.target)
             .context(|| format!("renaming {} to {}", shown(&self.temp), shown(&self.target)))?;
         // Renamed: nothing to remove any more.
@@ -127,6 +127,17 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a-folder"]);
+    }
+
+    #[test]
+    fn errors_name_the_file_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("missing/out.xva");
+        let error = AtomicFile::create(&target).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("creating {}", shown(&target))),
+            "{error}"
+        );
     }
 
     #[test]

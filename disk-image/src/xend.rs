@@ -40,6 +40,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::IoContext;
@@ -136,17 +137,32 @@ pub struct XendConfig {
 
 /// Reads and parses the configuration at `path`.
 pub fn read(path: &Path) -> Result<XendConfig> {
-    let size = fs::metadata(path)
-        .context(|| format!("reading xend configuration `{}`", path.display()))?
-        .len();
-    if size > MAX_CONFIG_BYTES {
+    let reading = || format!("reading xend configuration `{}`", path.display());
+    let metadata = fs::metadata(path).context(reading)?;
+    // Checked before opening: opening a FIFO would wait for a writer, and a device's
+    // length says nothing of what reading it yields (`/dev/zero` never ends).
+    if !metadata.is_file() {
         return Err(DiskImageError::Invalid(format!(
-            "`{}` is {size} bytes: a xend configuration is a small text file",
+            "`{}` is not a regular file: a xend configuration is a small text file",
             path.display()
         )));
     }
-    let bytes =
-        fs::read(path).context(|| format!("reading xend configuration `{}`", path.display()))?;
+    let too_large = |size: u64| {
+        DiskImageError::Invalid(format!(
+            "`{}` is {size} bytes: a xend configuration is a small text file",
+            path.display()
+        ))
+    };
+    if metadata.len() > MAX_CONFIG_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .context(reading)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     let text = String::from_utf8_lossy(&bytes);
     let mut config = parse(&text, path)?;
     if let std::borrow::Cow::Owned(_) = text {

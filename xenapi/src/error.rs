@@ -128,6 +128,15 @@ pub enum XenApiError {
         #[source]
         source: io::Error,
     },
+    /// A wait for the host (connecting, reading, writing) was ended because a stop was
+    /// asked for ([`Stop`](crate::Stop)).
+    #[error("{operation} {url}: stopped on request")]
+    Stopped {
+        /// What was being done.
+        operation: String,
+        /// The URL, without credentials or session.
+        url: String,
+    },
     /// A URL that is not `http(s)://host[:port][/…]`.
     #[error("invalid URL `{url}`: {message}")]
     InvalidUrl {
@@ -155,11 +164,23 @@ impl XenApiError {
         }
     }
 
+    /// Whether this error ended a wait because a stop was asked for.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, XenApiError::Stopped { .. })
+    }
+
+    /// An I/O error of `operation` on `url`; [`XenApiError::Stopped`] when a stop ended it.
     pub(crate) fn io(
         operation: impl Into<String>,
         url: impl fmt::Display,
         source: io::Error,
     ) -> Self {
+        if crate::http::is_stopped(&source) {
+            return XenApiError::Stopped {
+                operation: operation.into(),
+                url: url.to_string(),
+            };
+        }
         XenApiError::Io {
             operation: operation.into(),
             url: url.to_string(),

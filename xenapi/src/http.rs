@@ -12,11 +12,13 @@
 //!
 //! What it does: a request line and headers; a response status line and headers (interim
 //! `1xx` skipped); a body framed by `Content-Length`, `chunked`, or EOF. Connect and
-//! per-read/write timeouts come from [`Timeouts`].
+//! per-read/write timeouts come from [`Timeouts`]; a [`Stop`] ends any wait for the host
+//! within a fraction of a second (module `socket`).
 
 mod connection;
 mod endpoint;
 mod message;
+mod socket;
 
 use std::io::{BufReader, Read, Write};
 use std::sync::Mutex;
@@ -24,8 +26,10 @@ use std::sync::Mutex;
 pub(crate) use connection::Stream;
 pub use connection::{Connector, Timeouts};
 pub(crate) use endpoint::Target;
-pub use endpoint::{Endpoint, Scheme};
+pub use endpoint::{Endpoint, Scheme, redact_credentials};
 pub(crate) use message::{BodyReader, Framing, ResponseHead, write_request_head};
+pub(crate) use socket::is_stopped;
+pub use socket::{Stop, Stopped};
 
 use crate::error::{Result, XenApiError};
 
@@ -126,11 +130,16 @@ impl Poster {
         let sent = write_request_head(stream, "POST", &self.endpoint, self.path, &headers)
             .and_then(|()| stream.write_all(body))
             .and_then(|()| stream.flush());
-        let head = sent.and_then(|()| ResponseHead::read(&mut connection));
+        let head = sent
+            .map_err(|e| (format!("sending {operation}"), e))
+            .and_then(|()| {
+                ResponseHead::read(&mut connection)
+                    .map_err(|e| (format!("reading the answer to {operation}"), e))
+            });
         let head = match head {
             Ok(head) => head,
-            Err(e) if reused && is_stale(&e) => return Err(Failure::Stale),
-            Err(e) => return Err(Failure::Error(XenApiError::io(operation, self.url(), e))),
+            Err((_, e)) if reused && is_stale(&e) => return Err(Failure::Stale),
+            Err((doing, e)) => return Err(Failure::Error(XenApiError::io(doing, self.url(), e))),
         };
         let framing = head
             .framing()

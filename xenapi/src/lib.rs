@@ -97,7 +97,7 @@ pub use cbt::ChangedBlocks;
 #[cfg(feature = "client")]
 pub use error::{Result, XenApiError};
 #[cfg(feature = "client")]
-pub use http::{Connector, Endpoint, Scheme, Timeouts};
+pub use http::{Connector, Endpoint, Scheme, Stop, Stopped, Timeouts, redact_credentials};
 #[cfg(feature = "client")]
 pub use session::{Credentials, Session, SessionOptions};
 #[cfg(feature = "client")]

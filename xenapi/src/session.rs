@@ -55,7 +55,8 @@ impl Session {
         options: SessionOptions,
     ) -> Result<Session> {
         let endpoint = Endpoint::parse(url)?;
-        let connector = Connector::new(&options.tls, options.timeouts)?;
+        let connector =
+            Connector::new(&options.tls, options.timeouts)?.with_stop(options.stop.clone());
         let transport: Box<dyn Transport> = match options.protocol {
             Protocol::XmlRpc => Box::new(XmlRpcTransport::new(
                 endpoint,
@@ -83,7 +84,8 @@ impl Session {
         credentials: Credentials,
         options: SessionOptions,
     ) -> Result<Session> {
-        let connector = Connector::new(&options.tls, options.timeouts)?;
+        let connector =
+            Connector::new(&options.tls, options.timeouts)?.with_stop(options.stop.clone());
         Self::establish(transport, connector, credentials, options)
     }
 

@@ -14,6 +14,8 @@ mod integration {
     #[cfg(feature = "client")]
     mod session;
     #[cfg(feature = "client")]
+    mod stalls;
+    #[cfg(feature = "client")]
     mod support;
     #[cfg(feature = "client")]
     mod tls;

@@ -3,11 +3,11 @@
 //! line, and never printed: a [`Secret`] shows as `***` in `{}` and `{:?}` alike.
 //!
 //! A password file that group or others may read is still used, with a `tracing` warning
-//! saying how to fix it (`chmod 600`).
+//! saying how to fix it (`chmod 600`). A password file must be a regular file of at most
+//! [`SECRET_LIMIT`](crate::files::SECRET_LIMIT) bytes (64 KiB).
 
 use std::fmt;
-use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -176,7 +176,8 @@ fn read_checked(path: &Path) -> Result<Vec<u8>, SecretError> {
         path: path.to_owned(),
         source,
     };
-    let mut file = fs::File::open(path).map_err(read_error)?;
+    let mut file =
+        crate::files::open_limited(path, crate::files::SECRET_LIMIT).map_err(read_error)?;
     let mode = file.metadata().map_err(read_error)?.permissions().mode();
     if mode & 0o077 != 0 {
         tracing::warn!(
@@ -185,9 +186,7 @@ fn read_checked(path: &Path) -> Result<Vec<u8>, SecretError> {
             "the password file is accessible to group or others: `chmod 600` it"
         );
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(read_error)?;
-    Ok(bytes)
+    crate::files::read_limited(&mut file, crate::files::SECRET_LIMIT).map_err(read_error)
 }
 
 fn non_empty(text: String, what: impl FnOnce() -> String) -> Result<Secret, SecretError> {

@@ -8,6 +8,7 @@ pub mod run;
 pub mod verify;
 
 use std::ffi::OsString;
+use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -29,25 +30,71 @@ pub struct Output {
     pub quiet: bool,
 }
 
-/// Prints `value` as pretty JSON on standard output.
-pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
+pub use cli_common::print_json;
 
-/// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked.
+/// `vmbackup weekend.cfg` means `vmbackup run weekend.cfg`, as VmBackup.py was invoked; the
+/// global flags (`-q`, `-v`, `--json`) may come first (`vmbackup -q weekend.cfg`).
 pub fn default_to_run(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     const COMMANDS: [&str; 7] = [
         "run", "preview", "list", "verify", "restore", "prune", "help",
     ];
     let mut args: Vec<OsString> = args.collect();
-    if let Some(first) = args.get(1).and_then(|a| a.to_str())
-        && !first.starts_with('-')
-        && !COMMANDS.contains(&first)
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_str().is_some_and(is_global_flag))
+        .map(|i| i + 1);
+    if let Some(index) = first
+        && let Some(word) = args[index].to_str()
+        && !word.starts_with('-')
+        && !COMMANDS.contains(&word)
     {
-        args.insert(1, "run".into());
+        args.insert(index, "run".into());
     }
     args
+}
+
+/// `--json`, `--quiet`, `--verbose`, and short clusters of `-q` / `-v` (`-qvv`).
+fn is_global_flag(arg: &str) -> bool {
+    matches!(arg, "--json" | "--quiet" | "--verbose")
+        || arg
+            .strip_prefix('-')
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c == 'q' || c == 'v'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_to_run;
+
+    fn args(line: &str) -> Vec<String> {
+        default_to_run(line.split(' ').map(Into::into))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_implied_run_goes_after_the_global_flags() {
+        assert_eq!(
+            args("vmbackup weekend.cfg"),
+            ["vmbackup", "run", "weekend.cfg"]
+        );
+        assert_eq!(
+            args("vmbackup -q --json -vv weekend.cfg x=1"),
+            [
+                "vmbackup",
+                "-q",
+                "--json",
+                "-vv",
+                "run",
+                "weekend.cfg",
+                "x=1"
+            ]
+        );
+        assert_eq!(args("vmbackup --json list"), ["vmbackup", "--json", "list"]);
+        assert_eq!(args("vmbackup -q --help"), ["vmbackup", "-q", "--help"]);
+        assert_eq!(args("vmbackup -q"), ["vmbackup", "-q"]);
+    }
 }
 
 /// Ctrl-C or SIGTERM stop the run cleanly (snapshots removed, partial backups deleted); a
@@ -79,10 +126,14 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
     pub password_file_base64: Option<PathBuf>,
     /// Trust only certificates with this SHA-256 fingerprint (repeatable).
-    #[arg(long = "tls-fingerprint", value_name = "HEX")]
+    #[arg(
+        long = "tls-fingerprint",
+        value_name = "HEX",
+        conflicts_with_all = ["tls_ca_file", "tls_insecure"]
+    )]
     pub tls_fingerprints: Vec<String>,
     /// Trust the certificates of this PEM file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tls_insecure")]
     pub tls_ca_file: Option<PathBuf>,
     /// Accept any certificate (encrypted, not authenticated; warned about).
     #[arg(long)]
@@ -90,10 +141,15 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    /// Applies these options over the configuration's.
-    pub fn apply(&self, config: &mut Config) {
+    /// Applies these options over the configuration's (a bad `--host` or
+    /// `--tls-fingerprint` is a configuration error, its warnings are printed).
+    pub fn apply(&self, config: &mut Config) -> Result<()> {
         if let Some(host) = &self.host {
-            config.host = Some(host.clone());
+            let before = config.warnings.len();
+            config.set_host(host)?;
+            for warning in &config.warnings[before..] {
+                eprintln!("warning: {warning}");
+            }
         }
         if let Some(user) = &self.user {
             config.user.clone_from(user);
@@ -105,12 +161,13 @@ impl ConnectArgs {
             config.password = Some(SecretSource::Base64File(path.clone()));
         }
         if !self.tls_fingerprints.is_empty() {
-            config.tls = TlsChoice::Pinned(self.tls_fingerprints.clone());
+            config.set_tls_fingerprints(&self.tls_fingerprints)?;
         } else if let Some(path) = &self.tls_ca_file {
             config.tls = TlsChoice::CaFile(path.clone());
         } else if self.tls_insecure {
             config.tls = TlsChoice::Insecure;
         }
+        Ok(())
     }
 }
 
@@ -124,7 +181,13 @@ pub fn load_config(target: &str, extra: &[String]) -> Result<Config> {
             .set_from_arg(arg)
             .map_err(|problem| UsageError(format!("`{arg}`: {problem}")))?;
     }
-    let config = if Path::new(target).is_file() {
+    let path = Path::new(target);
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        bail!(UsageError(format!(
+            "`{target}` is not a regular file: a configuration file or a VM selector was expected"
+        )));
+    }
+    let config = if path.is_file() {
         Config::load(Path::new(target), overrides)?
     } else {
         Config::from_selector(target, overrides)?
@@ -144,7 +207,8 @@ pub fn load_settings(config: Option<&Path>) -> Result<Config> {
 }
 
 /// The XAPI password: the configured source, else `VMBACKUP_PASSWORD`, else a prompt on
-/// the terminal.
+/// the terminal. A password that cannot be had (a missing or empty file, no terminal) is
+/// a configuration error (exit 2).
 pub fn password(config: &Config) -> Result<Secret> {
     let source = match &config.password {
         Some(source) => source.clone(),
@@ -158,5 +222,7 @@ pub fn password(config: &Config) -> Result<Secret> {
             "no password: set password_file= in the configuration, pass --password-file, or set {PASSWORD_ENV}"
         ))),
     };
-    source.read().context("reading the XAPI password")
+    source
+        .read()
+        .map_err(|e| anyhow::Error::new(e).context(UsageError("reading the XAPI password".into())))
 }

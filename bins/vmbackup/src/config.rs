@@ -257,13 +257,21 @@ impl Overrides {
 impl Config {
     /// Reads a configuration file. Relative paths in it are relative to its directory.
     /// Every error found is reported, each with the file and the line.
+    /// The file must be a regular file of at most 1 MiB ([`cli_common::files::CONFIG_LIMIT`]):
+    /// a device, a FIFO or a larger file is a configuration error naming the path.
     pub fn load(path: &Path, overrides: Overrides) -> Result<Config> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            VmBackupError::io(
-                format!("reading the configuration file `{}`", path.display()),
-                e,
-            )
-        })?;
+        let limit = cli_common::files::CONFIG_LIMIT;
+        let bytes = cli_common::files::open_limited(path, limit)
+            .and_then(|mut file| cli_common::files::read_limited(&mut file, limit))
+            .map_err(|e| VmBackupError::Config {
+                issues: vec![Issue::new(
+                    Location::CommandLine,
+                    format!(
+                        "cannot read the configuration file `{}`: {e}",
+                        path.display()
+                    ),
+                )],
+            })?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -296,6 +304,45 @@ impl Config {
     /// other setting at its default.
     pub fn from_selector(selector: &str, overrides: Overrides) -> Result<Config> {
         parse::parse_selector(selector, overrides)
+    }
+
+    /// Sets the pool master from the command line (`--host`): checked as `host=` is, with
+    /// the same clear-text warning for `http://`.
+    pub fn set_host(&mut self, value: &str) -> Result<()> {
+        let (url, plain) = values::host_url(value).map_err(|message| VmBackupError::Config {
+            issues: vec![Issue::new(
+                Location::CommandLine,
+                format!("--host: {message}"),
+            )],
+        })?;
+        if plain {
+            self.warnings.push(Issue::new(
+                Location::CommandLine,
+                "--host http:// sends the XAPI password in clear text",
+            ));
+        }
+        self.host = Some(url);
+        Ok(())
+    }
+
+    /// Pins the host's certificate from the command line (`--tls-fingerprint`), each
+    /// fingerprint checked as `tls_fingerprint=` is.
+    pub fn set_tls_fingerprints(&mut self, prints: &[String]) -> Result<()> {
+        let issues: Vec<Issue> = prints
+            .iter()
+            .filter_map(|p| values::fingerprint(p).err())
+            .map(|message| {
+                Issue::new(
+                    Location::CommandLine,
+                    format!("--tls-fingerprint: {message}"),
+                )
+            })
+            .collect();
+        if !issues.is_empty() {
+            return Err(VmBackupError::Config { issues });
+        }
+        self.tls = TlsChoice::Pinned(prints.to_vec());
+        Ok(())
     }
 
     /// The retention policy of a VM whose rule says `keep` (its `:N`): the configured

@@ -166,6 +166,13 @@
 //!   every local user.
 //! - **Selection errors are per rule** (an unknown or duplicated name), so the run can go
 //!   on with the other VMs, as VmBackup.py's run did, while `preview` reports them.
+//! - **Files are bounded**: a configuration file is a regular file of at most 1 MiB, a
+//!   password file one of at most 64 KiB ([`cli_common::files`]); a device, a FIFO or a
+//!   larger file is a configuration error naming the path.
+//! - **A password in `host=`** (`https://root:PW@host`) is refused without echoing it.
+//! - **The status log never stops a run**: its missing folder is created (`preview` says
+//!   so); one that cannot be written is warned about, the VMs are backed up all the same,
+//!   and the run exits 2 so that cron notices.
 //!
 //! # Example
 //!

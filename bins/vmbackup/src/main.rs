@@ -64,12 +64,12 @@ fn main() -> ExitCode {
         json: cli.json,
         quiet: cli.quiet,
     };
-    cli_common::run(
+    cli_common::run_reporting(
         || {
             cmd::stop_on_signals(&cancel)?;
             match &cli.command {
                 Command::Run(args) => cmd::run::run(args, output, &cancel),
-                Command::Preview(args) => cmd::run::preview(args, output),
+                Command::Preview(args) => cmd::run::preview(args, output, &cancel),
                 Command::List(args) => cmd::list::run(args, output),
                 Command::Verify(args) => cmd::verify::run(args, output),
                 Command::Restore(args) => cmd::restore::run(args, output, &cancel),
@@ -84,6 +84,7 @@ fn main() -> ExitCode {
                 )
             })
         },
+        cli.json,
     )
 }
 

@@ -9,10 +9,13 @@ mod integration {
     mod damaged_backups;
     mod faults;
     mod hostile_pool;
+    mod inputs;
     mod mail;
     mod modes;
+    mod output;
     mod restore_checks;
     mod snapshots;
+    mod stops;
     mod support;
     mod tags;
 }

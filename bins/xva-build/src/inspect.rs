@@ -1,5 +1,6 @@
 //! `xva-build inspect`: what an XVA holds, without reading its disks.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -87,9 +88,11 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         disks,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&inspection)?);
+        cli_common::print_json(&inspection)?;
     } else {
-        print_text(&inspection);
+        let mut out = cli_common::Stdout::lock();
+        print_text(&mut out, &inspection)?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
 }
@@ -168,57 +171,67 @@ fn disk_facts(metadata: &XvaMetadata) -> Vec<DiskFacts> {
         .collect()
 }
 
-fn print_text(inspection: &Inspection) {
+fn print_text(out: &mut impl Write, inspection: &Inspection) -> std::io::Result<()> {
     let v = &inspection.version;
-    println!(
+    writeln!(
+        out,
         "file:        {} ({:?})",
         inspection.file, inspection.compression
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "exported by: {} {} (xapi {}.{}, format {})",
         v.product_brand, v.product_version, v.xapi_major, v.xapi_minor, v.export_vsn
-    );
+    )?;
     if inspection.metadata_only {
-        println!(
+        writeln!(
+            out,
             "contents:    metadata only (ova.xml alone, as XAPI's /export_metadata writes): no disk data"
-        );
+        )?;
     } else {
         let checksum = inspection
             .checksum
             .map_or_else(|| "none (no disks)".to_owned(), |c| c.to_string());
-        println!("checksums:   {checksum}");
+        writeln!(out, "checksums:   {checksum}")?;
     }
     for vm in &inspection.vms {
-        println!();
-        println!(
+        writeln!(out)?;
+        writeln!(
+            out,
             "VM {}{}",
             vm.name,
             if vm.is_snapshot { " (snapshot)" } else { "" }
-        );
+        )?;
         if !vm.description.is_empty() {
-            println!("  description: {}", vm.description);
+            writeln!(out, "  description: {}", vm.description)?;
         }
-        println!(
+        writeln!(
+            out,
             "  memory:      {} MiB (max {} MiB)",
             vm.memory >> 20,
             vm.memory_max >> 20
-        );
-        println!("  vcpus:       {} (max {})", vm.vcpus, vm.vcpus_max);
-        println!("  boot:        {}", vm.boot);
+        )?;
+        writeln!(out, "  vcpus:       {} (max {})", vm.vcpus, vm.vcpus_max)?;
+        writeln!(out, "  boot:        {}", vm.boot)?;
         let flags: Vec<String> = vm
             .platform
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        println!("  platform:    {}", flags.join(" "));
+        writeln!(out, "  platform:    {}", flags.join(" "))?;
         for vif in &vm.vifs {
-            println!("  vif {}:       {} on {}", vif.device, vif.mac, vif.network);
+            writeln!(
+                out,
+                "  vif {}:       {} on {}",
+                vif.device, vif.mac, vif.network
+            )?;
         }
     }
-    println!();
-    println!("disks:");
+    writeln!(out)?;
+    writeln!(out, "disks:")?;
     for d in &inspection.disks {
-        println!(
+        writeln!(
+            out,
             "  {}: {:<6} slot {:<2} {:>14} bytes  {}{}  ({}, {})",
             d.index,
             d.device,
@@ -228,6 +241,7 @@ fn print_text(inspection: &Inspection) {
             if d.read_only { " [read-only]" } else { "" },
             d.id,
             d.uuid
-        );
+        )?;
     }
+    Ok(())
 }

@@ -104,8 +104,13 @@ pub fn run(
     json: bool,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
-    let endpoint =
-        Endpoint::parse(url).map_err(|e| UsageError(format!("--server `{url}`: {e}")))?;
+    let endpoint = Endpoint::parse(url).map_err(|e| {
+        let shown = xenapi::redact_credentials(url);
+        UsageError(format!("--server `{shown}`: {e}"))
+    })?;
+    if endpoint.scheme() == xenapi::Scheme::Http {
+        eprintln!("warning: --server http:// sends the XAPI password in clear text");
+    }
     if ssh.upload_kernel {
         sftp::check_upload(ssh, kernel_copies)?;
     }

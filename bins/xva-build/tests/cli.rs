@@ -3,10 +3,14 @@
 //! imports into the XAPI simulator (`import`) and kernel uploads to a real sshd
 //! (`upload_kernel`); outputs and inputs that must be refused or cleaned up after (`outputs`).
 
+#[path = "cli/broken_pipe.rs"]
+mod broken_pipe;
 #[path = "cli/import.rs"]
 mod import;
 #[path = "cli/outputs.rs"]
 mod outputs;
+#[path = "cli/server_url.rs"]
+mod server_url;
 #[path = "cli/sshd.rs"]
 mod sshd;
 #[path = "cli/upload_kernel.rs"]

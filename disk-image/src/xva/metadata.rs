@@ -111,6 +111,12 @@ impl XvaMetadata {
         let networks =
             records::<NetworkRecord>(of_class("network"), "network").map_err(metadata_error)?;
         let disks = streamed_disks(&vbds, vdis, &srs);
+        if let Some(disk) = disks.iter().find(|d| d.vdi.virtual_size < 0) {
+            return Err(metadata_error(CodecError::Data {
+                path: vec![format!("VDI {}", disk.id), "virtual_size".to_owned()],
+                message: format!("{} is negative", disk.vdi.virtual_size),
+            }));
+        }
         Ok(XvaMetadata {
             version,
             vms,

@@ -365,6 +365,19 @@ fn xapi_style_ova(size_10: u64, size_2: u64) -> String {
     )
 }
 
+#[test]
+fn a_negative_virtual_size_is_refused_not_shown_as_0_bytes() {
+    let xml = xapi_style_ova(5 * MIB, 3 * MIB).replace(
+        &format!("<name>virtual_size</name><value>{}</value>", 3 * MIB),
+        "<name>virtual_size</name><value>-3145728</value>",
+    );
+    let error = disk_image::xva::XvaMetadata::parse(&xml, "hostile.xva").unwrap_err();
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    let text = format!("{error}: {}", source.unwrap_or_default());
+    assert!(text.contains("hostile.xva"), "{text}");
+    assert!(text.contains("-3145728 is negative"), "{text}");
+}
+
 /// Writes a tar of `members` (name, bytes) with Python's tarfile, in that order.
 fn python_tar(out: &Path, members: &[(String, Vec<u8>)]) {
     let staging = out.with_extension("members");

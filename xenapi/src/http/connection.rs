@@ -1,14 +1,15 @@
-//! Connections: TCP with timeouts, then TLS for https.
+//! Connections: TCP with timeouts (and a stop flag, see [`Socket`]), then TLS for https.
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{CertificateError, ClientConfig, ClientConnection, StreamOwned};
 
+use super::socket::{Socket, Stop};
 use super::{Endpoint, Scheme};
 use crate::error::{Result, XenApiError};
 use crate::tls::TlsTrust;
@@ -18,7 +19,8 @@ use crate::tls::TlsTrust;
 pub struct Timeouts {
     /// Establishing a TCP connection (per resolved address).
     pub connect: Duration,
-    /// Any single read or write (a stalled server or a dead link is noticed after this).
+    /// Any single read or write (a stalled server or a dead link is noticed after this;
+    /// a [`Stop`] ends the wait sooner).
     pub io: Duration,
 }
 
@@ -38,12 +40,14 @@ impl Default for Timeouts {
 pub struct Connector {
     tls: Arc<ClientConfig>,
     timeouts: Timeouts,
+    stop: Option<Stop>,
 }
 
 impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connector")
             .field("timeouts", &self.timeouts)
+            .field("stop", &self.stop)
             .finish_non_exhaustive()
     }
 }
@@ -55,15 +59,34 @@ impl Connector {
         Ok(Connector {
             tls: trust.client_config()?,
             timeouts,
+            stop: None,
         })
+    }
+
+    /// The same connector, whose connections stop waiting for the host once `stop` is set
+    /// (a connect, a read or a write under way then fails with [`XenApiError::Stopped`]);
+    /// `None` waits out every timeout.
+    #[must_use]
+    pub fn with_stop(mut self, stop: Option<Stop>) -> Connector {
+        self.stop = stop;
+        self
     }
 
     /// Connects to `endpoint` and, for https, completes the TLS handshake.
     pub(crate) fn connect(&self, endpoint: &Endpoint) -> Result<Stream> {
         let host = endpoint.authority();
-        let connect_error = |source| XenApiError::Connect {
-            host: host.clone(),
-            source,
+        let connect_error = |source: io::Error| {
+            if super::socket::is_stopped(&source) {
+                XenApiError::Stopped {
+                    operation: "connecting".to_owned(),
+                    url: endpoint.to_string(),
+                }
+            } else {
+                XenApiError::Connect {
+                    host: host.clone(),
+                    source,
+                }
+            }
         };
         let addresses = (endpoint.host(), endpoint.port())
             .to_socket_addrs()
@@ -71,21 +94,18 @@ impl Connector {
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address");
         let mut socket = None;
         for address in addresses {
-            match TcpStream::connect_timeout(&address, self.timeouts.connect) {
+            match Socket::connect(address, self.timeouts.connect, self.stop.as_ref()) {
                 Ok(s) => {
                     socket = Some(s);
                     break;
                 }
+                Err(e) if super::socket::is_stopped(&e) => return Err(connect_error(e)),
                 Err(e) => last = e,
             }
         }
-        let mut socket = socket.ok_or_else(|| connect_error(last))?;
-        let configure = |s: &TcpStream| {
-            s.set_read_timeout(Some(self.timeouts.io))?;
-            s.set_write_timeout(Some(self.timeouts.io))?;
-            s.set_nodelay(true)
-        };
-        configure(&socket).map_err(connect_error)?;
+        let socket = socket.ok_or_else(|| connect_error(last))?;
+        let mut socket = Socket::new(socket, host.clone(), self.timeouts.io, self.stop.clone())
+            .map_err(connect_error)?;
         if endpoint.scheme() == Scheme::Http {
             return Ok(Stream::Plain(socket));
         }
@@ -95,9 +115,18 @@ impl Connector {
                 message: e.to_string(),
             }
         })?;
-        let tls_error = |source| XenApiError::Tls {
-            host: host.clone(),
-            source,
+        let tls_error = |source: io::Error| {
+            if super::socket::is_stopped(&source) {
+                XenApiError::Stopped {
+                    operation: "the TLS handshake".to_owned(),
+                    url: endpoint.to_string(),
+                }
+            } else {
+                XenApiError::Tls {
+                    host: host.clone(),
+                    source,
+                }
+            }
         };
         let mut connection = ClientConnection::new(self.tls.clone(), name)
             .map_err(|e| tls_error(io::Error::other(e)))?;
@@ -130,8 +159,8 @@ fn readable(error: io::Error) -> io::Error {
 
 /// An open connection, plain or TLS.
 pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Plain(Socket),
+    Tls(Box<StreamOwned<ClientConnection, Socket>>),
 }
 
 impl Stream {
@@ -139,11 +168,11 @@ impl Stream {
     /// still be read.
     pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
-            Stream::Plain(socket) => socket.shutdown(Shutdown::Write),
+            Stream::Plain(socket) => socket.tcp().shutdown(Shutdown::Write),
             Stream::Tls(tls) => {
                 tls.conn.send_close_notify();
                 tls.flush()?;
-                tls.sock.shutdown(Shutdown::Write)
+                tls.sock.tcp().shutdown(Shutdown::Write)
             }
         }
     }

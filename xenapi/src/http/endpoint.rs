@@ -45,7 +45,7 @@ impl Endpoint {
     /// is ignored: XAPI's RPC lives at `/`.
     pub fn parse(url: &str) -> Result<Endpoint> {
         let invalid = |message: &str| XenApiError::InvalidUrl {
-            url: url.to_owned(),
+            url: redact_credentials(url),
             message: message.to_owned(),
         };
         let (scheme, rest) = match url.split_once("://") {
@@ -115,6 +115,24 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://{}", self.scheme.as_str(), self.authority())
+    }
+}
+
+/// `url` with any credentials in it (`https://user:password@host`) replaced by `***`
+/// (`https://***@host`), for messages: a URL as typed may hold a password.
+pub fn redact_credentials(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let redacted = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => return url.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{redacted}"),
+        None => redacted,
     }
 }
 
@@ -274,6 +292,27 @@ mod tests {
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_without_being_shown() {
+        for url in [
+            "https://root:s3cret@pool:443/x",
+            "root:s3cret@pool",
+            "http://a@b:c@h",
+        ] {
+            let error = Endpoint::parse(url).unwrap_err().to_string();
+            assert!(
+                !error.contains("s3cret") && !error.contains("b:c"),
+                "{error}"
+            );
+            assert!(error.contains("***@"), "{error}");
+        }
+        assert_eq!(
+            redact_credentials("https://u:p@h:1/a@b"),
+            "https://***@h:1/a@b"
+        );
+        assert_eq!(redact_credentials("https://h/a@b"), "https://h/a@b");
     }
 
     #[test]

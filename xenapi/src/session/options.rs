@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::http::Timeouts;
+use crate::http::{Stop, Timeouts};
 use crate::tls::TlsTrust;
 use crate::transport::Protocol;
 
@@ -16,6 +16,10 @@ pub struct SessionOptions {
     pub tls: TlsTrust,
     /// Connect and read/write timeouts.
     pub timeouts: Timeouts,
+    /// A stop flag: once it is set, calls and transfers under way stop waiting for the host
+    /// within a fraction of a second ([`XenApiError::Stopped`](crate::XenApiError::Stopped));
+    /// what starts afterwards (cleanup) waits out its timeouts as usual.
+    pub stop: Option<Stop>,
     /// The `originator` sent at login and the `User-Agent` of every request.
     pub originator: String,
     /// The first pause between two polls of a task; it doubles up to `task_poll_max`.
@@ -32,6 +36,7 @@ impl Default for SessionOptions {
             protocol: Protocol::XmlRpc,
             tls: TlsTrust::SystemRoots,
             timeouts: Timeouts::default(),
+            stop: None,
             originator: concat!("vmtoolkit/", env!("CARGO_PKG_VERSION")).to_owned(),
             task_poll_min: Duration::from_millis(200),
             task_poll_max: Duration::from_secs(5),

@@ -57,6 +57,11 @@ impl<'s> TaskGuard<'s> {
             .task
             .take()
             .expect("the task is present until finished");
+        if fallback.is_stopped() {
+            // Asked to stop: no waiting for the task's reason.
+            self.session.destroy_task_quietly(&task);
+            return fallback;
+        }
         match self.session.wait_and_destroy_task(&task, REFUSAL_GRACE) {
             Err(failure @ (XenApiError::TaskFailed { .. } | XenApiError::TaskCancelled { .. })) => {
                 tracing::debug!(%fallback, "the transfer failed; its task says why");

@@ -1,3 +1,4 @@
+use std::fs;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

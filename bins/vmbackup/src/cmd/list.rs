@@ -1,10 +1,11 @@
 //! `vmbackup list`: the backups on disk.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use cli_common::Outcome;
+use cli_common::{Outcome, printable};
 use vmbackup::listing::list_backups;
 
 use super::{Output, load_settings};
@@ -31,15 +32,28 @@ pub fn run(args: &ListArgs, output: Output) -> Result<Outcome> {
         super::print_json(&vms)?;
         return Ok(Outcome::Success);
     }
+    let mut out = cli_common::Stdout::lock();
     for vm in &vms {
-        println!("{} ({})", vm.vm, vm.dir.display());
+        writeln!(
+            out,
+            "{} ({})",
+            printable(&vm.vm),
+            printable(&vm.dir.display().to_string())
+        )?;
         for backup in &vm.backups {
             let kind = backup.kind.as_deref().unwrap_or("-");
-            println!(
+            writeln!(
+                out,
                 "  {:<28} {:<10} {:<15} {:>12} bytes  {} ({})",
-                backup.id, backup.state, kind, backup.bytes, backup.time, backup.layout
-            );
+                printable(&backup.id),
+                backup.state,
+                kind,
+                backup.bytes,
+                backup.time,
+                backup.layout
+            )?;
         }
     }
+    out.flush()?;
     Ok(Outcome::Success)
 }

@@ -1,5 +1,6 @@
 //! `vmbackup prune`: retention on the backups on disk.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -81,21 +82,29 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
             args.dry_run,
         )?;
         if !output.json {
-            println!(
+            let mut out = cli_common::Stdout::lock();
+            writeln!(
+                out,
                 "{}{}",
                 dir.display(),
                 if args.dry_run { " (dry run)" } else { "" }
-            );
+            )?;
             for decision in &pruned.plan.decisions {
                 let verb = if decision.keep { "keep  " } else { "remove" };
-                println!("  {verb} {}  {}", decision.id, decision.reasons.join(", "));
+                writeln!(
+                    out,
+                    "  {verb} {}  {}",
+                    decision.id,
+                    decision.reasons.join(", ")
+                )?;
             }
             for ignored in &pruned.scan.ignored {
-                println!("  ignore {}  {}", ignored.path.display(), ignored.why);
+                writeln!(out, "  ignore {}  {}", ignored.path.display(), ignored.why)?;
             }
             for damaged in &pruned.scan.damaged {
-                println!("  keep   {}  damaged: {}", damaged.id, damaged.why);
+                writeln!(out, "  keep   {}  damaged: {}", damaged.id, damaged.why)?;
             }
+            out.flush()?;
         }
         reports.push(serde_json::json!({
             "dir": dir, "dry_run": args.dry_run,

@@ -1,12 +1,13 @@
 //! `vmbackup restore`: a backup back into a pool.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use cli_common::{Outcome, ProgressSet};
 use vmbackup::cancel::Cancel;
-use vmbackup::connect::connect;
+use vmbackup::connect::connect_with_cancel;
 use vmbackup::restore::{RestoreOptions, restore_backup};
 
 use super::{ConnectArgs, Output, load_settings, password};
@@ -40,8 +41,8 @@ pub struct RestoreArgs {
 /// Runs `restore`: exit 1 when a restored disk differs from the backup.
 pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let mut config = load_settings(args.config.as_deref())?;
-    args.connect.apply(&mut config);
-    let session = connect(&config, &password(&config)?)?;
+    args.connect.apply(&mut config)?;
+    let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let options = RestoreOptions {
         sr: args.sr.clone(),
         preserve: args.preserve,
@@ -57,11 +58,12 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
     if output.json {
         super::print_json(&restored)?;
     } else {
+        let mut out = cli_common::Stdout::lock();
         for vm in &restored.vms {
-            println!("restored VM {vm}");
+            writeln!(out, "restored VM {vm}")?;
         }
         for vdi in &restored.vdis {
-            println!("restored VDI {vdi}");
+            writeln!(out, "restored VDI {vdi}")?;
         }
         for check in &restored.checks {
             let verdict = if check.matches() {
@@ -69,8 +71,9 @@ pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcom
             } else {
                 "DIFFERS from the backup"
             };
-            println!("disk {} (VDI {}): {verdict}", check.disk, check.vdi);
+            writeln!(out, "disk {} (VDI {}): {verdict}", check.disk, check.vdi)?;
         }
+        out.flush()?;
     }
     Ok(if all_match {
         Outcome::Success

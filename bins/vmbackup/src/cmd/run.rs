@@ -1,17 +1,18 @@
 //! `vmbackup run` and `vmbackup preview`.
 
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use cli_common::{Outcome, ProgressSet, UsageError};
+use cli_common::{Outcome, ProgressSet, UsageError, printable};
 use jiff::civil::DateTime;
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
-use vmbackup::connect::connect;
+use vmbackup::connect::connect_with_cancel;
 use vmbackup::inventory::Inventory;
 use vmbackup::mail::{RunReport, send_report};
 use vmbackup::pool_db::dump_pool_db;
@@ -51,7 +52,7 @@ struct Report<'a> {
 
 fn configure(args: &RunArgs) -> Result<Config> {
     let mut config = load_config(&args.target, &args.settings)?;
-    args.connect.apply(&mut config);
+    args.connect.apply(&mut config)?;
     if let Some(dir) = &args.backup_dir {
         config.backup_dir.clone_from(dir);
     }
@@ -72,6 +73,65 @@ fn check_backup_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Creates the status log's folder when it is missing (NAUbackup's default
+/// `/snapshots/NAUbackup` often is on a new backup host).
+fn prepare_status_log(path: &Path) -> Result<()> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        fs::create_dir_all(folder).with_context(|| {
+            format!(
+                "cannot create the status log's folder `{}`",
+                folder.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// What `preview` says of the status log: `Err` when it cannot be written, a note when its
+/// folder will be created by the run.
+fn check_status_log(path: &Path) -> Result<Option<String>> {
+    let unwritable = |e: std::io::Error| {
+        UsageError(format!(
+            "the status log `{}` cannot be written: {e}",
+            path.display()
+        ))
+    };
+    if path.exists() {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(unwritable)?;
+        return Ok(None);
+    }
+    let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    let mut existing = folder;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => return Ok(None),
+        }
+    }
+    if !existing.is_dir() {
+        return Err(unwritable(std::io::Error::other(format!(
+            "`{}` is not a folder",
+            existing.display()
+        )))
+        .into());
+    }
+    nix::unistd::access(existing, nix::unistd::AccessFlags::W_OK)
+        .map_err(|e| unwritable(std::io::Error::from(e)))?;
+    Ok((existing != folder).then(|| {
+        format!(
+            "the status log's folder `{}` does not exist: the run will create it",
+            folder.display()
+        )
+    }))
+}
+
 /// Resolves the selection against the pool; `tag:%a` takes the weekday of `now`.
 fn select(config: &Config, inventory: &Inventory, now: DateTime) -> Selection {
     resolve(&config.rules, &inventory.vm_infos(), now.weekday())
@@ -79,10 +139,15 @@ fn select(config: &Config, inventory: &Inventory, now: DateTime) -> Selection {
 
 /// `preview`: the settings, the VMs selected and those excluded; exit 0 when everything
 /// checks out.
-pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
+pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
-    let session = connect(&config, &password(&config)?)?;
+    if config.config_file.is_some()
+        && let Some(note) = check_status_log(&config.status_log)?
+    {
+        eprintln!("warning: {note}");
+    }
+    let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let inventory = Inventory::fetch(&session)?;
     let now = local_now();
     let selection = select(&config, &inventory, now);
@@ -131,39 +196,63 @@ pub fn preview(args: &RunArgs, output: Output) -> Result<Outcome> {
             "weekday_tag": weekday, "backup_sr": backup_sr,
         }))?;
     } else {
-        println!("backup_dir        = {}", config.backup_dir.display());
-        println!("status_log        = {}", config.status_log.display());
-        println!("compress          = {}", config.compress);
-        println!("vdi_export_format = {}", config.vdi_export_format.as_str());
-        println!("pool_db_backup    = {}", u8::from(config.pool_db_backup));
-        println!("concurrency       = {}", config.concurrency);
+        let mut out = cli_common::Stdout::lock();
+        print_settings(&mut out, &config)?;
         if let Some(sr) = &backup_sr {
-            println!("backup_sr         = {sr}");
+            writeln!(out, "backup_sr         = {sr}")?;
         }
         if let Some(day) = weekday {
-            println!("tag:%a            = tag:{day} (today)");
+            writeln!(out, "tag:%a            = tag:{day} (today)")?;
         }
         for job in &selection.jobs {
             let keep = job.keep.map(|k| format!(":{k}")).unwrap_or_default();
-            println!("{}: {}{keep}", job.kind.as_str(), job.name);
+            writeln!(out, "{}: {}{keep}", job.kind.as_str(), printable(&job.name))?;
         }
         for vm in &selection.excluded {
-            println!("exclude: {}", vm.name);
+            writeln!(out, "exclude: {}", printable(&vm.name))?;
         }
+        out.flush()?;
         for warning in &warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", printable(warning));
         }
     }
     if !errors.is_empty() {
-        bail!(UsageError(format!(
+        let shown: Vec<_> = errors.iter().map(|e| printable(e)).collect();
+        let text = format!(
             "the configuration does not fit the pool:\n  {}",
-            errors.join("\n  ")
-        )));
+            shown.join("\n  ")
+        );
+        if output.json {
+            // The JSON preview (with its errors) is the one document on standard output.
+            eprintln!("error: {text}");
+            return Ok(Outcome::ConfigurationProblem);
+        }
+        bail!(UsageError(text));
     }
     if !output.json {
-        println!("SUCCESS preview of parameters");
+        let mut out = cli_common::Stdout::lock();
+        writeln!(out, "SUCCESS preview of parameters")?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
+}
+
+/// The settings `preview` shows, one `key = value` a line.
+fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> {
+    writeln!(out, "backup_dir        = {}", config.backup_dir.display())?;
+    writeln!(out, "status_log        = {}", config.status_log.display())?;
+    writeln!(out, "compress          = {}", config.compress)?;
+    writeln!(
+        out,
+        "vdi_export_format = {}",
+        config.vdi_export_format.as_str()
+    )?;
+    writeln!(
+        out,
+        "pool_db_backup    = {}",
+        u8::from(config.pool_db_backup)
+    )?;
+    writeln!(out, "concurrency       = {}", config.concurrency)
 }
 
 /// `run`: back up every selected VM.
@@ -180,19 +269,30 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         .as_ref()
         .map(|_| StatusLog::new(&config.status_log, host.clone()));
     let started = local_now();
-    if let Some(log) = &status_log {
-        log.run_begin(started).context("writing the status log")?;
+    // A status log that cannot be written never stops the backups: it is warned about,
+    // recorded in the report, and the run exits 2 at the end (monitoring would miss it).
+    let mut status_log_problem = None;
+    if let Some(log) = &status_log
+        && let Err(error) =
+            prepare_status_log(log.path()).and_then(|()| Ok(log.run_begin(started)?))
+    {
+        let text = format!("{error:#}");
+        eprintln!("warning: {}; backing up anyway", printable(&text));
+        status_log_problem = Some(text);
     }
+    // VmBackup.py's progress lines. Pool names are escaped (a name must not forge a line);
+    // a closed standard output does not stop the backups.
     let say = |text: &str| {
-        let line = format!("{}{text}", stdout_prefix(local_now()));
+        let line = format!("{}{}", stdout_prefix(local_now()), printable(text));
         if output.json {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            let mut out = cli_common::Stdout::lock();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         }
     };
     say("VmBackup running");
-    let session = connect(&config, &secret)?;
+    let session = connect_with_cancel(&config, &secret, cancel)?;
     let inventory = Inventory::fetch(&session)?;
     let selection = select(&config, &inventory, started);
     let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
@@ -213,10 +313,15 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let results: Vec<_> = reports.iter().map(|r| r.result.clone()).collect();
     let mut counts = Counts::of(&results);
     counts.error += errors.len();
-    if let Some(log) = &status_log {
-        log.run_end(local_now(), &counts)
-            .context("writing the status log")?;
+    if let Some(log) = &status_log
+        && let Err(error) = log.run_end(local_now(), &counts)
+        && status_log_problem.is_none()
+    {
+        let text = chain(&error);
+        eprintln!("warning: {}", printable(&text));
+        status_log_problem = Some(text);
     }
+    errors.extend(status_log_problem.clone());
     say(&counts.ended_line());
     if let Some(mail) = &config.mail
         && mail.wanted(counts.overall())
@@ -229,8 +334,9 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
             counts,
         };
         if let Err(error) = send_report(mail, &report) {
-            errors.push(format!("e-mail report: {}", chain(&error)));
-            say(&format!("ERROR e-mail report: {}", chain(&error)));
+            // The error names the e-mail report itself.
+            errors.push(chain(&error));
+            say(&format!("ERROR {}", chain(&error)));
         }
     }
     if output.json {
@@ -243,10 +349,14 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         })?;
     }
     if cancel.is_cancelled() {
-        bail!("interrupted: what was in progress was cleaned up");
+        // Not an error: the report (and with --json its JSON) is out already.
+        eprintln!("error: interrupted: what was in progress was cleaned up");
+        return Ok(Outcome::PartialFailure);
     }
     let failed = reports.iter().any(|r| r.status == "failed") || !errors.is_empty();
-    Ok(if failed {
+    Ok(if status_log_problem.is_some() {
+        Outcome::ConfigurationProblem
+    } else if failed {
         Outcome::PartialFailure
     } else {
         Outcome::Success

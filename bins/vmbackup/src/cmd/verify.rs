@@ -1,5 +1,6 @@
 //! `vmbackup verify`: re-read backups and check them.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -54,7 +55,9 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
             } else {
                 check.problems.join("; ")
             };
-            println!("{}: {verdict}", check.path.display());
+            let mut out = cli_common::Stdout::lock();
+            writeln!(out, "{}: {verdict}", check.path.display())?;
+            out.flush()?;
         }
         checks.push(check);
     }

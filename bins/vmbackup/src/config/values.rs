@@ -1,6 +1,6 @@
 //! Parsers for single values; each error is a sentence without the location.
 
-use std::num::NonZeroU32;
+use std::num::{IntErrorKind, NonZeroU32};
 
 use retention::KeepCount;
 
@@ -22,6 +22,7 @@ pub(super) fn positive(value: &str) -> Result<NonZeroU32, String> {
             .and_then(NonZeroU32::new)
             .ok_or_else(|| format!("{value} is too large")),
         Ok(_) => Err(format!("{value} is not at least 1")),
+        Err(e) if overflows(&e) => Err(format!("{value} is too large")),
         Err(_) => Err(format!("`{value}` is not a whole number")),
     }
 }
@@ -31,9 +32,21 @@ pub(super) fn keep_count(value: &str) -> Result<KeepCount, String> {
     if value == "unlimited" || value == "-1" {
         return Ok(KeepCount::Unlimited);
     }
-    value.parse::<u32>().map(KeepCount::Count).map_err(|_| {
-        format!("`{value}` is not a count (a whole number, or -1 or `unlimited` for no limit)")
+    value.parse::<u32>().map(KeepCount::Count).map_err(|e| {
+        if overflows(&e) {
+            format!("{value} is too large (at most {})", u32::MAX)
+        } else {
+            format!("`{value}` is not a count (a whole number, or -1 or `unlimited` for no limit)")
+        }
     })
+}
+
+/// Whether a number failed to parse only because it is out of range (all digits).
+fn overflows(error: &std::num::ParseIntError) -> bool {
+    matches!(
+        error.kind(),
+        IntErrorKind::PosOverflow | IntErrorKind::NegOverflow
+    )
 }
 
 /// Splits a selection value into its selector and its `:N` suffix. The suffix starts at
@@ -72,6 +85,7 @@ pub(super) fn split_keep(value: &str) -> Result<(&str, Option<NonZeroU32>), Stri
         Ok(_) => Err(format!(
             "`:{count}`: the number of backups to keep must be at least 1 (NAUbackup silently used max_backups instead)"
         )),
+        Err(e) if overflows(&e) => Err(format!("`:{count}` is too large a number of backups")),
         Err(_) => Err(format!(
             "`:{count}` is not a number of backups (to match a `:` in a name, write it `\\:` or `\\x3a`)"
         )),
@@ -81,6 +95,14 @@ pub(super) fn split_keep(value: &str) -> Result<(&str, Option<NonZeroU32>), Stri
 /// The XAPI URL: `https://host[:port]`, `http://host[:port]`, or a bare `host[:port]`
 /// (https). Returns the URL and whether it is plain http.
 pub(super) fn host_url(value: &str) -> Result<(String, bool), String> {
+    if value.contains('@') {
+        // Never echoed: what precedes the `@` may be a password.
+        return Err(format!(
+            "`{}`: credentials do not belong in the URL (the password comes from password_file=, --password-file or {})",
+            xenapi::redact_credentials(value),
+            crate::connect::PASSWORD_ENV
+        ));
+    }
     let (scheme, rest) = match value.split_once("://") {
         Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
         None => ("https".to_owned(), value),
@@ -147,6 +169,26 @@ pub(super) fn smtp_server(value: &str) -> Result<(String, Option<u16>), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_out_of_range_are_too_large_not_not_numbers() {
+        let huge = "99999999999999999999";
+        assert_eq!(positive(huge).unwrap_err(), format!("{huge} is too large"));
+        assert_eq!(
+            positive("5000000000").unwrap_err(),
+            "5000000000 is too large"
+        );
+        assert!(
+            keep_count("5000000000")
+                .unwrap_err()
+                .contains("is too large")
+        );
+        assert_eq!(
+            split_keep(&format!("web:{huge}")).unwrap_err(),
+            format!("`:{huge}` is too large a number of backups")
+        );
+        assert!(positive("12x").unwrap_err().contains("not a whole number"));
+    }
 
     #[test]
     fn splits_keep_suffixes() {

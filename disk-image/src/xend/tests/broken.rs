@@ -21,6 +21,33 @@ fn xmexample_hvm_python_is_refused_at_its_first_code_line() {
 }
 
 #[test]
+fn devices_and_fifos_are_refused_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("web.cfg");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(
+        made.is_ok_and(|s| s.success()),
+        "mkfifo (coreutils) is missing"
+    );
+    // Read on a thread: a read that waits for a FIFO's writer must fail the test, not hang it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    for path in [fifo, std::path::PathBuf::from("/dev/null")] {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send((read(&path).map(drop).map_err(|e| e.to_string()), path));
+        });
+        let (result, path) = receiver
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the read returns at once");
+        let error = result.unwrap_err();
+        assert!(
+            error.contains(&format!("`{}` is not a regular file", path.display())),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn broken_configurations_are_errors_with_their_line() {
     let cases: &[(&str, usize, &str)] = &[
         ("name = 'a'\nmemroy = 512\n", 2, "unknown key `memroy`"),
