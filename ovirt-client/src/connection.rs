@@ -175,10 +175,9 @@ impl Connection {
         self.logout()
     }
 
-    /// An HTTP client builder trusting what the engine connection trusts (for the imageio
-    /// daemons the engine's CA signs).
-    pub(crate) fn tls_builder(&self) -> Result<reqwest::blocking::ClientBuilder> {
-        self.roots.builder()
+    /// The roots this connection trusts (also used for the imageio daemons).
+    pub(crate) fn roots(&self) -> &Roots {
+        &self.roots
     }
 
     pub(crate) fn api_url(&self, path: &str) -> String {

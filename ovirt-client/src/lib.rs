@@ -9,3 +9,4 @@ pub mod xml;
 pub use connection::{AuthMethod, ConnectOptions, Connection, PollPolicy, Query, RetryPolicy};
 pub use error::{OvirtError, Result};
 pub use tls::{Fingerprint, Trust};
+pub mod imageio;

@@ -1,6 +1,8 @@
-//! Integration tests: the parser against real engine bodies, the client against the
-//! simulated engine, the data path against the real ovirt-imageio daemon.
+//! Integration tests: the parser against real engine bodies, the data path against the real
+//! ovirt-imageio daemon (file and NBD backends, TLS), results checked with `qemu-img`.
 
 mod integration {
+    mod imageio;
     mod samples;
+    mod support;
 }
