@@ -59,7 +59,10 @@ pub struct PollPolicy {
 
 impl Default for PollPolicy {
     fn default() -> Self {
-        PollPolicy { min: Duration::from_millis(250), max: Duration::from_secs(2) }
+        PollPolicy {
+            min: Duration::from_millis(250),
+            max: Duration::from_secs(2),
+        }
     }
 }
 
@@ -135,7 +138,10 @@ impl Connection {
         let http = roots
             .builder()?
             .timeout(options.request_timeout)
-            .user_agent(concat!("vmtoolkit-ovirt-client/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "vmtoolkit-ovirt-client/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| OvirtError::http("building the HTTP client", e))?;
         let connection = Connection {
@@ -166,7 +172,8 @@ impl Connection {
 
     /// Checks that the API answers (`GET /ovirt-engine/api`).
     pub fn test(&self) -> Result<()> {
-        self.get_text("", &Query::new(), "checking the API").map(|_| ())
+        self.get_text("", &Query::new(), "checking the API")
+            .map(|_| ())
     }
 
     /// Logs out now (revokes the SSO token), reporting a failure; dropping the connection
@@ -195,11 +202,17 @@ impl Drop for Connection {
 
 /// `https://host[:port]` from what the user typed.
 fn origin_of(engine: &str) -> Result<String> {
-    let text = if engine.contains("://") { engine.to_owned() } else { format!("https://{engine}") };
+    let text = if engine.contains("://") {
+        engine.to_owned()
+    } else {
+        format!("https://{engine}")
+    };
     let url = url::Url::parse(&text)
         .map_err(|e| OvirtError::Settings(format!("`{engine}` is not an engine URL: {e}")))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(OvirtError::Settings(format!("`{engine}`: the engine URL must be https")));
+        return Err(OvirtError::Settings(format!(
+            "`{engine}`: the engine URL must be https"
+        )));
     }
     let host = url
         .host_str()
@@ -216,7 +229,10 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("engine.example").unwrap(), "https://engine.example");
+        assert_eq!(
+            origin_of("engine.example").unwrap(),
+            "https://engine.example"
+        );
         assert_eq!(
             origin_of("https://engine.example:8443/ovirt-engine/api").unwrap(),
             "https://engine.example:8443"

@@ -164,7 +164,12 @@ impl OvirtError {
     /// refused permissions are not busy.
     pub fn is_busy(&self) -> bool {
         match self {
-            OvirtError::Fault { status, reason, detail, .. } => {
+            OvirtError::Fault {
+                status,
+                reason,
+                detail,
+                ..
+            } => {
                 let text = format!("{reason} {detail}").to_lowercase();
                 *status == 409 || BUSY_TEXTS.iter().any(|busy| text.contains(busy))
             }
@@ -184,6 +189,9 @@ impl OvirtError {
     }
 
     pub(crate) fn http(what: &str, source: reqwest::Error) -> Self {
-        OvirtError::Http { what: what.to_owned(), source: source.without_url() }
+        OvirtError::Http {
+            what: what.to_owned(),
+            source: source.without_url(),
+        }
     }
 }

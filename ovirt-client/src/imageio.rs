@@ -40,6 +40,10 @@ pub struct TransferOptions {
 
 impl Default for TransferOptions {
     fn default() -> Self {
-        TransferOptions { connections: 4, piece_size: 4 << 20, disk_is_zero: false }
+        TransferOptions {
+            connections: 4,
+            piece_size: 4 << 20,
+            disk_is_zero: false,
+        }
     }
 }

@@ -167,7 +167,10 @@ fn fetch_pinned_ca(engine_origin: &str, pin: Fingerprint) -> Result<Vec<Vec<u8>>
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|e| OvirtError::http(what, e))?;
-    let response = client.get(&url).send().map_err(|e| OvirtError::http(what, e))?;
+    let response = client
+        .get(&url)
+        .send()
+        .map_err(|e| OvirtError::http(what, e))?;
     let status = response.status().as_u16();
     let body = response.bytes().map_err(|e| OvirtError::http(what, e))?;
     if status != 200 {
@@ -178,9 +181,14 @@ fn fetch_pinned_ca(engine_origin: &str, pin: Fingerprint) -> Result<Vec<Vec<u8>>
         });
     }
     let certs = pem_certificates(&body).map_err(|e| OvirtError::Tls(format!("{what}: {e}")))?;
-    let seen: Vec<String> = certs.iter().map(|c| Fingerprint::of(c).to_string()).collect();
-    let matching: Vec<Vec<u8>> =
-        certs.into_iter().filter(|c| Fingerprint::of(c) == pin).collect();
+    let seen: Vec<String> = certs
+        .iter()
+        .map(|c| Fingerprint::of(c).to_string())
+        .collect();
+    let matching: Vec<Vec<u8>> = certs
+        .into_iter()
+        .filter(|c| Fingerprint::of(c) == pin)
+        .collect();
     if matching.is_empty() {
         return Err(OvirtError::Tls(format!(
             "the engine's CA certificate has fingerprint {}, not the pinned {pin}",

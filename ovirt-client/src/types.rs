@@ -14,11 +14,11 @@ mod vm;
 
 pub use common::{Action, Fault, Ref};
 pub use enums::{
-    UnknownValue,
     BackupPhase, BiosType, CheckpointState, ConfigurationType, DiskBackup, DiskBackupMode,
-    DiskContentType, DiskFormat, DiskInterface, DiskStatus, DiskStorageType, ImageTransferDirection,
-    ImageTransferPhase, ImageTransferTimeoutPolicy, JobStatus, NicInterface, SnapshotStatus,
-    SnapshotType, StorageDomainType, StorageType, VmStatus, VmType,
+    DiskContentType, DiskFormat, DiskInterface, DiskStatus, DiskStorageType,
+    ImageTransferDirection, ImageTransferPhase, ImageTransferTimeoutPolicy, JobStatus,
+    NicInterface, SnapshotStatus, SnapshotType, StorageDomainType, StorageType, UnknownValue,
+    VmStatus, VmType,
 };
 pub use jobs::{
     Backup, Backups, Checkpoint, Checkpoints, ImageTransfer, ImageTransfers, Job, Jobs,
@@ -29,7 +29,7 @@ pub use storage::{
 };
 pub use vm::{
     Bios, Boot, BootDevices, Cluster, Clusters, Configuration, Cpu, CpuTopology, Initialization,
-    Mac, MemoryPolicy, Network, Networks, Nic, Nics, Os, Vm, VnicProfile, VnicProfiles, Vms,
+    Mac, MemoryPolicy, Network, Networks, Nic, Nics, Os, Vm, Vms, VnicProfile, VnicProfiles,
 };
 
 /// Declares a wire struct: every field optional, left out of requests when `None`.

@@ -69,14 +69,21 @@ const REMOVE_OK: &[u16] = &[200];
 
 impl Connection {
     /// `GET` a resource.
-    pub(crate) fn get<T: DeserializeOwned>(&self, path: &str, query: &Query, what: &str) -> Result<T> {
+    pub(crate) fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+        what: &str,
+    ) -> Result<T> {
         let body = self.get_text(path, query, what)?;
         xml::parse(&body, what)
     }
 
     /// `GET` a resource, the body as text.
     pub(crate) fn get_text(&self, path: &str, query: &Query, what: &str) -> Result<String> {
-        Ok(self.call(&Method::GET, path, query, None, GET_OK, what)?.body)
+        Ok(self
+            .call(&Method::GET, path, query, None, GET_OK, what)?
+            .body)
     }
 
     /// `POST` a new object to a collection; the engine answers with the object.
@@ -88,7 +95,14 @@ impl Connection {
         what: &str,
     ) -> Result<T> {
         let text = xml::write(body, what)?;
-        let answer = self.call(&Method::POST, path, query, Some(text), ADD_OK, what)?;
+        let answer = self.call(
+            &Method::POST,
+            path,
+            query,
+            Some(text.as_str()),
+            ADD_OK,
+            what,
+        )?;
         xml::parse(&answer.body, what)
     }
 
@@ -100,13 +114,21 @@ impl Connection {
         what: &str,
     ) -> Result<T> {
         let text = xml::write(body, what)?;
-        let answer = self.call(&Method::PUT, path, &Query::new(), Some(text), UPDATE_OK, what)?;
+        let answer = self.call(
+            &Method::PUT,
+            path,
+            &Query::new(),
+            Some(text.as_str()),
+            UPDATE_OK,
+            what,
+        )?;
         xml::parse(&answer.body, what)
     }
 
     /// `DELETE` an object.
     pub(crate) fn remove(&self, path: &str, query: &Query, what: &str) -> Result<()> {
-        self.call(&Method::DELETE, path, query, None, REMOVE_OK, what).map(|_| ())
+        self.call(&Method::DELETE, path, query, None, REMOVE_OK, what)
+            .map(|_| ())
     }
 
     /// `POST …/verb` with an action body; a fault inside the accepted action is an error.
@@ -119,8 +141,14 @@ impl Connection {
         what: &str,
     ) -> Result<Action> {
         let text = xml::write(action, what)?;
-        let answer =
-            self.call(&Method::POST, &format!("{path}/{verb}"), query, Some(text), ADD_OK, what)?;
+        let answer = self.call(
+            &Method::POST,
+            &format!("{path}/{verb}"),
+            query,
+            Some(text.as_str()),
+            ADD_OK,
+            what,
+        )?;
         let result: Action = if answer.body.trim().is_empty() {
             Action::default()
         } else {
@@ -130,7 +158,10 @@ impl Connection {
             return Err(fault_error(what, answer.status, fault));
         }
         if result.status.as_deref() == Some("failed") {
-            return Err(OvirtError::Failed { what: what.to_owned(), state: "action failed".into() });
+            return Err(OvirtError::Failed {
+                what: what.to_owned(),
+                state: "action failed".into(),
+            });
         }
         Ok(result)
     }
@@ -141,7 +172,7 @@ impl Connection {
         method: &Method,
         path: &str,
         query: &Query,
-        body: Option<String>,
+        body: Option<&str>,
         ok: &[u16],
         what: &str,
     ) -> Result<Answer> {
@@ -149,7 +180,7 @@ impl Connection {
         let started = Instant::now();
         let mut wait = policy.first;
         loop {
-            match self.send_once(method, path, query, body.clone(), ok, what) {
+            match self.send_once(method, path, query, body, ok, what) {
                 Err(error) if error.is_busy() && started.elapsed() + wait <= policy.deadline => {
                     tracing::info!(%error, retry_in = ?wait, "the engine is busy; retrying");
                     std::thread::sleep(wait);
@@ -166,13 +197,13 @@ impl Connection {
         method: &Method,
         path: &str,
         query: &Query,
-        body: Option<String>,
+        body: Option<&str>,
         ok: &[u16],
         what: &str,
     ) -> Result<Answer> {
         let mut relogged = false;
         loop {
-            let (status, content_type, text) = self.send_raw(method, path, query, body.clone(), what)?;
+            let (status, content_type, text) = self.send_raw(method, path, query, body, what)?;
             if status == 401 && self.options.auth == AuthMethod::Sso && !relogged {
                 tracing::debug!(what, "the engine answered 401: fetching a new token");
                 self.login()?;
@@ -191,7 +222,7 @@ impl Connection {
         method: &Method,
         path: &str,
         query: &Query,
-        body: Option<String>,
+        body: Option<&str>,
         what: &str,
     ) -> Result<(u16, String, String)> {
         let mut url = self.api_url(path);
@@ -211,7 +242,7 @@ impl Connection {
             request = request.header("All-Content", "true");
         }
         if let Some(body) = body {
-            request = request.body(body);
+            request = request.body(body.to_owned());
         }
         let started = Instant::now();
         let response = request.send().map_err(|e| OvirtError::http(what, e))?;
@@ -241,7 +272,11 @@ fn error_answer(what: &str, status: u16, content_type: &str, text: &str) -> Ovir
     {
         return fault_error(what, status, &fault);
     }
-    OvirtError::Status { what: what.to_owned(), status, body: text.chars().take(300).collect() }
+    OvirtError::Status {
+        what: what.to_owned(),
+        status,
+        body: text.chars().take(300).collect(),
+    }
 }
 
 fn fault_error(what: &str, status: u16, fault: &Fault) -> OvirtError {

@@ -82,7 +82,12 @@ impl Connection {
             Err(OvirtError::Status {
                 what: what.to_owned(),
                 status,
-                body: response.text().unwrap_or_default().chars().take(200).collect(),
+                body: response
+                    .text()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect(),
             })
         }
     }
@@ -93,7 +98,10 @@ impl Connection {
             AuthMethod::Basic => {
                 use base64::Engine as _;
                 let pair = format!("{}:{}", self.options.user, self.password.0);
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
             }
             AuthMethod::Sso => match &*self.token.lock().expect("token lock") {
                 Some(token) => format!("Bearer {}", token.0),

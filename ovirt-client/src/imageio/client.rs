@@ -89,7 +89,9 @@ pub struct ImageioClient {
 impl std::fmt::Debug for ImageioClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL holds the ticket id, which grants access: not shown.
-        f.debug_struct("ImageioClient").field("server", &self.server).finish_non_exhaustive()
+        f.debug_struct("ImageioClient")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,8 +157,11 @@ impl ImageioClient {
         match status {
             200 => {
                 let body = response.text().map_err(|e| OvirtError::http(what, e))?;
-                let parsed: OptionsBody = serde_json::from_str(&body)
-                    .map_err(|source| OvirtError::Json { what: what.into(), source })?;
+                let parsed: OptionsBody =
+                    serde_json::from_str(&body).map_err(|source| OvirtError::Json {
+                        what: what.into(),
+                        source,
+                    })?;
                 Ok(ServerOptions {
                     allow,
                     features: parsed.features,
@@ -275,7 +280,11 @@ pub(crate) fn write_with(
 ) -> Result<()> {
     let what = format!("PUT {} bytes at offset {offset}", data.len());
     let end = offset + data.len() as u64 - 1;
-    let target = if server.has("flush") { format!("{url}?flush=n") } else { url.to_owned() };
+    let target = if server.has("flush") {
+        format!("{url}?flush=n")
+    } else {
+        url.to_owned()
+    };
     let response = http
         .put(target)
         .header("Content-Range", format!("bytes {offset}-{end}/*"))
@@ -317,9 +326,14 @@ fn imageio_error(what: &str, status: u16, response: reqwest::blocking::Response)
     let text = response.text().unwrap_or_default();
     let mut message: String = text.trim().chars().take(300).collect();
     if status == 403 {
-        message = format!("the ticket is gone, expired, cancelled or does not allow this: {message}");
+        message =
+            format!("the ticket is gone, expired, cancelled or does not allow this: {message}");
     }
-    OvirtError::Imageio { what: what.to_owned(), status, message }
+    OvirtError::Imageio {
+        what: what.to_owned(),
+        status,
+        message,
+    }
 }
 
 impl Connection {

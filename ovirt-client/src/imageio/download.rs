@@ -14,8 +14,8 @@ use std::thread;
 
 use disk_image::{DiskSink, Progress};
 
-use super::client::{Extent, ExtentContext, ImageioClient, read_with};
 use super::TransferOptions;
+use super::client::{Extent, ExtentContext, ImageioClient, read_with};
 use crate::error::{OvirtError, Result};
 
 /// What a download did.
@@ -45,7 +45,10 @@ impl ImageioClient {
         progress: &dyn Progress,
     ) -> Result<DownloadSummary> {
         let extents = self.map(size, context)?;
-        let mut summary = DownloadSummary { size, ..DownloadSummary::default() };
+        let mut summary = DownloadSummary {
+            size,
+            ..DownloadSummary::default()
+        };
         for extent in &extents {
             let wanted = match context {
                 ExtentContext::Zero => !extent.zero,
@@ -63,14 +66,21 @@ impl ImageioClient {
         let pieces = split(&summary.fetched, options.piece_size as u64);
         summary.data_bytes = summary.fetched.iter().map(|r| r.end - r.start).sum();
         let connections = options.connections.min(self.server().max_readers).max(1);
-        tracing::debug!(size, data = summary.data_bytes, pieces = pieces.len(), connections, "download");
+        tracing::debug!(
+            size,
+            data = summary.data_bytes,
+            pieces = pieces.len(),
+            connections,
+            "download"
+        );
         progress.start("download", size);
         progress.advance(size - summary.data_bytes);
         self.fetch_in_order(&pieces, connections, &mut |offset, data| {
-            sink.write_at(offset, data).map_err(|source| OvirtError::Disk {
-                what: format!("writing the downloaded bytes at offset {offset}"),
-                source,
-            })?;
+            sink.write_at(offset, data)
+                .map_err(|source| OvirtError::Disk {
+                    what: format!("writing the downloaded bytes at offset {offset}"),
+                    source,
+                })?;
             progress.advance(data.len() as u64);
             Ok(())
         })?;
@@ -92,7 +102,13 @@ impl ImageioClient {
                     problem: "the server has no extents feature".into(),
                 });
             }
-            return Ok(vec![Extent { start: 0, length: size, zero: false, hole: false, dirty: false }]);
+            return Ok(vec![Extent {
+                start: 0,
+                length: size,
+                zero: false,
+                hole: false,
+                dirty: false,
+            }]);
         }
         let extents = self.extents(context)?;
         let mut position = 0;
@@ -124,7 +140,9 @@ impl ImageioClient {
         if pieces.is_empty() {
             return Ok(());
         }
-        let clients = (0..connections).map(|_| self.worker()).collect::<Result<Vec<_>>>()?;
+        let clients = (0..connections)
+            .map(|_| self.worker())
+            .collect::<Result<Vec<_>>>()?;
         let tokens = connections * 2 + 2;
         let (token_tx, token_rx) = mpsc::sync_channel::<()>(tokens);
         for _ in 0..tokens {
@@ -144,7 +162,9 @@ impl ImageioClient {
                             return; // the consumer stopped
                         }
                         let index = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(&(offset, len)) = pieces.get(index) else { return };
+                        let Some(&(offset, len)) = pieces.get(index) else {
+                            return;
+                        };
                         let mut buf = vec![0u8; len];
                         let result = read_with(http, url, offset, &mut buf).map(|()| buf);
                         if done_tx.send((index, result)).is_err() {
@@ -156,7 +176,7 @@ impl ImageioClient {
             drop(done_tx);
             let token_tx = token_tx; // dropped when this closure returns: workers then stop
             let mut waiting = BTreeMap::new();
-            for expected in 0..pieces.len() {
+            for (expected, &(offset, _)) in pieces.iter().enumerate() {
                 while !waiting.contains_key(&expected) {
                     let (index, result) = done_rx.recv().map_err(|_| OvirtError::Protocol {
                         what: "download".into(),
@@ -165,7 +185,7 @@ impl ImageioClient {
                     waiting.insert(index, result?);
                 }
                 let data = waiting.remove(&expected).expect("present");
-                deliver(pieces[expected].0, &data)?;
+                deliver(offset, &data)?;
                 let _ = token_tx.send(());
             }
             Ok(())

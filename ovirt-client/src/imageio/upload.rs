@@ -61,7 +61,10 @@ impl ImageioClient {
         }
         let size = input.size();
         if self.server().has("extents") {
-            let end = self.extents(super::ExtentContext::Zero)?.last().map_or(0, |e| e.end());
+            let end = self
+                .extents(super::ExtentContext::Zero)?
+                .last()
+                .map_or(0, super::Extent::end);
             if size > end {
                 return Err(OvirtError::Protocol {
                     what: "upload".into(),
@@ -70,11 +73,16 @@ impl ImageioClient {
             }
         }
         let connections = options.connections.min(self.server().max_writers).max(1);
-        let clients = (0..connections).map(|_| self.worker()).collect::<Result<Vec<_>>>()?;
+        let clients = (0..connections)
+            .map(|_| self.worker())
+            .collect::<Result<Vec<_>>>()?;
         let (tx, rx) = mpsc::sync_channel::<Op>(connections);
         let rx = Mutex::new(rx);
         let failure: Mutex<Option<OvirtError>> = Mutex::new(None);
-        let totals = Mutex::new(UploadSummary { size, ..UploadSummary::default() });
+        let totals = Mutex::new(UploadSummary {
+            size,
+            ..UploadSummary::default()
+        });
         let can_zero = self.server().has("zero");
         let url = self.url();
         let server = self.server();
@@ -97,7 +105,9 @@ impl ImageioClient {
                             Op::Zero(offset, len) if can_zero => {
                                 (zero_with(http, url, offset, len), 0, len)
                             }
-                            Op::Zero(offset, len) => (write_zeros(http, url, server, offset, len), 0, len),
+                            Op::Zero(offset, len) => {
+                                (write_zeros(http, url, server, offset, len), 0, len)
+                            }
                         };
                         if let Err(error) = result {
                             failure.lock().expect("failure lock").get_or_insert(error);
@@ -112,7 +122,14 @@ impl ImageioClient {
                     }
                 });
             }
-            let mut feeder = Feeder { tx, options, failed: &failure, pending_zero: None, skipped: 0, progress };
+            let mut feeder = Feeder {
+                tx,
+                options,
+                failed: &failure,
+                pending_zero: None,
+                skipped: 0,
+                progress,
+            };
             let fed = feeder.feed(&mut input);
             let skipped = feeder.skipped;
             drop(feeder); // closes the queue: workers finish what is queued and stop
@@ -182,7 +199,8 @@ impl Feeder<'_> {
                     while offset < range.end {
                         let len = (range.end - offset).min(piece) as usize;
                         let mut buf = vec![0u8; len];
-                        disk.read_exact_at(&mut buf, offset).map_err(|e| read_error(offset, e))?;
+                        disk.read_exact_at(&mut buf, offset)
+                            .map_err(|e| read_error(offset, e))?;
                         self.piece(offset, buf)?;
                         offset += len as u64;
                     }
@@ -197,7 +215,9 @@ impl Feeder<'_> {
                 while offset < size {
                     let len = (size - offset).min(piece) as usize;
                     let mut buf = vec![0u8; len];
-                    stream.read_exact(&mut buf).map_err(|e| read_error(offset, e))?;
+                    stream
+                        .read_exact(&mut buf)
+                        .map_err(|e| read_error(offset, e))?;
                     self.piece(offset, buf)?;
                     offset += len as u64;
                 }
@@ -241,7 +261,9 @@ impl Feeder<'_> {
             return Ok(());
         }
         match &mut self.pending_zero {
-            Some(pending) if pending.end == range.start && range.end - pending.start <= MAX_ZERO => {
+            Some(pending)
+                if pending.end == range.start && range.end - pending.start <= MAX_ZERO =>
+            {
                 pending.end = range.end;
                 Ok(())
             }
@@ -254,7 +276,9 @@ impl Feeder<'_> {
     }
 
     fn flush_zero(&mut self) -> Result<()> {
-        let Some(range) = self.pending_zero.take() else { return Ok(()) };
+        let Some(range) = self.pending_zero.take() else {
+            return Ok(());
+        };
         if self.options.disk_is_zero {
             self.skipped += range.end - range.start;
             self.progress.advance(range.end - range.start);
@@ -266,7 +290,10 @@ impl Feeder<'_> {
     fn send(&mut self, op: Op) -> Result<()> {
         if self.tx.send(op).is_err() || self.failed.lock().expect("failure lock").is_some() {
             // A worker failed; its error is reported by the caller.
-            return Err(OvirtError::Protocol { what: "upload".into(), problem: "a worker failed".into() });
+            return Err(OvirtError::Protocol {
+                what: "upload".into(),
+                problem: "a worker failed".into(),
+            });
         }
         Ok(())
     }

@@ -20,12 +20,18 @@ wire_struct! {
 impl Ref {
     /// A reference by id.
     pub fn id(id: impl Into<String>) -> Self {
-        Ref { id: Some(id.into()), ..Ref::default() }
+        Ref {
+            id: Some(id.into()),
+            ..Ref::default()
+        }
     }
 
     /// A reference by name.
     pub fn name(name: impl Into<String>) -> Self {
-        Ref { name: Some(name.into()), ..Ref::default() }
+        Ref {
+            name: Some(name.into()),
+            ..Ref::default()
+        }
     }
 }
 

@@ -249,11 +249,11 @@ wire_enum! {
     BiosType {
         /// The cluster's default.
         ClusterDefault = "cluster_default",
-        /// i440fx with SeaBIOS.
+        /// i440fx with `SeaBIOS`.
         I440fxSeaBios = "i440fx_sea_bios",
         /// Q35 with UEFI.
         Q35Ovmf = "q35_ovmf",
-        /// Q35 with SeaBIOS.
+        /// Q35 with `SeaBIOS`.
         Q35SeaBios = "q35_sea_bios",
         /// Q35 with UEFI secure boot.
         Q35SecureBoot = "q35_secure_boot",
@@ -327,7 +327,7 @@ wire_enum! {
         Fcp = "fcp",
         /// Glance.
         Glance = "glance",
-        /// GlusterFS.
+        /// Gluster.
         Glusterfs = "glusterfs",
         /// iSCSI (block).
         Iscsi = "iscsi",

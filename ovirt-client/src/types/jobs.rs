@@ -1,8 +1,8 @@
 //! Jobs, image transfers, VM backups and checkpoints.
 
 use super::{
-    BackupPhase, CheckpointState, Disk, Disks, ImageTransferDirection, ImageTransferPhase,
-    ImageTransferTimeoutPolicy, JobStatus, Ref, wire_list, wire_struct, DiskFormat,
+    BackupPhase, CheckpointState, Disk, DiskFormat, Disks, ImageTransferDirection,
+    ImageTransferPhase, ImageTransferTimeoutPolicy, JobStatus, Ref, wire_list, wire_struct,
 };
 
 wire_struct! {
@@ -139,7 +139,10 @@ impl ImageTransfer {
     /// The disk this transfer moves, by id, for requests.
     pub fn for_disk(disk_id: &str, direction: ImageTransferDirection) -> Self {
         ImageTransfer {
-            disk: Some(Disk { id: Some(disk_id.to_owned()), ..Disk::default() }),
+            disk: Some(Disk {
+                id: Some(disk_id.to_owned()),
+                ..Disk::default()
+            }),
             direction: Some(direction),
             format: Some(DiskFormat::Raw),
             ..ImageTransfer::default()

@@ -175,11 +175,17 @@ wire_struct! {
 impl StorageDomain {
     /// A reference to a storage domain by id, for requests.
     pub fn with_id(id: impl Into<String>) -> Self {
-        StorageDomain { id: Some(id.into()), ..StorageDomain::default() }
+        StorageDomain {
+            id: Some(id.into()),
+            ..StorageDomain::default()
+        }
     }
 
     /// A reference to a storage domain by name, for requests.
     pub fn with_name(name: impl Into<String>) -> Self {
-        StorageDomain { name: Some(name.into()), ..StorageDomain::default() }
+        StorageDomain {
+            name: Some(name.into()),
+            ..StorageDomain::default()
+        }
     }
 }

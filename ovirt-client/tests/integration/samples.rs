@@ -3,9 +3,9 @@
 //! `tests/samples/`).
 
 use ovirt_client::types::{
-    Disks, DiskAttachments, DiskFormat, DiskInterface, DiskStatus, Fault, ImageTransfer, Job,
-    JobStatus, SnapshotStatus, SnapshotType, Snapshots, StorageDomain, StorageDomainType,
-    StorageType, Vm, VmStatus, Vms, Backup, BiosType, DiskBackup,
+    Backup, BiosType, DiskAttachments, DiskBackup, DiskFormat, DiskInterface, DiskStatus, Disks,
+    Fault, ImageTransfer, Job, JobStatus, SnapshotStatus, SnapshotType, Snapshots, StorageDomain,
+    StorageDomainType, StorageType, Vm, VmStatus, Vms,
 };
 use ovirt_client::xml::parse;
 
@@ -17,17 +17,36 @@ fn sample(name: &str) -> String {
 #[test]
 fn vm_from_a_real_engine() {
     let vm: Vm = parse(&sample("miq-vm.xml"), "GET vm").unwrap();
-    assert_eq!(vm.id.as_deref(), Some("0a221304-b874-4309-8ed5-f84810072596"));
+    assert_eq!(
+        vm.id.as_deref(),
+        Some("0a221304-b874-4309-8ed5-f84810072596")
+    );
     assert_eq!(vm.name.as_deref(), Some("vm_on_with_snapshots"));
     assert_eq!(vm.status, Some(VmStatus::Up));
     assert_eq!(vm.memory, Some(1_073_741_824));
     assert_eq!(vm.memory_policy.as_ref().unwrap().max, Some(4_294_967_296));
     let topology = vm.cpu.as_ref().unwrap().topology.as_ref().unwrap();
-    assert_eq!((topology.sockets, topology.cores, topology.threads), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (topology.sockets, topology.cores, topology.threads),
+        (Some(1), Some(1), Some(1))
+    );
     assert_eq!(vm.os.as_ref().unwrap().os_type.as_deref(), Some("other"));
-    let devices = &vm.os.as_ref().unwrap().boot.as_ref().unwrap().devices.as_ref().unwrap().items;
+    let devices = &vm
+        .os
+        .as_ref()
+        .unwrap()
+        .boot
+        .as_ref()
+        .unwrap()
+        .devices
+        .as_ref()
+        .unwrap()
+        .items;
     assert_eq!(devices, &["hd"]);
-    assert_eq!(vm.bios.as_ref().unwrap().bios_type, Some(BiosType::I440fxSeaBios));
+    assert_eq!(
+        vm.bios.as_ref().unwrap().bios_type,
+        Some(BiosType::I440fxSeaBios)
+    );
     assert_eq!(
         vm.cluster.as_ref().unwrap().id.as_deref(),
         Some("1c273044-e6ca-492f-9ac2-47381b626808")
@@ -41,7 +60,11 @@ fn vm_list_from_a_real_engine() {
     let text = sample("miq-vms.xml");
     assert_eq!(vms.items.len(), text.matches("<vm href=").count());
     assert!(!vms.items.is_empty());
-    assert!(vms.items.iter().all(|vm| vm.id.is_some() && vm.name.is_some() && vm.status.is_some()));
+    assert!(
+        vms.items
+            .iter()
+            .all(|vm| vm.id.is_some() && vm.name.is_some() && vm.status.is_some())
+    );
 }
 
 #[test]
@@ -73,7 +96,10 @@ fn snapshot_disks_from_a_real_engine() {
     let disks: Disks = parse(&sample("miq-vm-snapshot-disks.xml"), "GET snapshot disks").unwrap();
     let disk = &disks.items[0];
     assert_eq!(disk.href, None);
-    assert_eq!(disk.image_id.as_deref(), Some("32b2f0c8-0992-4500-8e3c-c78ffad01ef2"));
+    assert_eq!(
+        disk.image_id.as_deref(),
+        Some("32b2f0c8-0992-4500-8e3c-c78ffad01ef2")
+    );
     assert_eq!(
         disk.snapshot.as_ref().unwrap().id.as_deref(),
         Some("395ead74-54f9-4f16-88bb-21a7a1e4924e")
@@ -83,7 +109,9 @@ fn snapshot_disks_from_a_real_engine() {
     assert_eq!(disk.total_size, Some(0));
     assert_eq!(disk.backup, Some(DiskBackup::None));
     assert_eq!(
-        disk.storage_domains.as_ref().unwrap().items[0].id.as_deref(),
+        disk.storage_domains.as_ref().unwrap().items[0]
+            .id
+            .as_deref(),
         Some("723b4112-1502-4b01-83a7-2ba87d1bbb35")
     );
 }
@@ -92,8 +120,18 @@ fn snapshot_disks_from_a_real_engine() {
 fn disks_from_a_real_engine() {
     let disks: Disks = parse(&sample("miq-disks.xml"), "GET disks").unwrap();
     assert_eq!(disks.items.len(), 17);
-    assert!(disks.items.iter().all(|d| d.status == Some(DiskStatus::Ok) || d.status.is_some()));
-    assert!(disks.items.iter().all(|d| d.provisioned_size.is_some() && d.format.is_some()));
+    assert!(
+        disks
+            .items
+            .iter()
+            .all(|d| d.status == Some(DiskStatus::Ok) || d.status.is_some())
+    );
+    assert!(
+        disks
+            .items
+            .iter()
+            .all(|d| d.provisioned_size.is_some() && d.format.is_some())
+    );
 }
 
 #[test]

@@ -7,9 +7,12 @@ use ovirt_sim::imageio::{Imageio, ImageioOptions, TlsFiles};
 
 /// Runs a tool, panicking with its output (and how to install it) on failure.
 pub fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program).args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run {program} ({e}): install it with `scripts/install-test-deps`")
-    });
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): install it with `scripts/install-test-deps`")
+        });
     assert!(
         output.status.success(),
         "{program} {args:?} failed ({}):\n{}\n{}",
@@ -22,7 +25,10 @@ pub fn run(program: &str, args: &[&str]) -> String {
 
 /// `qemu-img compare` (formats probed): panics unless identical.
 pub fn assert_identical(a: &Path, b: &Path) {
-    let out = run("qemu-img", &["compare", &a.to_string_lossy(), &b.to_string_lossy()]);
+    let out = run(
+        "qemu-img",
+        &["compare", &a.to_string_lossy(), &b.to_string_lossy()],
+    );
     assert!(out.contains("Images are identical"), "{out}");
 }
 
@@ -32,7 +38,8 @@ pub fn raw_image(path: &Path, size: u64, runs: &[(u64, usize, u8)]) {
     let file = std::fs::File::create(path).expect("create an image");
     file.set_len(size).expect("size the image");
     for &(offset, len, pattern) in runs {
-        file.write_all_at(&vec![pattern; len], offset).expect("write");
+        file.write_all_at(&vec![pattern; len], offset)
+            .expect("write");
     }
 }
 
@@ -48,9 +55,18 @@ pub fn daemon(dir: &Path, tls: bool) -> Imageio {
         let key_file = dir.join("key.pem");
         std::fs::write(&cert_file, made.cert.pem()).expect("write the certificate");
         std::fs::write(&key_file, made.signing_key.serialize_pem()).expect("write the key");
-        TlsFiles { cert_file: cert_file.clone(), key_file, ca_file: cert_file }
+        TlsFiles {
+            cert_file: cert_file.clone(),
+            key_file,
+            ca_file: cert_file,
+        }
     });
-    Imageio::start(&ImageioOptions { tls, debug: true, venv: None }).expect("start ovirt-imageio")
+    Imageio::start(&ImageioOptions {
+        tls,
+        debug: true,
+        venv: None,
+    })
+    .expect("start ovirt-imageio")
 }
 
 /// The CA file of a TLS daemon.
@@ -60,5 +76,10 @@ pub fn ca_of(daemon: &Imageio) -> PathBuf {
 
 /// Log lines of the daemon mentioning `word` (`WRITE`, `ZERO`, `READ`, `FLUSH`).
 pub fn log_lines(daemon: &Imageio, word: &str) -> Vec<String> {
-    daemon.log().lines().filter(|l| l.contains(&format!("] {word} "))).map(str::to_owned).collect()
+    daemon
+        .log()
+        .lines()
+        .filter(|l| l.contains(&format!("] {word} ")))
+        .map(str::to_owned)
+        .collect()
 }
