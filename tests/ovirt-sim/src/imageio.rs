@@ -42,7 +42,7 @@ pub const INSTALL_VENV: &str = "scripts/lib/install-ovirt-venv";
 
 /// How long the daemon may take to become ready (it takes about 0.5 s).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a stopping process gets after SIGTERM before SIGKILL.
+/// How long the stopping daemon gets after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The log line that carries the data port.
 const LISTENING: &str = "remote.service listening on ('127.0.0.1', ";
@@ -356,7 +356,7 @@ impl Imageio {
 
 impl Drop for Imageio {
     fn drop(&mut self) {
-        stop_child(&mut self.child);
+        stop_child(&mut self.child, STOP_GRACE);
     }
 }
 
@@ -397,8 +397,8 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// Stops a child: SIGTERM, up to [`STOP_GRACE`], then SIGKILL; always reaped.
-pub(crate) fn stop_child(child: &mut Child) {
+/// Stops a child: SIGTERM, up to `grace`, then SIGKILL; always reaped.
+pub(crate) fn stop_child(child: &mut Child, grace: Duration) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
@@ -409,7 +409,7 @@ pub(crate) fn stop_child(child: &mut Child) {
         );
     }
     let started = Instant::now();
-    while started.elapsed() < STOP_GRACE {
+    while started.elapsed() < grace {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }

@@ -1,22 +1,13 @@
 //! The HTTP/1.1 server, written by hand so that the wire behaves like XAPI's: one thread per
 //! connection, keep-alive for RPC, transfers answered `200` before the work and closed at
-//! the end, plain HTTP and TLS on the same port.
+//! the end, plain HTTP and TLS on the same port. The server, the requests and responses and
+//! the certificate are the simulators' shared `sim-http`; what a connection means is here.
 
-mod conn;
-mod request;
-mod response;
-pub(crate) mod tls;
-
-use std::collections::HashMap;
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
 
-pub(crate) use conn::Stream;
-pub(crate) use request::Request;
-pub(crate) use response::{write_error, write_full, write_head};
+pub(crate) use sim_http::{Connection, Request, Stream, write_error, write_full, write_head};
+use sim_http::{HttpError, READ_BUFFER, read_request, read_rpc_body};
 
 use crate::error::{Result, SimError};
 use crate::faults::Endpoint;
@@ -24,125 +15,51 @@ use crate::rpc;
 use crate::shared::HostCtx;
 use crate::transfer;
 
-/// Connection reader buffer: large, so uploads are read in big pieces.
-const READ_BUFFER: usize = 256 * 1024;
+/// The hosts' TLS identity (`sim_http::tls`), with the simulator's errors.
+pub(crate) mod tls {
+    use std::path::Path;
 
-/// A connection's reader (its writer is `get_mut()`).
-pub(crate) type Connection = BufReader<Stream>;
+    pub(crate) use sim_http::tls::Identity;
 
-/// Open connections, so that stopping the server can close them.
-#[derive(Default)]
-struct Registry {
-    next: AtomicU64,
-    open: Mutex<HashMap<u64, TcpStream>>,
+    use crate::error::Result;
+
+    /// A new self-signed identity, or the one kept in `dir` (made and kept there if absent).
+    pub(crate) fn identity(dir: Option<&Path>) -> Result<Identity> {
+        sim_http::tls::identity(dir).map_err(super::sim_error)
+    }
 }
 
-impl Registry {
-    fn add(&self, tcp: &TcpStream) -> Option<u64> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let clone = tcp.try_clone().ok()?;
-        self.open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, clone);
-        Some(id)
-    }
-
-    fn remove(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
-    }
-
-    fn close_all(&self) {
-        for (_, tcp) in self
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain()
-        {
-            let _ = tcp.shutdown(std::net::Shutdown::Both);
-        }
+fn sim_error(error: HttpError) -> SimError {
+    match error {
+        HttpError::Io { action, source } => SimError::io(action, source),
+        HttpError::Tls(message) => SimError::Tls(message),
+        other => SimError::Tls(other.to_string()),
     }
 }
 
 /// The running listeners.
-pub(crate) struct Server {
-    stop: Arc<AtomicBool>,
-    registry: Arc<Registry>,
-    listeners: Vec<(SocketAddr, JoinHandle<()>)>,
-}
+pub(crate) struct Server(sim_http::Server);
 
 /// Binds `address` (port 0: an ephemeral port).
 pub(crate) fn bind(address: SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(address).map_err(|e| SimError::io(format!("binding {address}"), e))
+    sim_http::bind(address).map_err(sim_error)
 }
 
 impl Server {
     pub(crate) fn new() -> Self {
-        Server {
-            stop: Arc::new(AtomicBool::new(false)),
-            registry: Arc::new(Registry::default()),
-            listeners: Vec::new(),
-        }
+        Server(sim_http::Server::new())
     }
 
     /// Serves `listener` as the host of `ctx`, on a thread of its own.
     pub(crate) fn serve(&mut self, listener: TcpListener, ctx: HostCtx) -> Result<()> {
-        let address = listener
-            .local_addr()
-            .map_err(|e| SimError::io("reading a listener's address", e))?;
-        let (stop, registry) = (Arc::clone(&self.stop), Arc::clone(&self.registry));
-        let thread = thread::Builder::new()
-            .name(format!("xapi-sim {address}"))
-            .spawn(move || accept_loop(&listener, &ctx, &stop, &registry))
-            .map_err(|e| SimError::io("starting a listener thread", e))?;
-        self.listeners.push((address, thread));
-        Ok(())
+        self.0
+            .serve(listener, "xapi-sim", move |tcp| serve_connection(&ctx, tcp))
+            .map_err(sim_error)
     }
 
     /// Stops accepting, closes every connection and waits for the listeners.
     pub(crate) fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for (address, _) in &self.listeners {
-            // Wake the blocked accept().
-            let _ = TcpStream::connect(address);
-        }
-        for (_, thread) in self.listeners.drain(..) {
-            let _ = thread.join();
-        }
-        self.registry.close_all();
-    }
-}
-
-fn accept_loop(
-    listener: &TcpListener,
-    ctx: &HostCtx,
-    stop: &Arc<AtomicBool>,
-    registry: &Arc<Registry>,
-) {
-    for incoming in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(tcp) = incoming else { continue };
-        let _ = tcp.set_nodelay(true);
-        let Some(id) = registry.add(&tcp) else {
-            continue;
-        };
-        let (ctx, registry) = (ctx.clone(), Arc::clone(registry));
-        let spawned = thread::Builder::new()
-            .name("xapi-sim connection".to_owned())
-            .spawn(move || {
-                if let Err(error) = serve_connection(&ctx, tcp) {
-                    tracing::debug!(%error, "connection ended with an error");
-                }
-                registry.remove(id);
-            });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "cannot start a connection thread");
-        }
+        self.0.shutdown();
     }
 }
 
@@ -150,7 +67,7 @@ fn serve_connection(ctx: &HostCtx, tcp: TcpStream) -> io::Result<()> {
     let stream = Stream::accept(tcp, &ctx.shared.tls)?;
     let mut connection = BufReader::with_capacity(READ_BUFFER, stream);
     loop {
-        let request = match request::read_request(&mut connection) {
+        let request = match read_request(&mut connection) {
             Ok(Some(request)) => request,
             Ok(None) => break,
             Err(error) if error.kind() == io::ErrorKind::InvalidData => {
@@ -190,7 +107,7 @@ fn answer_rpc(ctx: &HostCtx, request: &Request, connection: &mut Connection) -> 
         )?;
         return Ok(false);
     }
-    let body = match request::read_rpc_body(request, connection) {
+    let body = match read_rpc_body(request, connection) {
         Ok(body) => body,
         Err(error) => {
             write_error(connection.get_mut(), 400, &error.to_string())?;

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value as Json, json};
+use sim_http::tls::TestCa;
 use tempfile::TempDir;
 use xenapi::{SessionOptions, TlsTrust};
 
@@ -131,24 +131,17 @@ impl Drop for FakePool {
 
 /// A CA and a server certificate for 127.0.0.2, 127.0.0.1 and localhost, made with rcgen.
 fn write_certificates(dir: &TempDir) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "fake pool CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("a key"))
-        .expect("a CA certificate");
-    let names = ["127.0.0.2", "127.0.0.1", "localhost"].map(str::to_owned);
-    let mut params = CertificateParams::new(names.to_vec()).expect("server params");
-    params.distinguished_name.push(DnType::CommonName, "xs1");
-    let key = KeyPair::generate().expect("a key");
-    let certificate = params.signed_by(&key, &ca).expect("a server certificate");
-    let write = |name: &str, text: String| {
-        std::fs::write(dir.path().join(name), text).expect("write a PEM file");
-    };
-    write("ca.pem", ca.pem());
-    write("server.pem", certificate.pem());
-    write("server.key", key.serialize_pem());
+    let ca = TestCa::new("fake pool CA").expect("a CA certificate");
+    let certificate = ca
+        .issue(&["127.0.0.2", "127.0.0.1", "localhost"], "xs1")
+        .expect("a server certificate");
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).expect("write a PEM file");
+    certificate
+        .write_pem(
+            &dir.path().join("server.pem"),
+            &dir.path().join("server.key"),
+        )
+        .expect("write the PEM files");
 }
 
 /// A tracing subscriber that captures log lines, for asserting on warnings.

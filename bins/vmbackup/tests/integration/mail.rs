@@ -44,13 +44,10 @@ impl Server {
     /// mechanisms in `excluded`.
     fn start(excluded: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
-        std::fs::write(
-            dir.path().join("key.pem"),
-            certified.signing_key.serialize_pem(),
-        )
-        .unwrap();
+        sim_http::tls::Certificate::self_signed(&["localhost"])
+            .unwrap()
+            .write_pem(&dir.path().join("cert.pem"), &dir.path().join("key.pem"))
+            .unwrap();
         std::fs::create_dir(dir.path().join("mail")).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/smtp_server.py");
         let mut child = Command::new(python_with_aiosmtpd())

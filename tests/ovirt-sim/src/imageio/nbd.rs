@@ -11,6 +11,11 @@ use super::{ImageioError, stop_child};
 
 /// How long qemu-nbd may take to create its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long qemu-nbd gets after SIGTERM before SIGKILL. It does not end while the daemon
+/// keeps an NBD connection (the daemon keeps one while its HTTP client stays connected, as
+/// `ovirt-img` does until it exits); by then the client has flushed (`PATCH flush`), so the
+/// image is consistent, except that qcow2 bitmaps opened for writing stay marked in use.
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The image format qemu-nbd opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +123,7 @@ impl NbdExport {
                 });
             }
             if started.elapsed() > START_TIMEOUT {
-                stop_child(&mut child);
+                stop_child(&mut child, STOP_GRACE);
                 return Err(ImageioError::Nbd {
                     image: image.to_owned(),
                     detail: format!("no socket after {START_TIMEOUT:?}"),
@@ -153,6 +158,6 @@ impl NbdExport {
 
 impl Drop for NbdExport {
     fn drop(&mut self) {
-        stop_child(&mut self.child);
+        stop_child(&mut self.child, STOP_GRACE);
     }
 }

@@ -2,17 +2,22 @@
 
 use std::io::{self, Write};
 
-/// The reason phrase of the statuses the simulator sends.
-fn reason(status: u16) -> &'static str {
+/// The reason phrase of the statuses the simulators send.
+pub fn reason(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
         302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         500 => "Internal Server Error",
         _ => "Unknown",
     }
@@ -20,7 +25,7 @@ fn reason(status: u16) -> &'static str {
 
 /// Writes a status line (`version` is `HTTP/1.0` or `HTTP/1.1`) and headers, then the blank
 /// line. One write, so the head reaches the client in one piece.
-pub(crate) fn write_head(
+pub fn write_head(
     out: &mut dyn Write,
     version: &str,
     status: u16,
@@ -39,7 +44,7 @@ pub(crate) fn write_head(
 }
 
 /// A complete response with a body and `Content-Length`.
-pub(crate) fn write_full(
+pub fn write_full(
     out: &mut dyn Write,
     status: u16,
     content_type: &str,
@@ -64,7 +69,7 @@ pub(crate) fn write_full(
 }
 
 /// A short plain-text error response that closes the connection.
-pub(crate) fn write_error(out: &mut dyn Write, status: u16, message: &str) -> io::Result<()> {
+pub fn write_error(out: &mut dyn Write, status: u16, message: &str) -> io::Result<()> {
     let body = format!("{status} {}: {message}\n", reason(status));
     write_full(out, status, "text/plain", body.as_bytes(), false, &[])
 }

@@ -6,25 +6,28 @@ use std::io::{self, BufRead, Read};
 /// Longest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 /// Largest RPC body accepted.
-pub(crate) const MAX_RPC_BODY: u64 = 64 << 20;
+pub const MAX_RPC_BODY: u64 = 64 << 20;
 
 /// A parsed request head.
 #[derive(Debug, Clone)]
-pub(crate) struct Request {
+pub struct Request {
+    /// The method (`GET`, `POST`, …).
     pub method: String,
     /// The path, percent-decoded, without the query.
     pub path: String,
     /// The raw query string (for redirects).
     pub raw_query: String,
+    /// The query parameters, decoded, in order.
     pub query: Vec<(String, String)>,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: String,
+    /// The headers as sent (names in the client's case).
     pub headers: Vec<(String, String)>,
 }
 
 impl Request {
     /// A header's value (names compare case-insensitively).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -32,7 +35,7 @@ impl Request {
     }
 
     /// A query parameter.
-    pub(crate) fn query(&self, name: &str) -> Option<&str> {
+    pub fn query(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| k == name)
@@ -40,7 +43,7 @@ impl Request {
     }
 
     /// A cookie.
-    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
+    pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
@@ -51,13 +54,13 @@ impl Request {
     }
 
     /// A parameter XAPI takes from a cookie first, then from the query.
-    pub(crate) fn param(&self, name: &str) -> Option<String> {
+    pub fn param(&self, name: &str) -> Option<String> {
         self.cookie(name)
             .or_else(|| self.query(name).map(str::to_owned))
     }
 
     /// `Content-Length`, if sent.
-    pub(crate) fn content_length(&self) -> io::Result<Option<u64>> {
+    pub fn content_length(&self) -> io::Result<Option<u64>> {
         self.header("content-length")
             .map(|v| {
                 v.trim()
@@ -68,12 +71,12 @@ impl Request {
     }
 
     /// Whether the client asked for a chunked (or any) transfer encoding.
-    pub(crate) fn has_transfer_encoding(&self) -> bool {
+    pub fn has_transfer_encoding(&self) -> bool {
         self.header("transfer-encoding").is_some()
     }
 
     /// Whether the connection stays open after the response.
-    pub(crate) fn keep_alive(&self) -> bool {
+    pub fn keep_alive(&self) -> bool {
         let connection = self
             .header("connection")
             .unwrap_or_default()
@@ -88,7 +91,7 @@ impl Request {
 
 /// Reads the next request head; `None` when the client closed the connection between
 /// requests.
-pub(crate) fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
+pub fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
@@ -148,7 +151,7 @@ fn invalid(message: &str) -> io::Error {
 }
 
 /// `a=1&b=x%20y` into pairs, percent- and `+`-decoded.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -163,7 +166,7 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 /// Decodes `%XX` escapes (invalid escapes are kept as they are).
-pub(crate) fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -187,7 +190,7 @@ fn hex(digit: u8) -> Option<u8> {
 }
 
 /// Reads an RPC body: by `Content-Length`, or chunked.
-pub(crate) fn read_rpc_body(request: &Request, reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
+pub fn read_rpc_body(request: &Request, reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
     let chunked = request
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));

@@ -11,7 +11,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 const TLS_HANDSHAKE: u8 = 0x16;
 
 /// A connection's byte stream.
-pub(crate) enum Stream {
+pub enum Stream {
     /// Plain HTTP.
     Plain(TcpStream),
     /// HTTPS.
@@ -20,7 +20,7 @@ pub(crate) enum Stream {
 
 impl Stream {
     /// Wraps an accepted socket, starting TLS if the client speaks it.
-    pub(crate) fn accept(tcp: TcpStream, tls: &Arc<ServerConfig>) -> io::Result<Stream> {
+    pub fn accept(tcp: TcpStream, tls: &Arc<ServerConfig>) -> io::Result<Stream> {
         let mut first = [0u8; 1];
         let n = tcp.peek(&mut first)?;
         if n == 1 && first[0] == TLS_HANDSHAKE {
@@ -39,13 +39,13 @@ impl Stream {
     }
 
     /// Sets (or clears) the read timeout of the socket.
-    pub(crate) fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+    pub fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
         self.tcp().set_read_timeout(timeout)
     }
 
     /// Ends the connection: TLS sends its `close_notify` first unless `abrupt` (a cut
     /// connection looks like a network failure).
-    pub(crate) fn close(&mut self, abrupt: bool) {
+    pub fn close(&mut self, abrupt: bool) {
         if let Stream::Tls(tls) = self
             && !abrupt
         {
