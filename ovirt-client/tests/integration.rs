@@ -2,6 +2,7 @@
 //! ovirt-imageio daemon (file and NBD backends, TLS), results checked with `qemu-img`.
 
 mod integration {
+    mod engine_tls;
     mod imageio;
     mod samples;
     mod support;

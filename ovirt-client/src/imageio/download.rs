@@ -1,10 +1,10 @@
 //! Downloads: the data extents (or the dirty ones) read by ranged `GET`s over several
 //! connections, delivered to the sink in order; zero extents are never fetched.
 //!
-//! Workers claim pieces in ascending order, each after taking one of a fixed number of
-//! buffer tokens, so the lowest outstanding piece always has a buffer and memory stays at
-//! `tokens × piece size`. The consumer (the calling thread) writes pieces in order and hands
-//! the token back.
+//! Workers claim pieces in ascending order, each after taking one of a fixed set of
+//! buffers, so the lowest outstanding piece always has a buffer and memory stays at
+//! `(connections + 2) × piece size`. The consumer (the calling thread) writes pieces in
+//! order and hands the buffer back; buffers are allocated once.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -143,10 +143,13 @@ impl ImageioClient {
         let clients = (0..connections)
             .map(|_| self.worker())
             .collect::<Result<Vec<_>>>()?;
-        let tokens = connections * 2 + 2;
-        let (token_tx, token_rx) = mpsc::sync_channel::<()>(tokens);
+        let tokens = connections + 2;
+        let piece_size = pieces.iter().map(|&(_, len)| len).max().unwrap_or(0);
+        let (token_tx, token_rx) = mpsc::sync_channel::<Vec<u8>>(tokens);
         for _ in 0..tokens {
-            token_tx.send(()).expect("room for every token");
+            token_tx
+                .send(Vec::with_capacity(piece_size))
+                .expect("room for every buffer");
         }
         let token_rx = Mutex::new(token_rx);
         let next = AtomicUsize::new(0);
@@ -158,14 +161,14 @@ impl ImageioClient {
                 let (token_rx, next) = (&token_rx, &next);
                 scope.spawn(move || {
                     loop {
-                        if token_rx.lock().expect("token lock").recv().is_err() {
+                        let Ok(mut buf) = token_rx.lock().expect("token lock").recv() else {
                             return; // the consumer stopped
-                        }
+                        };
                         let index = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&(offset, len)) = pieces.get(index) else {
                             return;
                         };
-                        let mut buf = vec![0u8; len];
+                        buf.resize(len, 0);
                         let result = read_with(http, url, offset, &mut buf).map(|()| buf);
                         if done_tx.send((index, result)).is_err() {
                             return;
@@ -186,7 +189,7 @@ impl ImageioClient {
                 }
                 let data = waiting.remove(&expected).expect("present");
                 deliver(offset, &data)?;
-                let _ = token_tx.send(());
+                let _ = token_tx.send(data);
             }
             Ok(())
         })

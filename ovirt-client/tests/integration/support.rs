@@ -43,22 +43,24 @@ pub fn raw_image(path: &Path, size: u64, runs: &[(u64, usize, u8)]) {
     }
 }
 
-/// A daemon, plain HTTP or HTTPS (a self-signed certificate for 127.0.0.1 as its own CA).
+/// A daemon, plain HTTP or HTTPS (a certificate for 127.0.0.1 issued by a test CA, as the
+/// engine's CA issues the hosts' certificates).
 pub fn daemon(dir: &Path, tls: bool) -> Imageio {
     let tls = tls.then(|| {
-        let made = rcgen::generate_simple_self_signed(vec![
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-        ])
-        .expect("make a certificate");
+        let ca = sim_http::tls::TestCa::new("test engine CA").expect("make a CA");
+        let cert = ca
+            .issue(&["127.0.0.1", "localhost"], "host")
+            .expect("issue a certificate");
         let cert_file = dir.join("cert.pem");
         let key_file = dir.join("key.pem");
-        std::fs::write(&cert_file, made.cert.pem()).expect("write the certificate");
-        std::fs::write(&key_file, made.signing_key.serialize_pem()).expect("write the key");
+        let ca_file = dir.join("ca.pem");
+        cert.write_pem(&cert_file, &key_file)
+            .expect("write the certificate");
+        std::fs::write(&ca_file, ca.pem()).expect("write the CA");
         TlsFiles {
-            cert_file: cert_file.clone(),
+            cert_file,
             key_file,
-            ca_file: cert_file,
+            ca_file,
         }
     });
     Imageio::start(&ImageioOptions {
