@@ -60,17 +60,22 @@ impl AtomicFile {
         &self.target
     }
 
-    /// Syncs the data, renames the file into place and syncs the directory.
+    /// The temporary file's path (removed unless committed).
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Syncs the data, renames the file into place and syncs the directory. When the sync or
+    /// the rename fails, the temporary file is removed.
     pub fn commit(mut self) -> Result<()> {
-        let file = self
-            .file
-            .take()
-            .expect("an AtomicFile holds its file until commit");
-        file.sync_all()
+        // Until the rename is done, dropping `self` removes the temporary file.
+        self.file()
+            .sync_all()
             .context(|| format!("syncing {}", shown(&self.temp)))?;
-        drop(file);
         fs::rename(&self.temp, &self.target)
             .context(|| format!("renaming {} to {}", shown(&self.temp), shown(&self.target)))?;
+        // Renamed: nothing to remove any more.
+        drop(self.file.take());
         if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Best effort: some filesystems refuse to open directories for sync.
             if let Ok(dir) = File::open(dir) {
@@ -107,6 +112,21 @@ mod tests {
         atomic.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"data");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a-folder");
+        fs::create_dir(&target).unwrap();
+        let atomic = AtomicFile::create(&target).unwrap();
+        atomic.file().write_all(b"data").unwrap();
+        assert!(atomic.commit().is_err());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a-folder"]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use disk_image::xva::XvaOptions;
 use disk_image::{Boot, ChecksumKind, DiskSpec, Progress, VifSpec, VmSpec, xend};
 
 use crate::archive::{Archive, KernelCopy, place_kernel, print_copy_instructions};
-use crate::inputs::{Destination, open_disk};
+use crate::inputs::{Destination, check_output, open_disk};
 use crate::server::ServerArgs;
 use crate::sftp::SshArgs;
 
@@ -172,6 +172,13 @@ pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
         None => spec_from_flags(args)?,
     };
     let kernel_copies = place_kernel(&mut spec);
+    if let Some(output) = &args.output {
+        let inputs: Vec<&Path> = (args.config.iter().map(PathBuf::as_path))
+            .chain(spec.disks.iter().map(|disk| disk.path.as_path()))
+            .chain(kernel_copies.iter().map(|copy| copy.local.as_path()))
+            .collect();
+        check_output(output, &inputs)?;
+    }
     let disks = spec
         .disks
         .iter()

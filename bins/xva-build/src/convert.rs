@@ -9,7 +9,7 @@ use cli_common::Outcome;
 use disk_image::vhd::{DynamicVhdSink, FixedVhdSink};
 use disk_image::{DiskInput, DiskSink, Progress, RawFileSink, RawStreamSink, copy_disk};
 
-use crate::inputs::{Destination, ImageFormat, open_disk};
+use crate::inputs::{Destination, ImageFormat, check_output, open_disk};
 
 /// Options of `convert`.
 #[derive(Debug, Args)]
@@ -29,6 +29,7 @@ pub struct ConvertArgs {
 
 /// Runs `convert`.
 pub fn run(args: &ConvertArgs, progress: &dyn Progress) -> Result<Outcome> {
+    check_output(&args.output, &[&args.input])?;
     let format = ImageFormat::for_output(args.format, &args.output)?;
     let source = open_disk(&args.input, false)?;
     let size = source.size();

@@ -9,7 +9,7 @@ use disk_image::xva::XvaReader;
 use disk_image::{NoProgress, Progress};
 
 use crate::convert::open_sink;
-use crate::inputs::{Destination, ImageFormat};
+use crate::inputs::{Destination, ImageFormat, check_output};
 
 /// Options of `extract`.
 #[derive(Debug, Args)]
@@ -32,6 +32,7 @@ pub struct ExtractArgs {
 
 /// Runs `extract`.
 pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
+    check_output(&args.output, &[&args.file])?;
     let (mut reader, _) = XvaReader::open_path(&args.file)?;
     let wanted = {
         let listing = reader.metadata().listing();

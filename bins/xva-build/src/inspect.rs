@@ -24,6 +24,8 @@ struct Inspection {
     file: String,
     compression: disk_image::compress::Detected,
     checksum: Option<disk_image::ChecksumKind>,
+    /// `ova.xml` alone, as XAPI's `/export_metadata` writes: records, no disk data.
+    metadata_only: bool,
     version: disk_image::xva::ExportVersion,
     vms: Vec<VmFacts>,
     disks: Vec<DiskFacts>,
@@ -65,7 +67,8 @@ struct DiskFacts {
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<Outcome> {
-    let (reader, compression) = XvaReader::open_path(&args.file)?;
+    let (mut reader, compression) = XvaReader::open_path(&args.file)?;
+    let metadata_only = reader.is_metadata_only();
     let (version, vms, disks) = {
         let metadata = reader.metadata();
         (
@@ -78,6 +81,7 @@ pub fn run(args: &InspectArgs) -> Result<Outcome> {
         file: args.file.display().to_string(),
         compression,
         checksum: reader.into_checksum_kind()?,
+        metadata_only,
         version,
         vms,
         disks,
@@ -174,10 +178,16 @@ fn print_text(inspection: &Inspection) {
         "exported by: {} {} (xapi {}.{}, format {})",
         v.product_brand, v.product_version, v.xapi_major, v.xapi_minor, v.export_vsn
     );
-    let checksum = inspection
-        .checksum
-        .map_or_else(|| "none (no disks)".to_owned(), |c| c.to_string());
-    println!("checksums:   {checksum}");
+    if inspection.metadata_only {
+        println!(
+            "contents:    metadata only (ova.xml alone, as XAPI's /export_metadata writes): no disk data"
+        );
+    } else {
+        let checksum = inspection
+            .checksum
+            .map_or_else(|| "none (no disks)".to_owned(), |c| c.to_string());
+        println!("checksums:   {checksum}");
+    }
     for vm in &inspection.vms {
         println!();
         println!(

@@ -6,6 +6,7 @@ mod convert;
 mod extract;
 mod inputs;
 mod inspect;
+mod interrupt;
 mod server;
 mod sftp;
 mod verify;
@@ -59,12 +60,15 @@ fn main() -> ExitCode {
     cli_common::init_logging(cli.verbose);
     let progress = cli_common::progress_for(cli.quiet);
     cli_common::run(
-        || match cli.command {
-            Command::Build(args) => build::run(&args, progress.as_ref()),
-            Command::Inspect(args) => inspect::run(&args),
-            Command::Verify(args) => verify::run(&args, progress.as_ref()),
-            Command::Extract(args) => extract::run(&args, progress.as_ref()),
-            Command::Convert(args) => convert::run(&args, progress.as_ref()),
+        || {
+            interrupt::install()?;
+            match cli.command {
+                Command::Build(args) => build::run(&args, progress.as_ref()),
+                Command::Inspect(args) => inspect::run(&args),
+                Command::Verify(args) => verify::run(&args, progress.as_ref()),
+                Command::Extract(args) => extract::run(&args, progress.as_ref()),
+                Command::Convert(args) => convert::run(&args, progress.as_ref()),
+            }
         },
         |error| {
             error.chain().any(|cause| {

@@ -24,7 +24,12 @@ pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
     let result = verify(args, progress);
     if args.json {
         let report = match &result {
-            Ok(disks) => serde_json::json!({ "file": args.file, "ok": true, "disks": disks }),
+            Ok(Verified::MetadataOnly) => serde_json::json!({
+                "file": args.file, "ok": true, "metadata_only": true, "disks": []
+            }),
+            Ok(Verified::Disks(disks)) => serde_json::json!({
+                "file": args.file, "ok": true, "metadata_only": false, "disks": disks
+            }),
             Err(error) => {
                 serde_json::json!({ "file": args.file, "ok": false, "error": format!("{error:#}") })
             }
@@ -32,7 +37,17 @@ pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     match result {
-        Ok(disks) => {
+        Ok(Verified::MetadataOnly) => {
+            if !args.json {
+                println!(
+                    "{}: ok, a metadata-only archive (ova.xml alone, as XAPI's /export_metadata \
+                     writes): its VM records parse; it holds no disk data to check",
+                    args.file.display()
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        Ok(Verified::Disks(disks)) => {
             if !args.json {
                 for disk in &disks {
                     println!(
@@ -52,12 +67,24 @@ pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
     }
 }
 
-fn verify(args: &VerifyArgs, progress: &dyn Progress) -> Result<Vec<disk_image::xva::DiskReport>> {
+/// What a sound archive holds.
+enum Verified {
+    /// `ova.xml` alone, properly ended.
+    MetadataOnly,
+    /// Disks, every checksum compared.
+    Disks(Vec<disk_image::xva::DiskReport>),
+}
+
+fn verify(args: &VerifyArgs, progress: &dyn Progress) -> Result<Verified> {
     let (mut reader, _) = XvaReader::open_path(&args.file)?;
+    if reader.is_metadata_only() {
+        reader.finish()?;
+        return Ok(Verified::MetadataOnly);
+    }
     let mut disks = Vec::new();
     while let Some(report) = reader.read_disk(None, true, progress)? {
         disks.push(report);
     }
     reader.finish()?;
-    Ok(disks)
+    Ok(Verified::Disks(disks))
 }

@@ -1,10 +1,12 @@
 //! The real `xva-build` binary, end to end: build / inspect / verify / extract, their JSON,
 //! exit codes and error messages, a xend configuration, standard output, and a full disk;
 //! imports into the XAPI simulator (`import`) and kernel uploads to a real sshd
-//! (`upload_kernel`).
+//! (`upload_kernel`); outputs and inputs that must be refused or cleaned up after (`outputs`).
 
 #[path = "cli/import.rs"]
 mod import;
+#[path = "cli/outputs.rs"]
+mod outputs;
 #[path = "cli/sshd.rs"]
 mod sshd;
 #[path = "cli/upload_kernel.rs"]

@@ -5,9 +5,13 @@
 //! at the sum of the lengths read so far plus, for every skipped number, the length of the
 //! very first chunk of the archive. This is what makes 0-byte keep-alive chunks (which take a
 //! number but no space) and gaps of all-zero chunks come out right.
+//!
+//! An archive that ends (properly, with its end-of-archive blocks) right after an `ova.xml`
+//! naming disks is a metadata-only archive, as XAPI's `/export_metadata` writes: see
+//! [`XvaReader::is_metadata_only`].
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use serde::Serialize;
@@ -57,6 +61,11 @@ pub struct XvaReader<R> {
     first_chunk_len: Option<u64>,
     buffer: Vec<u8>,
     ova_xml: String,
+    /// Where `ova.xml`'s data ends.
+    ova_end: u64,
+    /// A header read ahead (at its offset) by `is_metadata_only`, handed out next.
+    peeked: Option<(u64, io::Result<Next>)>,
+    metadata_only: Option<bool>,
 }
 
 impl XvaReader<Box<dyn Read + Send>> {
@@ -111,6 +120,7 @@ impl<R: Read> XvaReader<R> {
         })?;
         let metadata = XvaMetadata::parse(&xml, &format!("`{location}`"))?;
         let ova_xml = xml;
+        let ova_end = tar.position();
         Ok(XvaReader {
             tar,
             metadata,
@@ -119,6 +129,9 @@ impl<R: Read> XvaReader<R> {
             first_chunk_len: None,
             buffer: Vec::new(),
             ova_xml,
+            ova_end,
+            peeked: None,
+            metadata_only: None,
         })
     }
 
@@ -130,6 +143,27 @@ impl<R: Read> XvaReader<R> {
     /// `ova.xml` as stored in the archive.
     pub fn ova_xml(&self) -> &str {
         &self.ova_xml
+    }
+
+    /// Whether the archive holds `ova.xml` alone although it names disks: a metadata-only
+    /// archive, as XAPI's `/export_metadata` writes (VM, snapshot, VBD and VDI records, no
+    /// disk data). Reads one header ahead when asked right after `ova.xml`; a damaged or cut
+    /// archive is not metadata-only (its error comes with the next read).
+    pub fn is_metadata_only(&mut self) -> bool {
+        if let Some(known) = self.metadata_only {
+            return known;
+        }
+        let known = if self.metadata.disks.is_empty() || self.tar.position() != self.ova_end {
+            false
+        } else {
+            let at = self.tar.position();
+            let next = self.tar.next();
+            let ends = matches!(next, Ok(Next::End));
+            self.peeked = Some((at, next));
+            ends
+        };
+        self.metadata_only = Some(known);
+        known
     }
 
     /// The disk the next [`XvaReader::read_disk`] reads, if any is left.
@@ -145,6 +179,13 @@ impl<R: Read> XvaReader<R> {
         verify: bool,
         progress: &dyn Progress,
     ) -> Result<Option<DiskReport>> {
+        if self.is_metadata_only() {
+            return Err(DiskImageError::format(
+                format!("`{}`", self.location),
+                "a metadata-only archive (`ova.xml` alone, as XAPI's /export_metadata writes): \
+                 it holds no disk data",
+            ));
+        }
         let Some(disk) = self.metadata.disks.get(self.next_disk).cloned() else {
             return Ok(None);
         };
@@ -215,8 +256,11 @@ impl<R: Read> XvaReader<R> {
     }
 
     /// The kind of checksum the archive uses, read from the member after the first chunk
-    /// (without reading further). `None` when the archive carries no disk.
+    /// (without reading further). `None` when the archive carries no disk data.
     pub fn into_checksum_kind(mut self) -> Result<Option<ChecksumKind>> {
+        if self.is_metadata_only() {
+            return Ok(None);
+        }
         let Some(disk) = self.metadata.disks.first().cloned() else {
             return Ok(None);
         };
@@ -230,34 +274,32 @@ impl<R: Read> XvaReader<R> {
         Ok(ChecksumKind::of_member(&member.name))
     }
 
-    /// Checks that the archive ends properly after the last disk.
+    /// Checks that the archive ends properly after the last disk (or after `ova.xml`, for a
+    /// metadata-only archive).
     pub fn finish(mut self) -> Result<()> {
-        if self.next_disk < self.metadata.disks.len() {
+        if self.next_disk < self.metadata.disks.len() && !self.is_metadata_only() {
             return Err(DiskImageError::Invalid(format!(
                 "`{}`: {} disks were not read",
                 self.location,
                 self.metadata.disks.len() - self.next_disk
             )));
         }
-        let at = self.tar.position();
+        let (at, next) = self.next_entry();
+        let location = self.location.clone();
         let truncated = || {
             DiskImageError::format(
-                format!("`{}` at byte {at}", self.location),
+                format!("`{location}` at byte {at}"),
                 "the archive ends without its two end-of-archive blocks (truncated?)",
             )
         };
-        match self
-            .tar
-            .next()
-            .map_err(|e| archive_error(&self.location, at, e))?
-        {
+        match next.map_err(|e| archive_error(&self.location, at, e))? {
             Next::End => {}
             Next::Truncated => return Err(truncated()),
             Next::Member(member) => {
                 return Err(self.error(&member, "unexpected member after the last disk"));
             }
         }
-        match self.tar.next() {
+        match self.next_entry().1 {
             Ok(Next::End) => Ok(()),
             Ok(Next::Truncated) | Err(_) => Err(truncated()),
             Ok(Next::Member(member)) => {
@@ -282,18 +324,22 @@ impl<R: Read> XvaReader<R> {
 
     /// The next member (its name checked), or `ended`'s error where the archive ends.
     fn next_member(&mut self, ended: impl FnOnce(&Self, u64) -> DiskImageError) -> Result<Member> {
-        let at = self.tar.position();
-        match self
-            .tar
-            .next()
-            .map_err(|e| archive_error(&self.location, at, e))?
-        {
+        let (at, next) = self.next_entry();
+        match next.map_err(|e| archive_error(&self.location, at, e))? {
             Next::Member(member) => {
                 check_name_is_safe(&member).map_err(|problem| self.error(&member, problem))?;
                 Ok(member)
             }
             Next::End | Next::Truncated => Err(ended(self, at)),
         }
+    }
+
+    /// The next header (the one read ahead, if any) and its offset.
+    fn next_entry(&mut self) -> (u64, io::Result<Next>) {
+        self.peeked.take().unwrap_or_else(|| {
+            let at = self.tar.position();
+            (at, self.tar.next())
+        })
     }
 
     /// The number of a chunk member of the current disk, which must follow `last`.

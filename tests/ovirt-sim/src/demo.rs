@@ -44,6 +44,7 @@ pub(crate) fn engine(
         user: config.user.clone(),
         password: config.password.clone(),
         tokens: BTreeMap::new(),
+        logins: 0,
         data_center: (new_id(), "Default".to_owned()),
         cluster: (new_id(), "Default".to_owned()),
         host: (new_id(), "host1".to_owned()),

@@ -46,6 +46,8 @@ pub(crate) struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Close the connection after it.
+    pub close: bool,
 }
 
 impl Reply {
@@ -54,6 +56,7 @@ impl Reply {
             status,
             content_type: "application/xml",
             body,
+            close: false,
         }
     }
 
@@ -108,6 +111,8 @@ pub(crate) struct Engine {
     pub password: String,
     /// Open SSO tokens and their user.
     pub tokens: BTreeMap<String, String>,
+    /// Successful SSO logins so far.
+    pub logins: u64,
     pub data_center: (String, String),
     pub cluster: (String, String),
     pub host: (String, String),

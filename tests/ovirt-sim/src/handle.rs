@@ -119,6 +119,11 @@ impl Simulator {
         Audit::of(&engine)
     }
 
+    /// How many SSO logins succeeded so far.
+    pub fn logins(&self) -> u64 {
+        self.shared.lock().logins
+    }
+
     /// The imageio daemon's log so far.
     pub fn imageio_log(&self) -> String {
         self.shared

@@ -118,6 +118,32 @@ pub struct TlsFiles {
     pub ca_file: PathBuf,
 }
 
+impl TlsFiles {
+    /// A new test CA and a certificate it signs for `127.0.0.1` and `localhost`, written as
+    /// `ca.pem`, `host.pem` and `host.key` in `dir` (for a daemon of its own; the simulator
+    /// signs the engine's and the daemon's certificates with one CA).
+    pub fn generate(dir: &Path) -> Result<TlsFiles, ImageioError> {
+        let tls = |e: sim_http::HttpError| ImageioError::Io {
+            action: format!("making test certificates in {}", dir.display()),
+            source: std::io::Error::other(e),
+        };
+        let ca = sim_http::tls::TestCa::new("ovirt-sim imageio CA").map_err(tls)?;
+        let host = ca
+            .issue(&["127.0.0.1", "localhost"], "imageio")
+            .map_err(tls)?;
+        let files = TlsFiles {
+            cert_file: dir.join("host.pem"),
+            key_file: dir.join("host.key"),
+            ca_file: dir.join("ca.pem"),
+        };
+        host.write_pem(&files.cert_file, &files.key_file)
+            .map_err(tls)?;
+        fs::write(&files.ca_file, ca.pem())
+            .map_err(|e| ImageioError::io(format!("writing {}", files.ca_file.display()), e))?;
+        Ok(files)
+    }
+}
+
 /// How to start the daemon.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageioOptions {

@@ -211,8 +211,6 @@ pub(crate) struct Transfer {
     pub backup: Option<String>,
     pub inactivity_timeout: u64,
     pub timeout_policy: String,
-    /// The finalize is to fail (fault knob).
-    pub fail_finalize: bool,
 }
 
 /// A VM backup's phase.

@@ -39,8 +39,7 @@ pub(crate) fn serve_connection(shared: &Shared, tcp: TcpStream) -> io::Result<()
             Ok(Some(request)) => request,
             Ok(None) => break,
             Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-                let reply = Reply::fault(400, "Bad Request", &error.to_string());
-                send(&mut connection, &reply, false)?;
+                send(&mut connection, &unreadable(&error), false)?;
                 break;
             }
             Err(error) => return Err(error),
@@ -60,6 +59,7 @@ pub(crate) fn serve_connection(shared: &Shared, tcp: TcpStream) -> io::Result<()
             connection.get_mut().close(true);
             return Ok(());
         };
+        let keep_alive = keep_alive && !reply.close;
         send(&mut connection, &reply, keep_alive)?;
         if !keep_alive {
             break;
@@ -81,11 +81,24 @@ fn send(connection: &mut Connection, reply: &Reply, keep_alive: bool) -> io::Res
     connection.get_mut().flush()
 }
 
+/// Reads a request's body, first answering `Expect: 100-continue` (curl, and so the SDK,
+/// sends it for bodies over 1 KiB and would otherwise wait a second before sending).
+fn read_body(request: &Request, connection: &mut Connection) -> io::Result<Vec<u8>> {
+    if request
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        sim_http::write_head(connection.get_mut(), "HTTP/1.1", 100, &[])?;
+    }
+    read_rpc_body(request, connection)
+}
+
 fn json(status: u16, value: &serde_json::Value) -> Reply {
     Reply {
         status,
         content_type: "application/json",
         body: value.to_string(),
+        close: false,
     }
 }
 
@@ -97,15 +110,16 @@ fn answer(shared: &Shared, request: &Request, connection: &mut Connection) -> Op
             status: 200,
             content_type: "application/x-x509-ca-cert",
             body: shared.ca_pem.clone(),
+            close: false,
         });
     }
     let api_path = path
         .strip_prefix("/ovirt-engine/api/v4")
         .or_else(|| path.strip_prefix("/ovirt-engine/api"));
     let Some(api_path) = api_path else {
-        let body = match read_rpc_body(request, connection) {
+        let body = match read_body(request, connection) {
             Ok(body) => body,
-            Err(error) => return Some(Reply::fault(400, "Bad Request", &error.to_string())),
+            Err(error) => return Some(unreadable(&error)),
         };
         return Some(match (request.method.as_str(), path) {
             ("POST", "/ovirt-engine/sso/oauth/token") => token(shared, &body),
@@ -118,23 +132,23 @@ fn answer(shared: &Shared, request: &Request, connection: &mut Connection) -> Op
     let token = bearer(request);
     let verdict = shared.lock().faults.judge(&call);
     let authorised = authorise(shared, request, token.as_deref());
-    match verdict {
-        Verdict::Drop => return None,
-        Verdict::Unauthorized => {
-            if let Some(token) = &token {
-                shared.lock().tokens.remove(token);
-            }
-            return Some(unauthorized());
+    if verdict == Verdict::Drop {
+        return None;
+    }
+    // The body is read before any answer, so that the connection stays in step.
+    let body = match read_body(request, connection) {
+        Ok(body) => body,
+        Err(error) => return Some(unreadable(&error)),
+    };
+    if verdict == Verdict::Unauthorized {
+        if let Some(token) = &token {
+            shared.lock().tokens.remove(token);
         }
-        Verdict::Fail { .. } | Verdict::Pass => {}
+        return Some(unauthorized());
     }
     if !authorised {
         return Some(unauthorized());
     }
-    let body = match read_rpc_body(request, connection) {
-        Ok(body) => body,
-        Err(error) => return Some(Reply::fault(400, "Bad Request", &error.to_string())),
-    };
     if let Verdict::Fail { status, detail } = verdict {
         return Some(Reply::fault(status, "Operation Failed", &detail));
     }
@@ -206,6 +220,14 @@ fn authorise(shared: &Shared, request: &Request, token: Option<&str>) -> bool {
     decoded == expected.as_bytes()
 }
 
+/// The answer to a body that could not be read; the connection is out of step, so the
+/// reply closes it.
+fn unreadable(error: &io::Error) -> Reply {
+    let mut reply = Reply::fault(400, "Bad Request", &error.to_string());
+    reply.close = true;
+    reply
+}
+
 fn unauthorized() -> Reply {
     Reply::fault(
         401,
@@ -240,6 +262,7 @@ fn token(shared: &Shared, body: &[u8]) -> Reply {
     }
     let token = format!("ovirt-sim-{}", new_id());
     engine.tokens.insert(token.clone(), user.to_owned());
+    engine.logins += 1;
     json(
         200,
         &serde_json::json!({

@@ -98,7 +98,7 @@ pub(crate) fn snapshot_volume(
     ])?;
     // Bitmaps live in the active volume: a new overlay starts them afresh.
     for bitmap in &disk.bitmaps {
-        qemu_img(&["bitmap", "-q", "--add", "--enable", &text(&path), bitmap])?;
+        qemu_img(&["bitmap", "--add", "--enable", &text(&path), bitmap])?;
     }
     disk.volumes.last_mut().expect("a volume").snapshot = Some(snapshot.to_owned());
     disk.volumes.push(Volume {
@@ -140,14 +140,7 @@ pub(crate) fn merge_snapshot(disk: &mut Disk, snapshot: &str) -> Result<(), SimE
     if index + 2 == disk.volumes.len() && lower.format == Format::Cow {
         // The merged volume is active again: it carries the checkpoint bitmaps.
         for bitmap in &disk.bitmaps {
-            let _ = qemu_img(&[
-                "bitmap",
-                "-q",
-                "--add",
-                "--enable",
-                &text(&lower.path),
-                bitmap,
-            ]);
+            let _ = qemu_img(&["bitmap", "--add", "--enable", &text(&lower.path), bitmap]);
         }
     }
     fs::remove_file(&upper.path)
@@ -170,7 +163,6 @@ pub(crate) fn remove_disk(disk: &Disk) -> Result<(), SimError> {
 pub(crate) fn add_bitmap(disk: &mut Disk, name: &str) -> Result<(), SimError> {
     qemu_img(&[
         "bitmap",
-        "-q",
         "--add",
         "--enable",
         &text(&disk.active().path),
@@ -183,7 +175,7 @@ pub(crate) fn add_bitmap(disk: &mut Disk, name: &str) -> Result<(), SimError> {
 /// Removes a checkpoint's bitmap from a disk.
 pub(crate) fn remove_bitmap(disk: &mut Disk, name: &str) -> Result<(), SimError> {
     if disk.bitmaps.iter().any(|b| b == name) {
-        qemu_img(&["bitmap", "-q", "--remove", &text(&disk.active().path), name])?;
+        qemu_img(&["bitmap", "--remove", &text(&disk.active().path), name])?;
         disk.bitmaps.retain(|b| b != name);
     }
     Ok(())

@@ -210,7 +210,7 @@ pub(crate) fn nic(vm: &Vm, nic: &Nic, x: &mut Xml) {
 }
 
 /// A VM snapshot (with its VM configuration inline, and the OVF with `all_content`).
-pub(crate) fn snapshot(engine: &Engine, vm: &Vm, s: &Snapshot, all_content: bool, x: &mut Xml) {
+pub(crate) fn snapshot(vm: &Vm, s: &Snapshot, all_content: bool, x: &mut Xml) {
     let href = format!("{API}/vms/{}/snapshots/{}", vm.id, s.id);
     open_object(x, "snapshot", &href, &s.id);
     x.open("actions", &[]).empty(
@@ -227,14 +227,15 @@ pub(crate) fn snapshot(engine: &Engine, vm: &Vm, s: &Snapshot, all_content: bool
     let locked = Instant::now() < s.ready_at || s.removing_at.is_some();
     x.leaf("snapshot_status", if locked { "locked" } else { "ok" });
     x.leaf("snapshot_type", "regular");
-    x.open("vm", &[("id", &vm.id)]).leaf("name", &vm.name);
+    // A snapshot is a VM (the SDK's Snapshot extends Vm): its OVF is its own.
     if all_content {
         x.open("initialization", &[]).open("configuration", &[]);
         x.leaf("data", &s.ovf).leaf("type", "ovf");
         x.close("configuration").close("initialization");
     }
-    x.close("vm");
-    let _ = engine;
+    x.open("vm", &[("id", &vm.id)])
+        .leaf("name", &vm.name)
+        .close("vm");
     x.close("snapshot");
 }
 
@@ -256,7 +257,7 @@ pub(crate) fn transfer(engine: &Engine, t: &Transfer, x: &mut Xml) {
     let href = format!("{API}/imagetransfers/{}", t.id);
     open_object(x, "image_transfer", &href, &t.id);
     x.open("actions", &[]);
-    for action in ["cancel", "finalize", "extend", "pause", "resume"] {
+    for action in ["cancel", "finalize", "extend"] {
         x.empty(
             "link",
             &[("href", &format!("{href}/{action}")), ("rel", action)],

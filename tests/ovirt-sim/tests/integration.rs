@@ -2,6 +2,11 @@
 //! components: the ovirt-imageio daemon, qemu-nbd, qemu-img and the official Python client.
 
 mod integration {
+    mod appliance;
+    mod binary;
+    mod faults;
     mod imageio;
+    mod sdk;
     mod support;
+    mod transfers;
 }

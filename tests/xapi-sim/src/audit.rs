@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use serde::Serialize;
 use xenapi::Ref;
 
 use crate::pool::Pool;
@@ -32,7 +33,7 @@ impl Baseline {
 }
 
 /// One object found by the audit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Leftover {
     /// Its reference.
     pub reference: Ref,
@@ -48,8 +49,9 @@ impl fmt::Display for Leftover {
     }
 }
 
-/// What exists beyond the baseline, and what of the baseline is gone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What exists beyond the baseline, and what of the baseline is gone (serialized as a JSON
+/// object with one list per field).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Audit {
     /// Snapshot VMs (`is_a_snapshot`) not in the baseline.
     pub snapshots: Vec<Leftover>,

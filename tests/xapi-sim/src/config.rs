@@ -12,7 +12,10 @@ use xenapi::records::PowerState;
 pub struct SimConfig {
     /// Address of the master's listener (port 0: an ephemeral port).
     pub listen: SocketAddr,
-    /// Address of the slave's listener.
+    /// Address of the slave's listener (default `127.0.0.2`, another loopback address; port
+    /// 0: the master's port if it is free there, else any free port). On the same port, the
+    /// slave's `HOST_IS_SLAVE` names the master by its address alone, as XAPI does, and
+    /// clients reach it on the port they already use.
     pub slave_listen: SocketAddr,
     /// Whether the advertised URLs are `https://` (both listeners accept TLS and plain HTTP
     /// on the same port either way, so a redirect to `https://` always works).
@@ -38,7 +41,7 @@ impl SimConfig {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         SimConfig {
             listen: loopback,
-            slave_listen: loopback,
+            slave_listen: SocketAddr::from(([127, 0, 0, 2], 0)),
             tls: false,
             state_dir: None,
             user: "root".to_owned(),

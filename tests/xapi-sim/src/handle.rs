@@ -1,6 +1,7 @@
 //! Starting a simulator and driving it from a test: URLs, credentials, the TLS fingerprint,
 //! fault knobs, the audit, and direct access to VMs and disk bytes.
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,8 +28,7 @@ impl Simulator {
     /// (or loads) the pool, and serves on background threads until the handle is dropped.
     pub fn start(config: SimConfig) -> Result<SimHandle> {
         let (temp, root) = if let Some(dir) = &config.state_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| SimError::io(format!("creating {}", dir.display()), e))?;
+            persist::create_dir(dir)?;
             (None, dir.clone())
         } else {
             let temp = tempfile::Builder::new()
@@ -60,7 +60,7 @@ impl Simulator {
             .clone();
 
         let master_listener = http::bind(config.listen)?;
-        let slave_listener = http::bind(config.slave_listen)?;
+        let slave_listener = bind_slave(config.slave_listen, &master_listener)?;
         let address = |l: &std::net::TcpListener| {
             l.local_addr()
                 .map_err(|e| SimError::io("reading a listener's address", e))
@@ -75,7 +75,8 @@ impl Simulator {
                     path: root.clone(),
                     message: format!("no host for the {listener} listener"),
                 })?;
-            pool.host_mut(&host)?.address = address.to_string();
+            pool.host_mut(&host)?.address = address.ip().to_string();
+            pool.listeners.insert(host.clone(), address);
             hosts.push(host);
         }
         let shared = Arc::new(Shared::new(pool, state_file, identity.config));
@@ -110,6 +111,22 @@ impl Simulator {
             _temp: temp,
         })
     }
+}
+
+/// The slave's listener: at `asked`, or with port 0 at the master's port when it is free
+/// there (so `HOST_IS_SLAVE` can name the master by address alone, as XAPI does), else at
+/// any free port.
+fn bind_slave(asked: SocketAddr, master: &TcpListener) -> Result<TcpListener> {
+    if asked.port() == 0 {
+        let port = master
+            .local_addr()
+            .map_err(|e| SimError::io("reading a listener's address", e))?
+            .port();
+        if let Ok(listener) = http::bind(SocketAddr::new(asked.ip(), port)) {
+            return Ok(listener);
+        }
+    }
+    http::bind(asked)
 }
 
 /// A running simulator; stops (and removes its temporary directory) when dropped.

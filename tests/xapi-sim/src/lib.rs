@@ -7,8 +7,11 @@
 //! copy-on-write, as XAPI's do: a hard link, broken by the first write), exports are real
 //! XVAs written by
 //! disk-image, transfers answer `200` first and report through their task. A master and a
-//! slave host listen on two loopback ports (the slave answers logins with `HOST_IS_SLAVE`);
-//! each port accepts plain HTTP and TLS (a self-signed certificate, pinned by fingerprint).
+//! slave host listen on two loopback addresses at the same port (`127.0.0.1` and `127.0.0.2`),
+//! as a pool's hosts do on 443: the slave answers logins with `HOST_IS_SLAVE` and the master's
+//! address alone, and a client reaches the master on the port it already uses. Each port
+//! accepts plain HTTP and TLS (a self-signed certificate, pinned by fingerprint). Records
+//! carry every field of XAPI's datamodel, `allowed_operations` included.
 //!
 //! Tests turn fault knobs ([`Faults`], [`SimHandle::invalidate_sessions`],
 //! [`SimHandle::swap_master`]) and check with the [`Audit`] that a client left nothing

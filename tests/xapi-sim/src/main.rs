@@ -1,5 +1,7 @@
 //! `xapi-sim`: serve a simulated XenServer / XCP-ng pool until stopped.
 
+mod switches;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,19 +10,28 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
-use xapi_sim::{DiskContents, NewDisk, NewVm, SimConfig, Simulator};
+use nix::sys::stat::Mode;
+use xapi_sim::{DiskContents, NewDisk, NewVm, SimConfig, SimHandle, Simulator};
+
+use crate::switches::Switch;
 
 const EXAMPLES: &str = "\
 The first line of standard output is
   url=<URL> user=<USER> password=<PASSWORD> slave=<SLAVE URL>
 and, with --tls, the second is fingerprint=<SHA-256 of the certificate>.
 Both ports accept plain HTTP and TLS; --tls only makes the printed URLs https.
+The simulator serves until SIGINT or SIGTERM; SIGUSR1 prints the audit (what clients
+created and left behind) as one JSON line: {\"clean\":…,\"audit\":{\"snapshots\":[…],…}}.
+The fault switches arm the library's knobs once at start: one-shot faults fire on the next matching call or transfer.
+Files written under --state are private to the user (0700 folder, 0600 files).
 
 Examples:
   xapi-sim --listen 127.0.0.1:0 --demo
   xapi-sim --listen 127.0.0.1:8443 --tls --demo --state /var/tmp/pool
-  xapi-sim --listen 127.0.0.1:0 --demo | head -1
-  xapi-sim --vm big:4G:1G --vm small:64M      (a 4 GiB disk holding 1 GiB of data, a blank one)";
+  exec 3< <(xapi-sim --listen 127.0.0.1:0 --demo); read -r line <&3; echo \"$line\"   (bash: the first line; the pool serves on)
+  xapi-sim --vm big:4G:1G --vm small:64M      (a 4 GiB disk holding 1 GiB of data, a blank one)
+  xapi-sim --demo --fail-call VM.snapshot:2=SR_FULL --cut /export:1048576 --audit
+  kill -USR1 <PID>                             (prints the audit on standard output, one JSON line)";
 
 /// Serve a simulated XenServer / XCP-ng pool (XAPI over HTTP and HTTPS) until SIGINT or
 /// SIGTERM.
@@ -30,8 +41,9 @@ struct Cli {
     /// Address of the pool master's listener (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Address of the slave host's listener.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Address of the slave host's listener (port 0: the master's port if free there, so that
+    /// its `HOST_IS_SLAVE` names the master by address alone, as XAPI does).
+    #[arg(long, default_value = "127.0.0.2:0")]
     slave_listen: SocketAddr,
     /// Print https:// URLs and the certificate's fingerprint.
     #[arg(long)]
@@ -49,6 +61,35 @@ struct Cli {
     /// pseudo-random data (`K`, `M`, `G` suffixes; repeatable).
     #[arg(long = "vm", value_name = "NAME:SIZE[:DATA]", value_parser = parse_vm)]
     vms: Vec<NewVm>,
+    /// Make the Nth call (default: the next) of METHOD (an RPC method without `Async.`, or an
+    /// endpoint path) fail with XAPI's error CODE and parameters (repeatable).
+    #[arg(long = "fail-call", value_name = "METHOD[:N]=CODE[,PARAM...]", value_parser = switches::fail_call)]
+    fail_calls: Vec<Switch>,
+    /// Cut the next transfer on ENDPOINT (`/export`, `/import`, …) after BYTES body bytes.
+    #[arg(long = "cut", value_name = "ENDPOINT:BYTES", value_parser = switches::cut)]
+    cuts: Vec<Switch>,
+    /// Pause the next transfer on ENDPOINT once, at body byte BYTE, for SECONDS.
+    #[arg(long = "stall", value_name = "ENDPOINT:BYTE:SECONDS", value_parser = switches::stall)]
+    stalls: Vec<Switch>,
+    /// Flip a byte in chunk CHUNK of the DISK-th disk (archive order) of the next `/export`.
+    #[arg(long = "corrupt-chunk", value_name = "DISK:CHUNK", value_parser = switches::corrupt_chunk)]
+    corrupt_chunks: Vec<Switch>,
+    /// Answer the next transfer on ENDPOINT `200 OK` with a whole `HTTP/1.1 500` response as
+    /// its body (XAPI's bug).
+    #[arg(long = "error-in-body", value_name = "ENDPOINT", value_parser = switches::error_in_body)]
+    errors_in_body: Vec<Switch>,
+    /// Answer transfers on ENDPOINT with a 302 to the slave host, which serves them.
+    #[arg(long = "redirect", value_name = "ENDPOINT", value_parser = switches::redirect)]
+    redirects: Vec<Switch>,
+    /// Make `/export` send a 0-byte keep-alive chunk after every N chunks, as XAPI does.
+    #[arg(long, value_name = "N", value_parser = switches::keepalive_chunks)]
+    keepalive_chunks: Option<Switch>,
+    /// Delay the work of every `Async.*` call by SECONDS (fractions allowed).
+    #[arg(long, value_name = "SECONDS", value_parser = switches::async_delay)]
+    async_delay: Option<Switch>,
+    /// At stop, print the audit on standard output and exit 1 unless it is clean.
+    #[arg(long)]
+    audit: bool,
     /// More log output on standard error (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -61,14 +102,17 @@ fn main() -> ExitCode {
 }
 
 fn serve(cli: Cli) -> anyhow::Result<cli_common::Outcome> {
-    // Block the stop signals before any thread starts, so every thread inherits the mask
-    // and the main thread alone receives them.
+    // Block the signals before any thread starts, so every thread inherits the mask and the
+    // main thread alone receives them.
     let mut signals = SigSet::empty();
     signals.add(Signal::SIGINT);
     signals.add(Signal::SIGTERM);
+    signals.add(Signal::SIGUSR1);
     signals
         .thread_block()
-        .context("blocking SIGINT and SIGTERM")?;
+        .context("blocking SIGINT, SIGTERM and SIGUSR1")?;
+    // The TLS key, the password (in pool.json) and the disks are private to the user.
+    nix::sys::stat::umask(Mode::from_bits_truncate(0o077));
 
     let mut config = if cli.demo {
         SimConfig::demo()
@@ -82,6 +126,22 @@ fn serve(cli: Cli) -> anyhow::Result<cli_common::Outcome> {
     config.user = cli.user;
     config.vms.extend(cli.vms);
     let sim = Simulator::start(config).context("starting the simulated pool")?;
+    let switches = [
+        &cli.fail_calls,
+        &cli.cuts,
+        &cli.stalls,
+        &cli.corrupt_chunks,
+        &cli.errors_in_body,
+        &cli.redirects,
+    ];
+    let modes = [&cli.keepalive_chunks, &cli.async_delay];
+    for switch in switches
+        .into_iter()
+        .flatten()
+        .chain(modes.into_iter().flatten())
+    {
+        switch.arm(sim.faults());
+    }
     let (user, password) = sim.credentials();
     let mut stdout = std::io::stdout().lock();
     writeln!(
@@ -95,10 +155,40 @@ fn serve(cli: Cli) -> anyhow::Result<cli_common::Outcome> {
     }
     stdout.flush()?;
     drop(stdout);
-    let signal = signals.wait().context("waiting for a stop signal")?;
-    tracing::info!(?signal, "stopping");
+    loop {
+        let signal = signals.wait().context("waiting for a signal")?;
+        if signal == Signal::SIGUSR1 {
+            print_audit(&sim);
+            continue;
+        }
+        tracing::info!(?signal, "stopping");
+        break;
+    }
+    let outcome = if cli.audit {
+        if print_audit(&sim) {
+            cli_common::Outcome::Success
+        } else {
+            cli_common::Outcome::PartialFailure
+        }
+    } else {
+        cli_common::Outcome::Success
+    };
     drop(sim);
-    Ok(cli_common::Outcome::Success)
+    Ok(outcome)
+}
+
+/// Prints the audit on standard output as one JSON line (`{"clean": true, "snapshots": [],
+/// …}`); returns whether it is clean. A standard output nobody reads any more is no reason
+/// to stop serving: a warning.
+fn print_audit(sim: &SimHandle) -> bool {
+    let audit = sim.audit();
+    let clean = audit.is_clean();
+    let line = serde_json::json!({ "clean": clean, "audit": audit });
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        tracing::warn!(%error, "could not print the audit on standard output");
+    }
+    clean
 }
 
 /// `NAME:SIZE[:DATA]`.

@@ -8,7 +8,9 @@
 
 mod bootstrap;
 mod cbt;
+mod datamodel;
 mod network;
+mod operations;
 mod sessions;
 mod snapshot;
 mod storage;
@@ -65,6 +67,32 @@ pub(crate) struct Pool {
     pub store: Option<DiskStore>,
     #[serde(skip)]
     pub session_timeout: Duration,
+    /// Where each host listens (its record's `address` is the IP address alone, as XAPI's).
+    #[serde(skip)]
+    pub listeners: BTreeMap<Ref, std::net::SocketAddr>,
+}
+
+impl Pool {
+    /// How a host is named to clients that must reach it (`HOST_IS_SLAVE`, redirects) from
+    /// a host listening on `from`: its address alone, as XAPI sends it, when it listens on
+    /// the same port (clients keep their port, as on a real pool where every host serves
+    /// 443); `address:port` otherwise (a simulator's extension: a client keeping its port
+    /// would miss it).
+    pub(crate) fn address_for(&self, host: &Ref, from: &Ref) -> XapiResult<String> {
+        let address = self.host(host)?.address.clone();
+        match (self.listeners.get(host), self.listeners.get(from)) {
+            (Some(there), Some(here)) if there.port() != here.port() => Ok(there.to_string()),
+            _ => Ok(address),
+        }
+    }
+
+    /// A host's `address:port`, for URLs.
+    pub(crate) fn authority_of(&self, host: &Ref) -> XapiResult<String> {
+        match self.listeners.get(host) {
+            Some(listener) => Ok(listener.to_string()),
+            None => Ok(self.host(host)?.address.clone()),
+        }
+    }
 }
 
 /// A new `OpaqueRef:<uuid>`.

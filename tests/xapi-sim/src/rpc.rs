@@ -1,7 +1,13 @@
 //! XAPI's RPC: XML-RPC (`POST /`, `/RPC2`) and JSON-RPC (`POST /jsonrpc`) envelopes around
 //! one dispatcher. Every call but `session.login_with_password` needs a valid session as its
 //! first parameter; `Async.<method>` returns a task that a thread completes.
+//!
+//! XAPI's API has no nil: an XML-RPC `<nil/>` (Python's `allow_none`, on in the official
+//! client) is read as a marker no XML document can hold (U+FFFF is not an XML character),
+//! and a call carrying one anywhere in its parameters fails with `FIELD_TYPE_ERROR`, in a
+//! Failure envelope like any other refused parameter.
 
+mod filter;
 mod getters;
 mod methods;
 mod params;
@@ -19,7 +25,17 @@ use crate::shared::HostCtx;
 /// `Err` (malformed request, answered with HTTP 500 as XAPI does).
 pub(crate) fn handle_xml(ctx: &HostCtx, body: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the request is not UTF-8".to_owned())?;
-    let call = decode_call(text).map_err(|e| format!("malformed XML-RPC request: {e}"))?;
+    let text = if text.contains("<nil") {
+        let marker = format!("<string>{NIL}</string>");
+        std::borrow::Cow::Owned(
+            ["<nil/>", "<nil />", "<nil></nil>"]
+                .iter()
+                .fold(text.to_owned(), |text, nil| text.replace(nil, &marker)),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    let call = decode_call(&text).map_err(|e| format!("malformed XML-RPC request: {e}"))?;
     Ok(encode_envelope(&envelope(call_method(
         ctx,
         &call.method,
@@ -36,6 +52,18 @@ pub(crate) fn handle_json(ctx: &HostCtx, body: &[u8]) -> Result<String, String> 
     let params = std::mem::take(&mut request.call.params);
     let outcome = call_method(ctx, &request.call.method, params);
     Ok(encode_json_reply(&request, &envelope(outcome)))
+}
+
+/// What `<nil/>` decodes to; see the module docs.
+const NIL: &str = "\u{FFFF}nil";
+
+fn holds_nil(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text == NIL,
+        Value::Array(items) => items.iter().any(holds_nil),
+        Value::Struct(members) => members.iter().any(|(_, v)| holds_nil(v)),
+        _ => false,
+    }
 }
 
 fn envelope(outcome: XapiResult<Value>) -> Envelope {
@@ -64,6 +92,15 @@ pub(crate) fn call_method(ctx: &HostCtx, method: &str, params: Vec<Value>) -> Xa
                 spec.arity.end().to_string(),
                 params.len().to_string(),
             ],
+        ));
+    }
+    if let Some(position) = params.iter().position(holds_nil) {
+        return Err(XapiError::new(
+            "FIELD_TYPE_ERROR",
+            [format!(
+                "parameter {}: nil is not a value of XAPI's API",
+                position + 1
+            )],
         ));
     }
     let session = if base == "session.login_with_password" {

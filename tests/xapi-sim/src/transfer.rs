@@ -308,9 +308,9 @@ fn redirect(
             return Ok(false);
         }
         pool.hosts
-            .iter()
-            .find(|(r, _)| **r != ctx.host)
-            .map(|(_, host)| host.address.clone())
+            .keys()
+            .find(|r| **r != ctx.host)
+            .and_then(|r| pool.authority_of(r).ok())
     };
     let Some(address) = target else {
         return Ok(false);

@@ -1,5 +1,5 @@
 //! Integration tests of the simulator over real sockets, against independent clients:
-//! Python's `xmlrpc.client`, `curl`, GNU tar, and raw HTTP written by hand. `client` runs
+//! Python's `xmlrpc.client` and the official XenAPI Python client, `curl`, GNU tar, and raw HTTP written by hand. `client` runs
 //! the other way round: the workspace's client library (`xenapi`) against the simulator,
 //! for the behaviour its own fake pool does not model.
 
@@ -12,6 +12,7 @@ mod integration {
     mod export;
     mod faults;
     mod import;
+    mod official_client;
     mod python;
     mod rpc;
 }

@@ -18,7 +18,7 @@ pub(super) fn route(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str) -> Han
             Ok(collection("snapshots", |x| {
                 views::active_snapshot(vm, x);
                 for s in &vm.snapshots {
-                    views::snapshot(engine, vm, s, r.all_content, x);
+                    views::snapshot(vm, s, r.all_content, x);
                 }
             }))
         }
@@ -34,7 +34,7 @@ pub(super) fn route(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str) -> Han
                     .iter()
                     .find(|s| s.id == *id)
                     .ok_or_else(Reply::not_found)?;
-                views::snapshot(engine, vm, s, r.all_content, &mut x);
+                views::snapshot(vm, s, r.all_content, &mut x);
             }
             Ok(Reply::xml(200, x.finish()))
         }
@@ -132,7 +132,7 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str) -> Handled {
     };
     let vm = engine.vm(vm_id)?;
     let mut x = Xml::new();
-    views::snapshot(engine, vm, &snapshot, false, &mut x);
+    views::snapshot(vm, &snapshot, false, &mut x);
     engine.vm_mut(vm_id)?.snapshots.push(snapshot);
     Ok(Reply::xml(201, x.finish()))
 }

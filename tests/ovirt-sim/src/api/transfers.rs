@@ -4,7 +4,8 @@
 //! extents in a backup); the transfer is `initializing` for a while, then `transferring`;
 //! finalize removes the ticket and passes through `finalizing_success` (or, by the knob or a
 //! failed verification, `finalizing_failure`, which deletes an uploaded disk); cancel removes
-//! the ticket (and an uploaded disk).
+//! the ticket (and an uploaded disk); extend renews the ticket for an hour. Pausing and
+//! resuming are not simulated (404).
 
 use std::time::Instant;
 
@@ -35,12 +36,25 @@ pub(super) fn route(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
         }
         ("POST", [_, id, "finalize"]) => finalize(engine, id),
         ("POST", [_, id, "cancel"]) => cancel(engine, id),
-        ("POST", [_, id, "extend" | "pause" | "resume"]) => {
-            engine
+        ("POST", [_, id, "extend"]) => {
+            let t = engine
                 .transfers
                 .iter()
                 .find(|t| t.id == *id)
                 .ok_or_else(Reply::not_found)?;
+            if t.phase.is_over() {
+                return Err(Reply::bad_request("The transfer is already finished"));
+            }
+            engine
+                .daemon()?
+                .extend_ticket(&t.ticket, 3600)
+                .map_err(|e| {
+                    Reply::fault(
+                        500,
+                        "Operation Failed",
+                        &format!("Failed to extend the image ticket: {e}"),
+                    )
+                })?;
             Ok(Reply::action())
         }
         _ => Err(Reply::not_found()),
@@ -195,7 +209,6 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
             .text_at("timeout_policy")
             .unwrap_or("legacy")
             .to_owned(),
-        fail_finalize: false,
     };
     let mut x = Xml::new();
     views::transfer(engine, &transfer, &mut x);
@@ -234,8 +247,7 @@ fn finalize(engine: &mut Engine, id: &str) -> Handled {
     let knob = engine.faults.take_fail_finalize();
     let verified = verify(engine, index);
     let t = &mut engine.transfers[index];
-    t.fail_finalize = knob || !verified;
-    t.phase = if t.fail_finalize {
+    t.phase = if knob || !verified {
         Phase::FinalizingFailure
     } else {
         Phase::FinalizingSuccess

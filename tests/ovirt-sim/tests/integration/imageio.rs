@@ -3,7 +3,7 @@
 //! qemu-img.
 
 use ovirt_sim::imageio::{
-    Imageio, ImageioOptions, NbdExport, NbdFormat, NbdOptions, Ticket, TicketOp, file_url,
+    Imageio, ImageioOptions, NbdExport, NbdFormat, NbdOptions, Ticket, TicketOp, TlsFiles, file_url,
 };
 
 use super::support::{assert_identical, raw_image, run, run_python};
@@ -69,6 +69,40 @@ fn file_backend_upload_and_download_through_the_real_daemon() {
     );
     assert_identical(&source, &back);
     assert!(daemon.log().contains("ADD transfer"), "{}", daemon.log());
+}
+
+#[test]
+fn a_tls_daemon_is_trusted_through_its_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, disk) = (dir.path().join("source.raw"), dir.path().join("disk.raw"));
+    raw_image(&source, 4 << 20, &[(1 << 20, 0x44)]);
+    raw_image(&disk, 4 << 20, &[]);
+    let tls = TlsFiles::generate(dir.path()).unwrap();
+    let daemon = Imageio::start(&ImageioOptions {
+        tls: Some(tls.clone()),
+        ..ImageioOptions::default()
+    })
+    .unwrap();
+    assert_eq!(daemon.ca_file(), Some(tls.ca_file.as_path()));
+    daemon
+        .add_ticket(&Ticket::new(
+            "tls",
+            4 << 20,
+            file_url(&disk),
+            &[TicketOp::Write],
+        ))
+        .unwrap();
+    let url = daemon.image_url("tls");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    run_python(
+        "import sys\nfrom ovirt_imageio import client\nclient.upload(sys.argv[1], sys.argv[2], sys.argv[3])\n",
+        &[
+            &source.to_string_lossy(),
+            &url,
+            &tls.ca_file.to_string_lossy(),
+        ],
+    );
+    assert_identical(&source, &disk);
 }
 
 #[test]

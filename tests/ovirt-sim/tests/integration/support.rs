@@ -72,3 +72,93 @@ pub fn raw_image(path: &Path, size: u64, offsets: &[(u64, u8)]) {
         file.write_all(&vec![pattern; 64 * 1024]).expect("write");
     }
 }
+
+/// A simulator with brisk timings and a by-id directory of its own.
+pub struct Fixture {
+    pub sim: ovirt_sim::Simulator,
+    /// Where the appliance's disks are linked by serial.
+    pub by_id: tempfile::TempDir,
+    pub scratch: tempfile::TempDir,
+}
+
+/// Starts the demo engine for a test.
+pub fn demo() -> Fixture {
+    let by_id = tempfile::tempdir().expect("a by-id directory");
+    let mut config = ovirt_sim::SimConfig::demo();
+    by_id.path().clone_into(&mut config.by_id_dir);
+    config.timing = ovirt_sim::Timing {
+        disk_lock: std::time::Duration::from_millis(150),
+        snapshot_lock: std::time::Duration::from_millis(150),
+        transfer_step: std::time::Duration::from_millis(100),
+        backup_step: std::time::Duration::from_millis(100),
+        job: std::time::Duration::from_millis(100),
+    };
+    let sim = ovirt_sim::Simulator::start(config).expect("the simulator starts");
+    Fixture {
+        sim,
+        by_id,
+        scratch: tempfile::tempdir().expect("a scratch directory"),
+    }
+}
+
+impl Fixture {
+    /// Runs a scenario of `sdk_client.py` (the official SDK and imageio client) and returns
+    /// what it printed.
+    pub fn sdk(&self, scenario: &str, args: &[&str]) -> serde_json::Value {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/sdk_client.py");
+        let (user, password) = self.sim.credentials();
+        let ca = self.sim.ca_file().to_string_lossy().into_owned();
+        let mut all = vec![
+            script.to_string_lossy().into_owned(),
+            scenario.to_owned(),
+            self.sim.url().to_owned(),
+            user.to_owned(),
+            password.to_owned(),
+            ca,
+        ];
+        all.extend(args.iter().map(|&a| a.to_owned()));
+        let output = Command::new(python())
+            .args(&all)
+            .output()
+            .expect("run the SDK client");
+        assert!(
+            output.status.success(),
+            "sdk_client.py {scenario} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(stdout.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("sdk_client.py {scenario} printed no JSON ({e}): {stdout}"))
+    }
+
+    /// A path in the test's scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.scratch.path().join(name)
+    }
+
+    /// Panics with the audit unless nothing was left behind.
+    pub fn assert_clean(&self) {
+        let audit = self.sim.audit();
+        assert!(audit.is_clean(), "{audit}");
+    }
+}
+
+/// A qcow2 image of `size` with 64 KiB runs of data at `offsets`.
+pub fn qcow2_image(path: &Path, size: &str, offsets: &[&str]) {
+    let text = path.to_string_lossy();
+    run("qemu-img", &["create", "-q", "-f", "qcow2", &text, size]);
+    for offset in offsets {
+        run(
+            "qemu-io",
+            &[
+                "-f",
+                "qcow2",
+                "-c",
+                &format!("write -P 0x5a {offset} 64k"),
+                &text,
+            ],
+        );
+    }
+}

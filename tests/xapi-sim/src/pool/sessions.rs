@@ -40,7 +40,7 @@ impl Pool {
         internal: bool,
     ) -> XapiResult<Ref> {
         if host != self.master() {
-            let address = self.host(self.master())?.address.clone();
+            let address = self.address_for(self.master(), host)?;
             return Err(XapiError::new("HOST_IS_SLAVE", [address]));
         }
         if self

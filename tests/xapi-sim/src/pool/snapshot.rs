@@ -34,9 +34,10 @@ struct SnapshotPlan {
 }
 
 impl Pool {
-    /// `VM.snapshot(vm, name)`: returns the snapshot VM.
-    pub(crate) fn snapshot_vm(&mut self, vm: &Ref, name: &str) -> XapiResult<Ref> {
-        let plan = self.plan_vm_snapshot(vm, name)?;
+    /// `VM.snapshot(vm, name[, ignore_vdis])`: returns the snapshot VM, without the disks in
+    /// `ignore`.
+    pub(crate) fn snapshot_vm(&mut self, vm: &Ref, name: &str, ignore: &[Ref]) -> XapiResult<Ref> {
+        let plan = self.plan_vm_snapshot(vm, name, ignore)?;
         self.take_snapshot(plan)
     }
 
@@ -54,7 +55,7 @@ impl Pool {
         self.take_snapshot(plan)
     }
 
-    fn plan_vm_snapshot(&self, vm: &Ref, name: &str) -> XapiResult<SnapshotPlan> {
+    fn plan_vm_snapshot(&self, vm: &Ref, name: &str, ignore: &[Ref]) -> XapiResult<SnapshotPlan> {
         let source = self.vm(vm)?;
         if source.is_control_domain {
             return Err(XapiError::not_allowed("cannot snapshot a control domain"));
@@ -86,6 +87,10 @@ impl Pool {
         };
         for vbd_ref in self.vbds_of(vm) {
             let vbd = self.vbd(&vbd_ref)?;
+            if ignore.contains(&vbd.vdi) {
+                // As XAPI does: an ignored VDI leaves no VBD in the snapshot.
+                continue;
+            }
             let vdi = if vbd.kind == VbdType::Disk && !vbd.vdi.is_null() {
                 let planned = self.plan_vdi(&vbd.vdi)?;
                 let reference = planned.reference.clone();

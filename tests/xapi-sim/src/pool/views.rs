@@ -1,16 +1,17 @@
 //! Records as clients read them: stored records plus the back-references derived from the
 //! objects that exist (`VM.VBDs`, `VM.snapshots`, `VDI.VBDs`, `SR.VDIs`, `network.VIFs`,
 //! `host.resident_VMs`), as typed records (for the handle) or serialised to XML-RPC values
-//! (for the generic getters).
+//! (for the generic getters). A serialised record also carries its `allowed_operations` and
+//! every other field of XAPI's datamodel (see `datamodel`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use xenapi::Ref;
-use xenapi::records::{VdiRecord, VmRecord};
+use xenapi::records::{PowerState, VdiRecord, VmRecord};
 use xenapi::rpc::{Value, to_value};
 
-use super::Pool;
+use super::{Pool, datamodel, operations};
 use crate::error::{XapiError, XapiResult};
 
 /// The classes the simulator serves records of.
@@ -262,37 +263,90 @@ impl Pool {
     }
 
     fn view(&self, class: Class, r: &Ref, index: &Index) -> XapiResult<Value> {
-        match class {
-            Class::Pool => value(&self.record),
+        let power_of = |vm: &Ref| {
+            self.vms
+                .get(vm)
+                .map(|vm| vm.power_state)
+                .unwrap_or_default()
+        };
+        let (mut record, allowed) = match class {
+            Class::Pool => (value(&self.record)?, operations::POOL.to_vec()),
             Class::Host => {
                 let mut host = self.host(r)?.clone();
                 host.resident_vms = Index::list(&index.residents_of_host, r);
-                value(&host)
+                (value(&host)?, operations::HOST.to_vec())
             }
-            Class::Vm => value(&self.vm_in(r, index)?),
-            Class::Vbd => value(self.vbd(r)?),
-            Class::Vdi => value(&self.vdi_in(r, index)?),
+            Class::Vm => {
+                let vm = self.vm_in(r, index)?;
+                (value(&vm)?, operations::vm(&vm).to_vec())
+            }
+            Class::Vbd => {
+                let vbd = self.vbd(r)?;
+                (
+                    value(vbd)?,
+                    operations::vbd(vbd, power_of(&vbd.vm)).to_vec(),
+                )
+            }
+            Class::Vdi => {
+                let vdi = self.vdi_in(r, index)?;
+                let in_use = vdi.vbds.iter().any(|vbd| {
+                    self.vbds
+                        .get(vbd)
+                        .is_some_and(|vbd| power_of(&vbd.vm) != PowerState::Halted)
+                });
+                let allowed = operations::vdi(&vdi, in_use);
+                (value(&vdi)?, allowed)
+            }
             Class::Sr => {
                 let mut sr = self.sr(r)?.clone();
                 sr.vdis = Index::list(&index.vdis_of_sr, r);
                 let allocation = index.allocation_of_sr.get(r).copied().unwrap_or(0);
                 sr.virtual_allocation = allocation;
                 sr.physical_utilisation = allocation;
-                value(&sr)
+                (value(&sr)?, operations::SR.to_vec())
             }
-            Class::Vif => value(self.vif(r)?),
+            Class::Vif => {
+                let vif = self.vif(r)?;
+                let attached = vif.currently_attached || power_of(&vif.vm) == PowerState::Running;
+                (value(vif)?, operations::vif(attached).to_vec())
+            }
             Class::Network => {
                 let mut network = self.network(r)?.clone();
                 network.vifs = Index::list(&index.vifs_of_network, r);
-                value(&network)
+                (value(&network)?, operations::NETWORK.to_vec())
             }
             Class::Task => {
                 let task = self
                     .tasks
                     .get(r)
                     .ok_or_else(|| XapiError::handle_invalid("task", r.as_str()))?;
-                value(&task.record)
+                (
+                    value(&task.record)?,
+                    operations::task(task.record.status).to_vec(),
+                )
             }
+        };
+        set_member(
+            &mut record,
+            "allowed_operations",
+            Value::Array(
+                allowed
+                    .into_iter()
+                    .map(|op| Value::String(op.to_owned()))
+                    .collect(),
+            ),
+        );
+        datamodel::complete(class, &mut record);
+        Ok(record)
+    }
+}
+
+/// Sets (or adds) a member of a struct value.
+fn set_member(record: &mut Value, name: &str, new: Value) {
+    if let Value::Struct(members) = record {
+        match members.iter_mut().find(|(member, _)| member == name) {
+            Some((_, value)) => *value = new,
+            None => members.push((name.to_owned(), new)),
         }
     }
 }

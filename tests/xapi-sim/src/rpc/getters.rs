@@ -1,5 +1,6 @@
 //! The generic getters every class has: `get_all`, `get_all_records`, `get_record`,
-//! `get_by_uuid`, `get_by_name_label` and `get_<field>` for any field of the record.
+//! `get_all_records_where` (see `filter`), `get_by_uuid`, `get_by_name_label` and
+//! `get_<field>` for any field of the record.
 
 use xenapi::rpc::Value;
 
@@ -25,6 +26,16 @@ pub(crate) fn get(
                 .map(|(r, v)| (r.as_str().to_owned(), v))
                 .collect(),
         )),
+        "get_all_records_where" => {
+            let expression = super::filter::parse(&text(&params[1], "expr")?)?;
+            let mut matching = Vec::new();
+            for (r, record) in pool.record_values(class)? {
+                if expression.matches(&record)? {
+                    matching.push((r.as_str().to_owned(), record));
+                }
+            }
+            Ok(Value::Struct(matching))
+        }
         "get_record" => pool.record_value(class, &reference(&params[1], "self")?),
         "get_by_uuid" => {
             let uuid = text(&params[1], "uuid")?;

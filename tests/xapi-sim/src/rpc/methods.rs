@@ -7,7 +7,7 @@ use xenapi::records::{VbdRecord, VdiRecord, VifRecord};
 use xenapi::rpc::Value;
 
 use super::getters;
-use super::params::{boolean, record, reference, text};
+use super::params::{boolean, record, reference, references, text};
 use crate::error::{XapiError, XapiResult};
 use crate::pool::Class;
 use crate::shared::HostCtx;
@@ -34,8 +34,9 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
         "session.logout" => shape(1, 1, false),
         "session.get_this_host" | "task.destroy" => shape(2, 2, false),
         "task.create" => shape(3, 3, false),
-        "VM.snapshot"
-        | "VM.set_is_a_template"
+        // `ignore_vdis`, the fourth, came with XAPI 21.4.
+        "VM.snapshot" => shape(3, 4, true),
+        "VM.set_is_a_template"
         | "VM.set_ha_always_run"
         | "VM.set_name_label"
         | "VDI.snapshot"
@@ -50,6 +51,7 @@ pub(crate) fn spec(method: &str) -> Option<Spec> {
             Class::parse(class)?;
             match operation {
                 "get_all" | "get_all_records" => shape(1, 1, false),
+                "get_all_records_where" => shape(2, 2, false),
                 op if op.starts_with("get_") => shape(2, 2, false),
                 _ => return None,
             }
@@ -107,7 +109,12 @@ pub(crate) fn execute(
         "task.destroy" => void(shared.lock().task_destroy(&p(1, "self")?)),
         "VM.snapshot" => {
             let (vm, name) = (p(1, "vm")?, text(&params[2], "new_name")?);
-            created(shared.mutate(|pool| pool.snapshot_vm(&vm, &name)))
+            let ignore = params
+                .get(3)
+                .map(|v| references(v, "ignore_vdis"))
+                .transpose()?
+                .unwrap_or_default();
+            created(shared.mutate(|pool| pool.snapshot_vm(&vm, &name, &ignore)))
         }
         "VM.destroy" => void(shared.mutate(|pool| pool.destroy_vm(&p(1, "self")?))),
         "VM.set_is_a_template" => {

@@ -30,6 +30,14 @@ pub(crate) fn reference(value: &Value, name: &str) -> XapiResult<Ref> {
     text(value, name).map(Ref::new)
 }
 
+/// A set of references.
+pub(crate) fn references(value: &Value, name: &str) -> XapiResult<Vec<Ref>> {
+    match value {
+        Value::Array(items) => items.iter().map(|item| reference(item, name)).collect(),
+        other => Err(type_error(name, "an array", other)),
+    }
+}
+
 /// A boolean parameter.
 pub(crate) fn boolean(value: &Value, name: &str) -> XapiResult<bool> {
     match value {

@@ -1,6 +1,6 @@
 //! The `xenapi` client library against the simulator, for what its own tests' fake pool does
 //! not model: sessions a test invalidates one by one, VM power states, tasks that run in the
-//! background, and changed block tracking over real disk writes.
+//! background, changed block tracking over real disk writes, and `HOST_IS_SLAVE` followed.
 
 use std::time::{Duration, Instant};
 
@@ -120,4 +120,19 @@ fn changed_blocks_of_a_disk_written_between_two_snapshots() {
     assert!(blocks.is_changed(3) && !blocks.is_changed(2) && !blocks.is_changed(4));
     assert_eq!(blocks.changed_count(), 1);
     assert_eq!(blocks.changed_ranges(), vec![(3 << 16)..(4 << 16)]);
+}
+
+#[test]
+fn a_login_at_the_slave_follows_host_is_slave_to_the_master_on_the_same_port() {
+    let sim = demo();
+    let (user, password) = sim.credentials();
+    let session = Session::login(sim.slave_url(), user, password, SessionOptions::default())
+        .expect("the client follows HOST_IS_SLAVE");
+    let master = login(&sim).this_host().unwrap();
+    assert_eq!(session.this_host().unwrap(), master);
+    // After a swap the old master names the new one, which the client reaches as well.
+    sim.swap_master();
+    let swapped = Session::login(sim.url(), user, password, SessionOptions::default())
+        .expect("the client follows HOST_IS_SLAVE after a swap");
+    assert_ne!(swapped.this_host().unwrap(), master);
 }

@@ -274,14 +274,15 @@ fn redirects_go_to_the_slave_over_https_keeping_the_task() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let pem = path_in(&dir, "cert.pem");
-    std::fs::write(&pem, sim.certificate_pem()).unwrap();
     let xva = path_in(&dir, "slave.xva");
+    // The slave is another loopback address (127.0.0.2) that the test certificate does not
+    // name: check that it serves the simulator's certificate instead of its name.
     let fetched = curl(&[
         "-sS",
         "-f",
-        "--cacert",
-        pem.to_str().unwrap(),
+        "-k",
+        "-w",
+        "%{certs}",
         "-o",
         xva.to_str().unwrap(),
         location,
@@ -290,6 +291,11 @@ fn redirects_go_to_the_slave_over_https_keeping_the_task() {
         fetched.status.success(),
         "{}",
         String::from_utf8_lossy(&fetched.stderr)
+    );
+    let served = String::from_utf8_lossy(&fetched.stdout);
+    assert!(
+        served.contains(sim.certificate_pem().trim()),
+        "the slave serves the simulator's certificate: {served}"
     );
     let record = rpc.wait_task(&s, &task);
     assert_eq!(

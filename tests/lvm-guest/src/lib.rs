@@ -1,0 +1,342 @@
+//! Real LVM for tests, in a QEMU guest: the host kernel here has no device-mapper, so the
+//! tests that need LVM boot a stock Debian kernel (software emulation, no KVM) with busybox,
+//! lvm2, mkfs.ext4 and mkfs.xfs in an initramfs, run one static test binary of ours inside,
+//! and read what it reports.
+//!
+//! - [`GuestImage::cached`] builds the kernel and base initramfs once, cached by recipe
+//!   under `~/.cache/vmtoolkit/lvm-guest/<hash>` (`scripts/lib/lvm-guest-image` does it).
+//! - [`static_binary`] builds a binary of this workspace statically against glibc (the musl
+//!   target cannot be installed here), in a target directory of its own.
+//! - [`boot`] appends an initramfs holding that binary, attaches sparse virtio disks
+//!   (`/dev/vda`, `/dev/vdb`, …), boots with `qemu-system-x86_64 -accel tcg -nographic`, and
+//!   returns the guest's exit status (the init prints `@@GUEST_RC=<n>` on the console,
+//!   `/dev/ttyS0`), the console and the lines the binary wrote to `/dev/ttyS1`. QEMU is
+//!   killed on every path (a guard), a hung guest by the deadline.
+//!
+//! Many scenarios per boot: a boot costs 10-30 s here, a scenario a second or two.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where a missing tool comes from.
+pub const INSTALL_HINT: &str = "install the test tools with scripts/install-test-deps (qemu-system-x86_64 comes from scripts/lib/install-qemu-system; busybox-static, lvm2, kmod, cpio, e2fsprogs and xfsprogs from apt)";
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("tests/lvm-guest sits two levels below the workspace root")
+        .to_owned()
+}
+
+/// A built guest: kernel and base initramfs.
+#[derive(Debug, Clone)]
+pub struct GuestImage {
+    dir: PathBuf,
+}
+
+impl GuestImage {
+    /// The cached image, built first if this recipe has none yet.
+    pub fn cached() -> Result<Self, String> {
+        let script = workspace_root().join("scripts/lib/lvm-guest-image");
+        let output = Command::new(&script)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{} failed ({}): {}\n{INSTALL_HINT}",
+                script.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if !dir.join("vmlinuz").is_file() || !dir.join("base.cpio.gz").is_file() {
+            return Err(format!(
+                "{} printed {}, which holds no image",
+                script.display(),
+                dir.display()
+            ));
+        }
+        Ok(GuestImage { dir })
+    }
+
+    /// The directory holding `vmlinuz` and `base.cpio.gz`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Builds binary `bin` of package `package` statically against glibc
+/// (`-C target-feature=+crt-static --target x86_64-unknown-linux-gnu`), in
+/// `target/lvm-guest` so it does not disturb the normal build; returns its path.
+pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let target_dir = root.join("target/lvm-guest");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env(
+            "RUSTFLAGS",
+            "-C target-feature=+crt-static -C strip=debuginfo",
+        )
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the static {bin} failed ({status})"));
+    }
+    Ok(target_dir.join("x86_64-unknown-linux-gnu/debug").join(bin))
+}
+
+/// One boot: which binary to run with which arguments, and the disks to attach.
+#[derive(Debug, Clone)]
+pub struct GuestRun<'a> {
+    /// The static binary; it becomes `/<file name>` in the guest.
+    pub binary: &'a Path,
+    /// Its arguments (plain words: they go through the guest's shell unquoted).
+    pub args: &'a [&'a str],
+    /// Sizes of sparse virtio disks in MiB: `/dev/vda`, `/dev/vdb`, …
+    pub disks_mib: &'a [u64],
+    /// How long the whole boot may take.
+    pub timeout: Duration,
+}
+
+/// What a boot reported.
+#[derive(Debug, Clone)]
+pub struct GuestOutcome {
+    /// The binary's exit status, `None` if the guest never reported one.
+    pub exit_code: Option<i32>,
+    /// Everything on the console (kernel messages, the binary's stdout and stderr).
+    pub console: String,
+    /// The lines the binary wrote to `/dev/ttyS1`.
+    pub results: Vec<String>,
+    /// How long the boot took.
+    pub elapsed: Duration,
+}
+
+/// QEMU, killed when dropped.
+struct Qemu(Child);
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Boots the guest once and runs `run.binary` in it.
+pub fn boot(image: &GuestImage, run: &GuestRun<'_>) -> Result<GuestOutcome, String> {
+    which("qemu-system-x86_64")?;
+    which("cpio")?;
+    let work = tempfile::Builder::new()
+        .prefix("lvm-guest-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))?;
+    let initrd = initrd(image, run, work.path())?;
+    let console = work.path().join("console.log");
+    let results = work.path().join("results.log");
+    let stderr_path = work.path().join("qemu.stderr");
+    let mut command = qemu_command(image, &initrd, work.path(), run)?;
+    let stderr_file =
+        fs::File::create(&stderr_path).map_err(|e| format!("{}: {e}", stderr_path.display()))?;
+    let started = Instant::now();
+    let mut qemu = Qemu(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr_file)
+            .spawn()
+            .map_err(|e| format!("could not start qemu-system-x86_64: {e}; {INSTALL_HINT}"))?,
+    );
+    let status = loop {
+        if let Some(status) = qemu
+            .0
+            .try_wait()
+            .map_err(|e| format!("waiting for qemu: {e}"))?
+        {
+            break status;
+        }
+        if started.elapsed() > run.timeout {
+            drop(qemu);
+            let console = fs::read_to_string(&console).unwrap_or_default();
+            return Err(format!(
+                "the guest did not finish within {:?}; console:\n{}",
+                run.timeout,
+                tail(&console, 60)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let elapsed = started.elapsed();
+    drop(qemu);
+    let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+    let console = fs::read_to_string(&console).map_err(|e| format!("console log: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "qemu-system-x86_64 failed ({status}): {stderr}\nconsole:\n{}",
+            tail(&console, 60)
+        ));
+    }
+    let results = fs::read_to_string(&results).map_err(|e| format!("results log: {e}"))?;
+    let exit_code = console
+        .lines()
+        .filter_map(|l| l.split("@@GUEST_RC=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .next_back();
+    Ok(GuestOutcome {
+        exit_code,
+        console,
+        results: results
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        elapsed,
+    })
+}
+
+/// The QEMU command line: TCG, serial ports to `console.log` and `results.log` in `work`,
+/// one sparse raw virtio disk per entry of `run.disks_mib`.
+fn qemu_command(
+    image: &GuestImage,
+    initrd: &Path,
+    work: &Path,
+    run: &GuestRun<'_>,
+) -> Result<Command, String> {
+    let console = work.join("console.log");
+    let results = work.join("results.log");
+    let mut command = Command::new("qemu-system-x86_64");
+    command
+        .args([
+            "-accel",
+            "tcg,thread=multi",
+            "-m",
+            "1024",
+            "-smp",
+            "2",
+            "-nographic",
+            "-no-reboot",
+            "-nodefaults",
+            "-net",
+            "none",
+        ])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()))
+        .arg("-serial")
+        .arg(format!("file:{}", results.display()))
+        .arg("-kernel")
+        .arg(image.dir.join("vmlinuz"))
+        .arg("-initrd")
+        .arg(initrd)
+        .args([
+            "-append",
+            "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init",
+        ]);
+    for (i, mib) in run.disks_mib.iter().enumerate() {
+        let disk = work.join(format!("disk{i}.img"));
+        let file = fs::File::create(&disk).map_err(|e| format!("{}: {e}", disk.display()))?;
+        file.set_len(mib * 1024 * 1024)
+            .map_err(|e| format!("{}: {e}", disk.display()))?;
+        command.arg("-drive").arg(format!(
+            "file={},if=virtio,format=raw,cache=unsafe",
+            disk.display()
+        ));
+    }
+    Ok(command)
+}
+
+/// The base initramfs with an archive holding the binary and `/run-test` appended.
+fn initrd(image: &GuestImage, run: &GuestRun<'_>, work: &Path) -> Result<PathBuf, String> {
+    let name = run
+        .binary
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("binary {} has no plain file name", run.binary.display()))?;
+    let overlay = work.join("overlay");
+    fs::create_dir(&overlay).map_err(|e| format!("{}: {e}", overlay.display()))?;
+    fs::copy(run.binary, overlay.join(name))
+        .map_err(|e| format!("copying {}: {e}", run.binary.display()))?;
+    let script = format!("#!/bin/sh\nexec /{name} {}\n", run.args.join(" "));
+    write_executable(&overlay.join("run-test"), &script)?;
+    let initrd = work.join("initrd");
+    let mut bytes =
+        fs::read(image.dir.join("base.cpio.gz")).map_err(|e| format!("base.cpio.gz: {e}"))?;
+    // the kernel looks for the next archive's magic at a 4-byte boundary, skipping zeros
+    bytes.resize(bytes.len().next_multiple_of(4), 0);
+    bytes.extend(cpio(&overlay)?);
+    fs::write(&initrd, bytes).map_err(|e| format!("{}: {e}", initrd.display()))?;
+
+    Ok(initrd)
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn which(tool: &str) -> Result<(), String> {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{tool} is not installed; {INSTALL_HINT}"))
+    }
+}
+
+fn write_executable(path: &Path, text: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A newc cpio archive of the files directly in `dir` (the kernel unpacks concatenated
+/// archives in order, so this one adds to the base initramfs).
+fn cpio(dir: &Path) -> Result<Vec<u8>, String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let mut child = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not run cpio: {e}; {INSTALL_HINT}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let list = names.join("\n") + "\n";
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, list.as_bytes()));
+    let output = child.wait_with_output().map_err(|e| format!("cpio: {e}"))?;
+    writer
+        .join()
+        .expect("cpio writer thread")
+        .map_err(|e| format!("feeding cpio: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cpio failed ({})", output.status));
+    }
+    Ok(output.stdout)
+}
