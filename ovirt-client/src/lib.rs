@@ -68,7 +68,7 @@
 //! let engine = Connection::connect(options, "password from a file")?;
 //! let vm = engine.find_vm("web", true)?.expect("a VM named web");
 //! let vm_id = vm.id.as_deref().unwrap();
-//! let snapshot = engine.create_snapshot(vm_id, "backup", None)?;
+//! let snapshot = engine.create_snapshot(vm_id, "backup", None, None)?;
 //! let snapshot_id = snapshot.id.as_deref().unwrap();
 //! engine.wait_snapshot_ok(vm_id, snapshot_id, Duration::from_secs(600))?;
 //! for disk in engine.snapshot_disks(vm_id, snapshot_id)? {

@@ -12,12 +12,14 @@ use crate::wait::Poll;
 
 impl Connection {
     /// Takes a snapshot without memory of the given disks (`None`: all disks); it starts
-    /// `locked` (see [`Connection::wait_snapshot_ok`]).
+    /// `locked` (see [`Connection::wait_snapshot_ok`]). With a `correlation_id`, its jobs can
+    /// be awaited with [`Connection::wait_for_jobs`].
     pub fn create_snapshot(
         &self,
         vm: &str,
         description: &str,
         disks: Option<&[&str]>,
+        correlation_id: Option<&str>,
     ) -> Result<Snapshot> {
         let body = Snapshot {
             description: Some(description.to_owned()),
@@ -39,7 +41,7 @@ impl Connection {
         };
         self.add(
             &format!("/vms/{vm}/snapshots"),
-            &Query::new(),
+            &correlation_id.map_or_else(Query::new, |id| Query::new().correlation_id(id)),
             &body,
             &format!("snapshotting VM {vm}"),
         )

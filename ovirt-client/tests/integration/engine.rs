@@ -81,9 +81,16 @@ fn snapshot_backup_with_downloads_and_the_appliance() {
     );
     assert_eq!(engine.attachments(&vm_id).unwrap().len(), 2);
 
-    let snapshot = engine.create_snapshot(&vm_id, "BU_test", None).unwrap();
+    let snapshot = engine
+        .create_snapshot(&vm_id, "BU_test", None, Some("corr-1"))
+        .unwrap();
     let snap_id = id(snapshot.id.as_ref()).to_owned();
     engine.wait_snapshot_ok(&vm_id, &snap_id, WAIT).unwrap();
+    engine.wait_for_jobs("corr-1", WAIT).unwrap();
+    assert!(
+        !engine.jobs("corr-1").unwrap().is_empty(),
+        "the request made a job"
+    );
     let snapshots = engine.snapshots(&vm_id).unwrap();
     assert!(
         snapshots
