@@ -36,9 +36,31 @@ fn sim() -> Sim {
 }
 
 fn connect(sim: &Simulator) -> Connection {
+    connect_with(sim, Trust::CaFile(sim.ca_file().to_path_buf()))
+}
+
+/// The SHA-256 fingerprint of the simulator's CA, as `openssl x509 -fingerprint` prints it
+/// (what an administrator pins).
+fn pinned_ca(sim: &Simulator) -> Trust {
+    let out = super::support::run(
+        "openssl",
+        &[
+            "x509",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+            "-in",
+            &sim.ca_file().to_string_lossy(),
+        ],
+    );
+    let fingerprint = out.trim().rsplit('=').next().expect("a fingerprint");
+    Trust::PinnedCa(fingerprint.parse().expect("a SHA-256 fingerprint"))
+}
+
+fn connect_with(sim: &Simulator, trust: Trust) -> Connection {
     let (user, password) = sim.credentials();
     let mut options = ConnectOptions::new(sim.engine_url(), user);
-    options.trust = Trust::CaFile(sim.ca_file().to_path_buf());
+    options.trust = trust;
     options.poll = PollPolicy {
         min: Duration::from_millis(50),
         max: Duration::from_millis(200),
@@ -58,7 +80,8 @@ fn id(value: Option<&String>) -> &str {
 #[test]
 fn snapshot_backup_with_downloads_and_the_appliance() {
     let s = sim();
-    let engine = connect(&s.sim);
+    // The pinned engine CA, fetched from pki-resource, verifies the engine and the daemon.
+    let engine = connect_with(&s.sim, pinned_ca(&s.sim));
     let vm = engine.find_vm("vm1", true).unwrap().expect("vm1");
     let ovf = vm
         .initialization
