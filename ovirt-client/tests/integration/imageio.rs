@@ -367,3 +367,36 @@ fn field(line: &str, name: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {name}= in {line}"))
 }
+
+#[test]
+fn a_stream_uploads_with_its_zero_runs_as_patch_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = daemon(dir.path(), false);
+    let src = source(dir.path());
+    let target = dir.path().join("target.raw");
+    raw_image(&target, 64 * MIB, &[(0, 64 << 20, 0xEE)]);
+    let export = NbdExport::start(&target, &NbdOptions::new(NbdFormat::Raw)).unwrap();
+    daemon
+        .add_ticket(&Ticket::new(
+            "up",
+            64 * MIB,
+            export.url(),
+            &[TicketOp::Write],
+        ))
+        .unwrap();
+    let client = ImageioClient::open(&daemon.image_url("up"), &Trust::Insecure).unwrap();
+    // A plain `Read` of known size, as an HTTP body from XAPI would be: read once, in order.
+    let mut stream =
+        disk_image::StreamDisk::new(std::fs::File::open(&src).unwrap(), 64 * MIB, "stream");
+    let summary = client
+        .upload(
+            DiskInput::Stream(&mut stream),
+            &TransferOptions::default(),
+            &NoProgress,
+        )
+        .unwrap();
+    assert_eq!(summary.data_bytes, 6 * MIB, "{summary:?}");
+    assert_eq!(summary.zeroed_bytes, 58 * MIB, "{summary:?}");
+    drop(export);
+    assert_identical(&src, &target);
+}
