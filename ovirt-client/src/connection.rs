@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::error::{OvirtError, Result};
 use crate::tls::{Roots, Trust};
 
-pub use request::Query;
+pub(crate) use request::Query;
 
 /// How to authenticate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

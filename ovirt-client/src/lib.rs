@@ -98,7 +98,7 @@ mod wait;
 pub mod xml;
 
 pub use backups::VmBackup;
-pub use connection::{AuthMethod, ConnectOptions, Connection, PollPolicy, Query, RetryPolicy};
+pub use connection::{AuthMethod, ConnectOptions, Connection, PollPolicy, RetryPolicy};
 pub use error::{OvirtError, Result};
 pub use tls::{Fingerprint, Trust};
 pub use transfers::{Download, TransferSettings, Upload};

@@ -15,7 +15,7 @@ use crate::xml;
 
 /// Query parameters of a request, sent sorted by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
+pub(crate) struct Query {
     pairs: Vec<(&'static str, String)>,
     all_content: bool,
 }
