@@ -7,7 +7,8 @@ use crate::engine::Engine;
 use crate::model::BackupPhase;
 
 /// One leftover object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Leftover {
     /// A snapshot made through the API that still exists.
@@ -45,8 +46,8 @@ pub enum Leftover {
     },
 }
 
-/// The leftovers found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The leftovers found (serialized as `{"leftovers": [{"kind": "snapshot", …}, …]}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Audit {
     /// Everything left behind.
     pub leftovers: Vec<Leftover>,

@@ -20,7 +20,8 @@ HTTP. Needs the oVirt venv (scripts/lib/install-ovirt-venv) and qemu-utils.
 Examples:
   ovirt-sim --listen 127.0.0.1:0 --demo
   ovirt-sim --demo --by-id-dir /tmp/by-id --lock-ms 2000
-  ovirt-sim --listen 127.0.0.1:0 --demo | head -1";
+  ovirt-sim --listen 127.0.0.1:0 --demo | head -1
+  ovirt-sim --demo --audit        (at SIGTERM: one JSON line of leftovers; exit 1 unless none)";
 
 /// A simulated oVirt engine over HTTPS whose image transfers go through the real
 /// ovirt-imageio daemon.
@@ -39,6 +40,9 @@ struct Cli {
     /// Where disks attached to the appliance are linked by serial.
     #[arg(long, value_name = "DIR", default_value = "/dev/disk/by-id")]
     by_id_dir: PathBuf,
+    /// At stop, print the audit of leftovers as one JSON line, and exit 1 unless it is clean.
+    #[arg(long)]
+    audit: bool,
     /// How long disks and snapshots stay locked, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     lock_ms: u64,
@@ -89,8 +93,19 @@ fn serve(cli: Cli) -> anyhow::Result<cli_common::Outcome> {
     drop(stdout);
     let signal = signals.wait().context("waiting for a stop signal")?;
     tracing::info!(?signal, "stopping");
+    let audit = sim.audit();
     drop(sim);
-    Ok(cli_common::Outcome::Success)
+    if !cli.audit {
+        return Ok(cli_common::Outcome::Success);
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", serde_json::to_string(&audit)?)?;
+    stdout.flush()?;
+    Ok(if audit.is_clean() {
+        cli_common::Outcome::Success
+    } else {
+        cli_common::Outcome::PartialFailure
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The `ovirt-sim` binary: its first line, a client against it, a clean stop on SIGTERM.
+//! The `ovirt-sim` binary: its first line, a client against it, a clean stop on SIGTERM
+//! with the audit printed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -23,6 +24,7 @@ fn the_binary_prints_its_url_and_credentials_then_serves_until_sigterm() {
             "--listen",
             "127.0.0.1:0",
             "--demo",
+            "--audit",
             "--lock-ms",
             "100",
             "--by-id-dir",
@@ -33,8 +35,9 @@ fn the_binary_prints_its_url_and_credentials_then_serves_until_sigterm() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut guard = Kill(child);
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    stdout.read_line(&mut line).unwrap();
     let fields: Vec<(&str, &str)> = line
         .split_whitespace()
         .map(|f| f.split_once('=').expect("key=value"))
@@ -52,6 +55,9 @@ fn the_binary_prints_its_url_and_credentials_then_serves_until_sigterm() {
     assert_eq!(out.trim(), "['backup-appliance', 'vm1', 'vm2']");
     let pid = nix::unistd::Pid::from_raw(i32::try_from(guard.0.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut audit = String::new();
+    stdout.read_line(&mut audit).unwrap();
+    assert_eq!(audit.trim(), r#"{"leftovers":[]}"#);
     let status = guard.0.wait().unwrap();
     assert!(status.success(), "{status}");
 }

@@ -26,7 +26,7 @@ fn a_disk_kept_locked_outlives_the_client_deadline() {
     fixture
         .sim
         .faults()
-        .keep_disks_locked(Some(Duration::from_millis(1500)));
+        .keep_disks_locked(Some(Duration::from_secs(3)));
     let out = fixture.sdk("locked_disk", &["0.5"]);
     assert_eq!(out["deadline"], "passed");
     assert_eq!(out["remove_locked"], 409);
@@ -79,6 +79,14 @@ fn the_audit_names_what_a_client_left_behind() {
         text.contains("BU_appliance") && text.contains("backup-appliance"),
         "{text}"
     );
+    let json = serde_json::to_value(&audit).unwrap();
+    let kinds: Vec<&str> = json["leftovers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["snapshot", "attachment"], "{json}");
     let (disk, snapshot) = (
         out["disk"].as_str().unwrap(),
         out["snapshot"].as_str().unwrap(),

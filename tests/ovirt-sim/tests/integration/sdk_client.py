@@ -30,6 +30,17 @@ def wait(what, check, deadline=20.0):
     raise RuntimeError("timed out waiting for " + what)
 
 
+def wait_gone(service, what):
+    """Waits until `service.get()` answers 404."""
+    def gone():
+        try:
+            service.get()
+            return False
+        except sdk.NotFoundError:
+            return True
+    wait(what, gone)
+
+
 def disk_ok(system, disk_id):
     return system.disks_service().disk_service(disk_id).get().status == types.DiskStatus.OK
 
@@ -87,13 +98,7 @@ def basics():
     jobs = system.jobs_service().list(search="correlation_id=sdk-snap-1")
     out["job"] = [j.status.value for j in jobs]
     ss.remove()
-    def gone():
-        try:
-            ss.get()
-            return False
-        except sdk.NotFoundError:
-            return True
-    wait("snapshot removed", gone)
+    wait_gone(ss, "snapshot removed")
     out["snapshot_types_after"] = [x.snapshot_type.value for x in snaps.list()]
     # a fault: block domains refuse raw + sparse
     block = system.storage_domains_service().list(search="name=block1")[0]
@@ -193,6 +198,7 @@ def busy_snapshot():
     ss = snaps.snapshot_service(s.id)
     wait("snapshot ok", lambda: ss.get().snapshot_status == types.SnapshotStatus.OK)
     ss.remove()
+    wait_gone(ss, "snapshot removed")
     c.close()
 
 
@@ -274,13 +280,7 @@ def appliance():
         disk, snapshot = args[1], args[2]
         attachments.attachment_service(disk).remove()
         snaps.snapshot_service(snapshot).remove()
-        def gone():
-            try:
-                snaps.snapshot_service(snapshot).get()
-                return False
-            except sdk.NotFoundError:
-                return True
-        wait("snapshot removed", gone)
+        wait_gone(snaps.snapshot_service(snapshot), "snapshot removed")
     c.close()
 
 
@@ -423,13 +423,7 @@ def cow_and_snapshot():
     client.download(ts.get().transfer_url, back, ca, fmt="raw")
     out["snapshot_phase"] = finalize(ts, [""])
     ss.remove()
-    def gone():
-        try:
-            ss.get()
-            return False
-        except sdk.NotFoundError:
-            return True
-    wait("snapshot removed", gone)
+    wait_gone(ss, "snapshot removed")
     c.close()
 
 
@@ -471,13 +465,7 @@ def two_snapshots():
         wait("disk ok", lambda: disk_ok(system, disk.id))
     for ss in made:
         ss.remove()
-        def gone():
-            try:
-                ss.get()
-                return False
-            except sdk.NotFoundError:
-                return True
-        wait("snapshot removed", gone)
+        wait_gone(ss, "snapshot removed")
     wait("disk ok", lambda: disk_ok(system, disk.id))
     out["left"] = [x.snapshot_type.value for x in snaps.list()]
     out["disk"] = disk.id
