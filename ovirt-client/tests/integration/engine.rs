@@ -487,3 +487,31 @@ fn full_then_incremental_backup() {
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit:?}");
 }
+
+#[test]
+fn a_failed_download_is_still_finalized() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = engine.find_vm("vm2", false).unwrap().unwrap();
+    let attachment = engine.attachments(id(vm.id.as_ref())).unwrap().remove(0);
+    let disk_id = id(attachment.id.as_ref()).to_owned();
+    let size = engine.disk(&disk_id).unwrap().provisioned_size.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::fs::File::create(dir.path().join("out.raw")).unwrap();
+    // The caller's size is wrong: the extents do not cover it, the data path refuses.
+    let error = engine
+        .download_disk(
+            &disk_id,
+            size + MIB,
+            &mut RawFileSink::new(&out, "out"),
+            &TransferOptions::default(),
+            &TransferSettings::default(),
+            &NoProgress,
+        )
+        .unwrap_err();
+    assert!(matches!(error, OvirtError::Protocol { .. }), "{error:?}");
+    assert!(s.sim.has_disk(&disk_id), "a download never costs the disk");
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "the transfer was finalized: {audit:?}");
+}
