@@ -3,6 +3,7 @@
 
 mod integration {
     pub mod apply;
+    pub mod devices;
     pub mod plans;
     pub mod synthetic;
 }
