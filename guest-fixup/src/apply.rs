@@ -1,8 +1,11 @@
 //! Carries out a [`Plan`]: file edits first (each original kept beside itself as
 //! `PATH.guest-fixup-orig`), then the steps (mkswap on the host, the guest's tools in its
-//! chroot). A journal in the guest (`/var/lib/guest-fixup/journal.json`), written before each
-//! change, lets [`undo`] put every file back, including the ones the guest's tools rewrote
-//! (initramfs images, grub.cfg). A recreated swap signature is not undone: it replaced nothing.
+//! chroot). A journal in the guest (`/var/lib/guest-fixup/journal-N.json`), written before
+//! each change, lets [`undo`] put every file back, including the ones the guest's tools
+//! rewrote (initramfs images, grub.cfg). A recreated swap signature is not undone: it replaced
+//! nothing. Each apply is a generation N (a guest moved to KVM and later back to Xen has two);
+//! its originals are `PATH.guest-fixup-orig` for the first and `PATH.guest-fixup-orig.N` after,
+//! and undo reverses the newest. A plan made before the files changed is refused.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -16,8 +19,8 @@ use crate::fs::GuestFs;
 use crate::plan::{Arg, Plan, Step};
 use crate::runner::CommandRunner;
 
-/// Where apply keeps its journal inside the guest.
-pub const JOURNAL: &str = "/var/lib/guest-fixup/journal.json";
+/// Where apply keeps its journals inside the guest.
+pub const JOURNAL_DIR: &str = "/var/lib/guest-fixup";
 /// The suffix of the kept originals.
 pub const ORIGINAL_SUFFIX: &str = ".guest-fixup-orig";
 
@@ -59,6 +62,8 @@ pub enum Change {
 /// The journal of one apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
+    /// Which apply this is on this guest (1, 2, …).
+    pub generation: u32,
     /// The conversion applied.
     pub direction: String,
     /// Every change, in order.
@@ -70,18 +75,22 @@ pub struct Applied {
 /// Applies `plan` to the guest `fs`.
 pub fn apply(fs: &dyn GuestFs, plan: &Plan, cx: &ApplyContext<'_>) -> Result<Applied> {
     let _span = tracing::info_span!("apply", direction = %plan.direction).entered();
-    if fs.exists(JOURNAL)? {
-        return Err(GuestFixupError::Busy {
-            device: JOURNAL.into(),
-            detail: "the guest was already fixed up (undo it first)".into(),
-        });
+    for edit in &plan.edits {
+        if fs.read_text(&edit.path)? != edit.before {
+            return Err(GuestFixupError::Busy {
+                device: edit.path.clone().into(),
+                detail: "the file changed since the plan was made (plan again)".into(),
+            });
+        }
     }
+    let generation = generations(fs)?.last().copied().unwrap_or(0) + 1;
     let mut journal = Applied {
+        generation,
         direction: plan.direction.to_string(),
         ..Applied::default()
     };
     for edit in &plan.edits {
-        let original = format!("{}{ORIGINAL_SUFFIX}", edit.path);
+        let original = original(&edit.path, generation);
         match (&edit.before, &edit.after) {
             (Some(_), Some(after)) => {
                 record(
@@ -173,7 +182,7 @@ fn run_step(
                 }
                 if fs.exists(path)? {
                     record(fs, journal, Change::Edited { path: path.clone() })?;
-                    fs.copy(path, &format!("{path}{ORIGINAL_SUFFIX}"))?;
+                    fs.copy(path, &original(path, journal.generation))?;
                 } else {
                     record(fs, journal, Change::Created { path: path.clone() })?;
                 }
@@ -255,36 +264,65 @@ fn replace_host_names(fs: &dyn GuestFs, path: &str, names: &[(PathBuf, String)])
     Ok(())
 }
 
+/// Where the original of `path` is kept by apply number `generation`.
+fn original(path: &str, generation: u32) -> String {
+    if generation <= 1 {
+        format!("{path}{ORIGINAL_SUFFIX}")
+    } else {
+        format!("{path}{ORIGINAL_SUFFIX}.{generation}")
+    }
+}
+
+fn journal_path(generation: u32) -> String {
+    format!("{JOURNAL_DIR}/journal-{generation}.json")
+}
+
+/// The generations applied so far, oldest first.
+pub fn generations(fs: &dyn GuestFs) -> Result<Vec<u32>> {
+    let mut found: Vec<u32> = fs
+        .list(JOURNAL_DIR)?
+        .iter()
+        .filter_map(|n| {
+            n.strip_prefix("journal-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    found.sort_unstable();
+    Ok(found)
+}
+
 fn record(fs: &dyn GuestFs, journal: &mut Applied, change: Change) -> Result<()> {
     journal.changes.push(change);
     write_journal(fs, journal)
 }
 
 fn write_journal(fs: &dyn GuestFs, journal: &Applied) -> Result<()> {
-    let host = fs.host_path(JOURNAL)?;
-    if let Some(dir) = host.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| GuestFixupError::io("creating", "/var/lib/guest-fixup", e))?;
-    }
     let json = serde_json::to_vec_pretty(journal).expect("the journal serializes");
-    fs.write(JOURNAL, &json)
+    fs.write(&journal_path(journal.generation), &json)
 }
 
-/// Puts back every file an apply changed, newest change first, and removes the journal.
+/// Puts back every file the newest apply changed, newest change first, and removes its journal.
 pub fn undo(fs: &dyn GuestFs) -> Result<Applied> {
     let _span = tracing::info_span!("undo").entered();
-    let text = fs.read(JOURNAL)?.ok_or_else(|| GuestFixupError::Undo {
-        path: JOURNAL.into(),
-        problem: "no journal: the guest was not fixed up by guest-fixup".into(),
-    })?;
+    let generation = generations(fs)?
+        .last()
+        .copied()
+        .ok_or_else(|| GuestFixupError::Undo {
+            path: JOURNAL_DIR.into(),
+            problem: "no journal: the guest was not fixed up by guest-fixup".into(),
+        })?;
+    let path = journal_path(generation);
+    let text = fs.read(&path)?.unwrap_or_default();
     let journal: Applied = serde_json::from_slice(&text).map_err(|e| GuestFixupError::Undo {
-        path: JOURNAL.into(),
+        path: path.clone().into(),
         problem: format!("unreadable journal: {e}"),
     })?;
     for change in journal.changes.iter().rev() {
         match change {
             Change::Edited { path } | Change::Removed { path } => {
-                let original = format!("{path}{ORIGINAL_SUFFIX}");
+                let original = original(path, generation);
                 if !fs.exists(&original)? {
                     return Err(GuestFixupError::Undo {
                         path: path.into(),
@@ -297,11 +335,11 @@ pub fn undo(fs: &dyn GuestFs) -> Result<Applied> {
         }
         tracing::info!(?change, "undone");
     }
-    fs.remove(JOURNAL)?;
+    fs.remove(&path)?;
     Ok(journal)
 }
 
-/// Whether a file is a journal left by apply (for callers that check before packaging).
+/// Whether guest-fixup has changed this guest (a journal is there).
 pub fn is_applied(fs: &dyn GuestFs) -> Result<bool> {
-    fs.exists(JOURNAL)
+    Ok(!generations(fs)?.is_empty())
 }

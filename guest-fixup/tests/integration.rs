@@ -3,6 +3,7 @@
 
 mod integration {
     pub mod apply;
+    pub mod boot;
     pub mod devices;
     pub mod plans;
     pub mod synthetic;
