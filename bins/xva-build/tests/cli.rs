@@ -3,6 +3,8 @@
 //! imports into the XAPI simulator (`import`) and kernel uploads to a real sshd
 //! (`upload_kernel`).
 
+#[path = "cli/fix_guest.rs"]
+mod fix_guest;
 #[path = "cli/import.rs"]
 mod import;
 #[path = "cli/sshd.rs"]

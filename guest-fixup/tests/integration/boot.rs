@@ -1,8 +1,8 @@
 //! The proof: real Debian guests (built by `tests/support/guest-image.sh` with debootstrap,
 //! cached by recipe) laid out as they were on Xen, fixed, and booted in QEMU (TCG, virtio
 //! disk, serial console) to the marker their init prints, with swap active. The unfixed copy
-//! of the HVM guest, whose boot loader works, must not reach the marker. All boots run in this
-//! one test, one after another, to keep the machine's two cores for the rest of the suite.
+//! of the HVM guest, whose boot loader works, must not reach the marker. The boots share the
+//! nextest test group `guest-boot` (one at a time, see `.config/nextest.toml`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -112,43 +112,48 @@ fn boot(image: &Path) -> Result<String, String> {
     Err(format!("no marker after {:?}:\n{tail}", start.elapsed()))
 }
 
+/// Copies the cached `layout` image, fixes the copy for `direction`, checks every loop device
+/// and mount is released, and boots it to the marker with swap active.
+fn fix_and_boot(dir: &Path, layout: &str, direction: &str) -> PathBuf {
+    let image = copy(&cached_image(layout), dir, &format!("{layout}.img"));
+    let options = FixOptions {
+        plan: PlanOptions::default(),
+        dry_run: false,
+        root: dir.join(format!("mnt-{layout}")),
+    };
+    let report = fix(&[image.clone()], &direction.parse().unwrap(), &options)
+        .unwrap_or_else(|e| panic!("{layout}: {e}"));
+    assert_released(&image, dir);
+    eprintln!("{layout}:\n{}", report.plan.diff());
+    let marker = boot(&image).unwrap_or_else(|log| panic!("{layout} (fixed): {log}"));
+    assert!(
+        marker.contains("root=/dev/vda1 swaps=1"),
+        "{layout}: {marker}"
+    );
+    image
+}
+
 #[test]
-fn fixed_xen_guests_boot_on_kvm_and_the_unfixed_one_does_not() {
+fn a_pygrub_booted_xen_pv_guest_boots_on_kvm_after_the_fix_and_converts_back() {
     let dir = tempfile::tempdir().unwrap();
-    let mut failures = Vec::new();
-    for (layout, direction) in [
-        ("xen-pv", "xen-pv->kvm-virtio"),
-        ("xen-hvm", "xen-hvm->kvm-virtio"),
-        ("xen-pv-xfs", "xen-pv->kvm-virtio"),
-    ] {
-        let image = copy(&cached_image(layout), dir.path(), &format!("{layout}.img"));
-        let options = FixOptions {
-            plan: PlanOptions::default(),
-            dry_run: false,
-            root: dir.path().join(format!("mnt-{layout}")),
-        };
-        let report = fix(&[image.clone()], &direction.parse().unwrap(), &options)
-            .unwrap_or_else(|e| panic!("{layout}: {e}"));
-        assert_released(&image, dir.path());
-        eprintln!("{layout}:\n{}", report.plan.diff());
-        match boot(&image) {
-            Ok(marker) if marker.contains("swaps=1") => eprintln!("{layout}: {marker}"),
-            Ok(marker) => failures.push(format!("{layout}: booted without swap: {marker}")),
-            Err(log) => failures.push(format!("{layout} (fixed): {log}")),
-        }
-        if layout == "xen-hvm" {
-            let unfixed = copy(&cached_image(layout), dir.path(), "unfixed.img");
-            if let Ok(marker) = boot(&unfixed) {
-                failures.push(format!("the unfixed {layout} image booted: {marker}"));
-            }
-            std::fs::remove_file(unfixed).unwrap();
-        }
-        if layout == "xen-pv" {
-            back_to_xen(&image, dir.path());
-        }
-        std::fs::remove_file(image).unwrap();
+    let image = fix_and_boot(dir.path(), "xen-pv", "xen-pv->kvm-virtio");
+    back_to_xen(&image, dir.path());
+}
+
+#[test]
+fn a_xen_hvm_guest_boots_on_kvm_only_after_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let unfixed = copy(&cached_image("xen-hvm"), dir.path(), "unfixed.img");
+    if let Ok(marker) = boot(&unfixed) {
+        panic!("the unfixed xen-hvm image booted: {marker}");
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    fix_and_boot(dir.path(), "xen-hvm", "xen-hvm->kvm-virtio");
+}
+
+#[test]
+fn a_xen_pv_guest_on_xfs_with_uuids_and_a_wiped_swap_boots_on_kvm_after_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    fix_and_boot(dir.path(), "xen-pv-xfs", "xen-pv->kvm-virtio");
 }
 
 /// kvm -> xen-pv on the fixed image, checked by inspecting the result (no Xen here).
