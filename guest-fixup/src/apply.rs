@@ -203,10 +203,11 @@ fn run_step(
                 })
                 .collect::<Result<Vec<_>>>()?;
             cx.guest.run(&words)?;
-            for path in rewrites
-                .iter()
-                .filter(|p| p.ends_with(".cfg") || p.ends_with(".conf"))
-            {
+            for path in rewrites.iter().filter(|p| {
+                std::path::Path::new(p)
+                    .extension()
+                    .is_some_and(|e| e == "cfg" || e == "conf")
+            }) {
                 replace_host_names(fs, path, &cx.host_names)?;
             }
         }

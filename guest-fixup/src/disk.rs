@@ -1,6 +1,6 @@
-//! The device layer: a guest's disks attached ([`attach`]), probed ([`probe`]), its root
+//! The device layer: a guest's disks attached ([`Attached`], loop devices and partition nodes), probed, its root
 //! filesystem found and mounted with the filesystems its fstab lists, and a chroot
-//! environment set up ([`mounts`]). [`Guest`] owns every loop device, partition node and
+//! environment set up ([`MountGuard`]s). [`Guest`] owns every loop device, partition node and
 //! mount it made; [`Guest::close`] (or drop, on any failure path) releases them in reverse.
 
 mod attach;

@@ -1,5 +1,5 @@
 //! The plan: a pure list of file edits and steps, each with its reason, for one guest and one
-//! [`Direction`]. Nothing is written here; [`crate::apply`] carries a plan out, and
+//! [`Direction`]. Nothing is written here; [`crate::apply()`] carries a plan out, and
 //! [`Plan::diff`] renders it as a unified diff for `--dry-run`.
 //!
 //! A guest that cannot be converted (only Xen-only kernels, no kernel with the target's block
@@ -24,6 +24,7 @@ use crate::inspect::Inspection;
 pub use staging::Staging;
 
 /// Choices that change the plan.
+#[allow(clippy::struct_excessive_bools)] // Independent switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlanOptions {
     /// Write `UUID=` instead of a renamed `/dev/` name where the volume has a UUID.
@@ -197,7 +198,7 @@ pub fn plan(
             &mut staging,
             inspection,
             target,
-            options,
+            *options,
             &mut refusals,
             &mut warnings,
         )?;
@@ -207,7 +208,7 @@ pub fn plan(
         inspection,
         facts,
         target,
-        options,
+        *options,
         !staging.is_empty() || !steps.is_empty(),
         &mut warnings,
     );

@@ -60,7 +60,7 @@ pub struct HostRunner;
 
 impl CommandRunner for HostRunner {
     fn run(&self, argv: &[String]) -> Result<String> {
-        let Some((program, args)) = argv.split_first() else {
+        let Some((program, rest)) = argv.split_first() else {
             return Err(GuestFixupError::Command {
                 command: String::new(),
                 outcome: "is empty".into(),
@@ -68,7 +68,7 @@ impl CommandRunner for HostRunner {
             });
         };
         let mut command = Command::new(program);
-        command.args(args).env("LC_ALL", "C");
+        command.args(rest).env("LC_ALL", "C");
         execute(command, argv)
     }
 }

@@ -43,7 +43,7 @@ impl Attached {
                 detail: "not an image file or a block device".into(),
             });
         }
-        for device in loops_backed_by(&canonical)? {
+        if let Some(device) = loops_backed_by(&canonical)?.into_iter().next() {
             check_not_mounted(&device, &canonical)?;
             return Err(GuestFixupError::Busy {
                 device: canonical,
@@ -140,7 +140,7 @@ impl Attached {
         match HostRunner.run(&argv) {
             Ok(_) => self.added_partitions = !self.partitions()?.is_empty(),
             Err(e) => {
-                tracing::info!(device = %self.device.display(), error = %e, "no partitions added")
+                tracing::info!(device = %self.device.display(), error = %e, "no partitions added");
             }
         }
         Ok(())
@@ -177,9 +177,8 @@ impl Drop for Attached {
 /// The loop devices whose backing file is `image`.
 fn loops_backed_by(image: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir("/sys/block") else {
-        return Ok(found);
-    };
+    let entries =
+        fs::read_dir("/sys/block").map_err(|e| GuestFixupError::io("listing", "/sys/block", e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with("loop") {

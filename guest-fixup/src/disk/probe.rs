@@ -46,7 +46,7 @@ pub fn probe(disks: &[Attached]) -> Result<DiskFacts> {
             host_device: Some(device.to_path_buf()),
         });
         if nodes.is_empty() {
-            facts.volumes.push(volume(index, None, device, false)?);
+            facts.volumes.push(volume(index, None, device, false));
         }
         for (number, node) in nodes {
             let swap_type = types.iter().any(|(n, t)| {
@@ -54,7 +54,7 @@ pub fn probe(disks: &[Attached]) -> Result<DiskFacts> {
             });
             facts
                 .volumes
-                .push(volume(index, Some(number), &node, swap_type)?);
+                .push(volume(index, Some(number), &node, swap_type));
         }
     }
     Ok(facts)
@@ -77,7 +77,7 @@ fn partition_types(device: &Path) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -> Result<Volume> {
+fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -> Volume {
     let argv = ["blkid", "-p", "-o", "export", &*device.to_string_lossy()].map(str::to_owned);
     // blkid exits 2 when it finds no signature at all.
     let export = HostRunner.run(&argv).unwrap_or_default();
@@ -100,7 +100,7 @@ fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -
         }
         Some(other) => Content::Other(other.to_owned()),
     };
-    Ok(Volume {
+    Volume {
         disk,
         partition,
         content,
@@ -108,7 +108,7 @@ fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -
         label: value("LABEL"),
         swap_type,
         host_device: Some(device.to_path_buf()),
-    })
+    }
 }
 
 /// Whether the first 440 bytes (the MBR's code area) are not all zero.

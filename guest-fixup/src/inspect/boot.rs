@@ -83,7 +83,11 @@ pub fn detect(fs: &dyn GuestFs) -> Result<Vec<Bootloader>> {
     let bls: Vec<String> = fs
         .list("/boot/loader/entries")?
         .into_iter()
-        .filter(|n| n.ends_with(".conf"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "conf")
+        })
         .map(|n| format!("/boot/loader/entries/{n}"))
         .collect();
     if let Some(grub2) = found.iter_mut().find(|b| b.kind == BootloaderKind::Grub2) {

@@ -136,12 +136,16 @@ pub fn detect(fs: &dyn GuestFs, debian_names: bool) -> Result<Vec<Kernel>> {
         else {
             continue;
         };
-        if version.ends_with(".hmac") || version.contains("rescue") {
+        if std::path::Path::new(&name)
+            .extension()
+            .is_some_and(|e| e == "hmac")
+            || version.contains("rescue")
+        {
             continue;
         }
         kernels.push(kernel(fs, &name, version, debian_names)?);
     }
-    kernels.sort_by(|a, b| version_key(&a.version).cmp(&version_key(&b.version)));
+    kernels.sort_by_key(|k| version_key(&k.version));
     Ok(kernels)
 }
 
@@ -240,7 +244,7 @@ fn initramfs_path(fs: &dyn GuestFs, version: &str, debian_names: bool) -> Result
 /// Orders versions numerically where they are numbers (`2.6.9` < `2.6.18` < `6.1.0-50`).
 fn version_key(version: &str) -> Vec<(u64, String)> {
     version
-        .split(|c: char| c == '.' || c == '-' || c == '_')
+        .split(['.', '-', '_'])
         .map(|part| {
             let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
             (digits.parse().unwrap_or(0), part[digits.len()..].to_owned())

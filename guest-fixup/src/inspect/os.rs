@@ -12,7 +12,7 @@ use crate::fs::GuestFs;
 pub enum Family {
     /// Debian, Ubuntu and derivatives (initramfs-tools, update-grub).
     Debian,
-    /// RHEL, CentOS, Rocky, Alma, Fedora, Oracle (dracut or mkinitrd, grubby / grub2-mkconfig).
+    /// Debian, Ubuntu and derivatives (initramfs-tools, `update-grub`).
     RedHat,
     /// SUSE Linux Enterprise and openSUSE (dracut or SUSE's mkinitrd).
     Suse,

@@ -107,7 +107,7 @@ pub fn plan(
     staging: &mut Staging<'_>,
     inspection: &Inspection,
     target: Target,
-    options: &PlanOptions,
+    options: PlanOptions,
     refusals: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Step>> {
@@ -147,93 +147,100 @@ pub fn plan(
         ));
         return Ok(steps);
     }
+    let Some(argv_for) = rebuild_tool(staging, inspection, target, &all_missing)? else {
+        refusals.push(format!(
+            "the initramfs lacks {} and the guest has no update-initramfs, dracut or mkinitrd to rebuild it",
+            all_missing.join(" ")
+        ));
+        return Ok(steps);
+    };
+    for (kernel, missing) in needing {
+        let exists = staging.fs().exists(&kernel.initramfs)?;
+        steps.push(Step::Chroot {
+            argv: argv_for(kernel, &missing, exists),
+            rewrites: vec![kernel.initramfs.clone()],
+            reason: format!(
+                "the initramfs of {} lacks {}",
+                kernel.version,
+                missing.join(" ")
+            ),
+        });
+    }
+    Ok(steps)
+}
+
+/// How one kernel's initramfs is rebuilt: from the kernel, its missing modules and whether
+/// the image exists, the command line.
+type RebuildArgv = Box<dyn Fn(&Kernel, &[&str], bool) -> Vec<Arg>>;
+
+fn text(s: &str) -> Arg {
+    Arg::Text(s.to_owned())
+}
+
+/// The guest's initramfs tool, after staging the configuration that makes later rebuilds keep
+/// the drivers; `None` if the guest has none.
+fn rebuild_tool(
+    staging: &mut Staging<'_>,
+    inspection: &Inspection,
+    target: Target,
+    modules: &[&str],
+) -> Result<Option<RebuildArgv>> {
     let tools = &inspection.tools;
-    let text = |s: &str| Arg::Text(s.to_owned());
     let debian = inspection.os.family == Family::Debian;
     if let (true, Some(tool)) = (
         debian || tools.dracut.is_none() && tools.mkinitrd.is_none(),
-        &tools.update_initramfs,
+        tools.update_initramfs.clone(),
     ) {
-        append_modules(staging, &all_missing)?;
-        for (kernel, missing) in needing {
-            let mode = if staging.fs().exists(&kernel.initramfs)? {
-                "-u"
-            } else {
-                "-c"
-            };
-            steps.push(Step::Chroot {
-                argv: vec![text(tool), text(mode), text("-k"), text(&kernel.version)],
-                rewrites: vec![kernel.initramfs.clone()],
-                reason: format!(
-                    "the initramfs of {} lacks {}",
-                    kernel.version,
-                    missing.join(" ")
-                ),
-            });
-        }
-    } else if let Some(tool) = &tools.dracut {
-        let drivers = all_missing.join(" ");
+        append_modules(staging, modules)?;
+        return Ok(Some(Box::new(move |kernel, _, exists| {
+            vec![
+                text(&tool),
+                text(if exists { "-u" } else { "-c" }),
+                text("-k"),
+                text(&kernel.version),
+            ]
+        })));
+    }
+    if let Some(tool) = tools.dracut.clone() {
+        let drivers = modules.join(" ");
         staging.set(
             DRACUT_CONF,
             Some(format!("# Written by guest-fixup: the disk drivers of the new hypervisor.\nadd_drivers+=\" {drivers} \"\n")),
             vec![format!("dracut adds {drivers} to every later initramfs too")],
         )?;
-        for (kernel, missing) in needing {
-            steps.push(Step::Chroot {
-                argv: vec![
-                    text(tool),
-                    text("-f"),
-                    text("--add-drivers"),
-                    text(&missing.join(" ")),
-                    text(&kernel.initramfs),
-                    text(&kernel.version),
-                ],
-                rewrites: vec![kernel.initramfs.clone()],
-                reason: format!(
-                    "the initramfs of {} lacks {}",
-                    kernel.version,
-                    missing.join(" ")
-                ),
-            });
-        }
-    } else if let Some(tool) = &tools.mkinitrd {
-        let suse = inspection.os.family == Family::Suse;
-        if suse {
-            suse_initrd_modules(staging, &all_missing, target)?;
-        } else {
-            modprobe_alias(staging, target)?;
-        }
-        for (kernel, missing) in needing {
-            let mut argv = vec![text(tool)];
-            if suse {
-                argv.extend([
-                    text("-k"),
-                    text(&kernel.image),
-                    text("-i"),
-                    text(&kernel.initramfs),
-                ]);
-            } else {
-                argv.push(text("-f"));
-                argv.extend(missing.iter().map(|m| text(&format!("--with={m}"))));
-                argv.extend([text(&kernel.initramfs), text(&kernel.version)]);
-            }
-            steps.push(Step::Chroot {
-                argv,
-                rewrites: vec![kernel.initramfs.clone()],
-                reason: format!(
-                    "the initramfs of {} lacks {}",
-                    kernel.version,
-                    missing.join(" ")
-                ),
-            });
-        }
-    } else {
-        refusals.push(format!(
-            "the initramfs lacks {} and the guest has no update-initramfs, dracut or mkinitrd to rebuild it",
-            all_missing.join(" ")
-        ));
+        return Ok(Some(Box::new(move |kernel, missing, _| {
+            vec![
+                text(&tool),
+                text("-f"),
+                text("--add-drivers"),
+                text(&missing.join(" ")),
+                text(&kernel.initramfs),
+                text(&kernel.version),
+            ]
+        })));
     }
-    Ok(steps)
+    let Some(tool) = tools.mkinitrd.clone() else {
+        return Ok(None);
+    };
+    if inspection.os.family == Family::Suse {
+        suse_initrd_modules(staging, modules, target)?;
+        return Ok(Some(Box::new(move |kernel, _, _| {
+            vec![
+                text(&tool),
+                text("-k"),
+                text(&kernel.image),
+                text("-i"),
+                text(&kernel.initramfs),
+            ]
+        })));
+    }
+    modprobe_alias(staging, target)?;
+    Ok(Some(Box::new(move |kernel, missing, _| {
+        let mut argv = vec![text(&tool), text("-f")];
+        argv.extend(missing.iter().map(|m| text(&format!("--with={m}"))));
+        argv.extend([text(&kernel.initramfs), text(&kernel.version)]);
+        argv
+    })))
 }
 
 /// initramfs-tools: list the modules in `/etc/initramfs-tools/modules`.

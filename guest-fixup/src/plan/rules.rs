@@ -50,7 +50,9 @@ pub fn referenced_names(fs: &dyn GuestFs, inspection: &Inspection) -> Result<BTr
     }
     for line in cmdline::command_lines(fs, &inspection.bootloaders)? {
         for key in ["root", "resume"] {
-            cmdline::values(&line, key).iter().for_each(|v| add(v));
+            for value in cmdline::values(&line, key) {
+                add(&value);
+            }
         }
     }
     if let Some(text) = fs.read_text(RESUME_FILE)? {
@@ -274,7 +276,7 @@ pub fn boot_steps(
     inspection: &Inspection,
     facts: &DiskFacts,
     target: Option<Target>,
-    options: &PlanOptions,
+    options: PlanOptions,
     changed: bool,
     warnings: &mut Vec<String>,
 ) -> Vec<Step> {

@@ -109,7 +109,7 @@ fn a_failing_chroot_command_stops_the_apply_and_undo_still_restores() {
     let planned = plan(
         &guest,
         &found,
-        &Default::default(),
+        &guest_fixup::DiskFacts::default(),
         &"xen-pv->kvm-virtio".parse().unwrap(),
         &PlanOptions::default(),
     )

@@ -3,6 +3,7 @@
 //! and the bad inputs. After every test, none of this test's loop devices (`losetup -j
 //! IMAGE`) or mounts (findmnt under its temp dir) is left.
 
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,7 +53,6 @@ pub fn tiny_disk(dir: &Path, files: impl FnOnce(&Root<'_>)) -> PathBuf {
         .stdin(std::process::Stdio::piped())
         .spawn()
         .expect("sfdisk: run scripts/install-test-deps");
-    use std::io::Write;
     sfdisk
         .stdin
         .take()
@@ -151,7 +151,7 @@ fn a_real_disk_is_fixed_through_loop_devices_and_released() {
             "#!/bin/sh\n[ \"$1\" = -o ] && echo \"\tlinux /vmlinuz root=/dev/$(ls /dev | grep -m1 'loop.*p1') console=hvc0\" > \"$2\"\n",
         ),
     );
-    let guest = Guest::open(&[image.clone()], &options(dir.path(), false)).unwrap();
+    let guest = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap();
     assert!(guest.facts().disks[0].partitioned);
     assert!(!guest.facts().disks[0].boot_code);
     let fs = guest.fs();
@@ -177,7 +177,7 @@ fn a_real_disk_is_fixed_through_loop_devices_and_released() {
     guest.close().unwrap();
     assert_released(&image, dir.path());
 
-    let guest = Guest::open(&[image.clone()], &options(dir.path(), true)).unwrap();
+    let guest = Guest::open(std::slice::from_ref(&image), &options(dir.path(), true)).unwrap();
     assert_eq!(
         guest.facts().volumes[1].content,
         guest_fixup::facts::Content::Swap
@@ -198,7 +198,7 @@ fn a_failing_chroot_command_is_reported_and_everything_is_released() {
         dir.path(),
         kvm_guest("#!/bin/sh\necho 'grub-mkconfig: boom' >&2\nexit 1\n"),
     );
-    let guest = Guest::open(&[image.clone()], &options(dir.path(), false)).unwrap();
+    let guest = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap();
     let fs = guest.fs();
     let found = inspect(&fs).unwrap();
     let direction = "kvm->xen-pv".parse().unwrap();
@@ -226,7 +226,7 @@ fn a_disk_without_linux_is_refused_and_released() {
         root.file("/data/readme.txt", "no operating system here\n");
     });
     let before = sha(&image);
-    let error = Guest::open(&[image.clone()], &options(dir.path(), false)).unwrap_err();
+    let error = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap_err();
     assert!(matches!(error, GuestFixupError::NoLinux { .. }), "{error}");
     assert!(
         error.to_string().contains("ext4 without /etc/fstab"),
@@ -245,15 +245,25 @@ fn a_corrupted_partition_table_is_refused_and_released() {
         .write(true)
         .open(&image)
         .unwrap();
-    use std::io::{Seek, SeekFrom, Write};
     bytes.seek(SeekFrom::Start(446)).unwrap();
     bytes.write_all(&[0xee; 64]).unwrap();
     drop(bytes);
     let before = sha(&image);
-    let error = Guest::open(&[image.clone()], &options(dir.path(), false)).unwrap_err();
+    let error = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap_err();
     assert!(matches!(error, GuestFixupError::NoLinux { .. }), "{error}");
     assert_released(&image, dir.path());
     assert_eq!(sha(&image), before);
+}
+
+/// A loop device and mount of the test's own, made outside guest-fixup.
+struct Elsewhere(String, PathBuf);
+
+impl Drop for Elsewhere {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.1).status();
+        let _ = Command::new("partx").args(["-d", &self.0]).status();
+        let _ = Command::new("losetup").args(["-d", &self.0]).status();
+    }
 }
 
 #[test]
@@ -263,14 +273,6 @@ fn a_root_mounted_elsewhere_is_refused() {
     let device = run(&["losetup", "-f", "--show", image.to_str().unwrap()])
         .trim()
         .to_owned();
-    struct Elsewhere(String, PathBuf);
-    impl Drop for Elsewhere {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.1).status();
-            let _ = Command::new("partx").args(["-d", &self.0]).status();
-            let _ = Command::new("losetup").args(["-d", &self.0]).status();
-        }
-    }
     let elsewhere = Elsewhere(device.clone(), dir.path().join("elsewhere"));
     std::fs::create_dir(&elsewhere.1).unwrap();
     run(&["partx", "-a", &device]);
@@ -281,7 +283,7 @@ fn a_root_mounted_elsewhere_is_refused() {
         &format!("{device}p1"),
         elsewhere.1.to_str().unwrap(),
     ]);
-    let error = Guest::open(&[image.clone()], &options(dir.path(), false)).unwrap_err();
+    let error = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap_err();
     assert!(matches!(error, GuestFixupError::Busy { .. }), "{error}");
     assert!(error.to_string().contains("is mounted at"), "{error}");
     drop(elsewhere);
@@ -293,7 +295,7 @@ fn a_read_only_guest_is_inspected_and_planned_but_not_changed() {
     let dir = tempfile::tempdir().unwrap();
     let image = tiny_disk(dir.path(), kvm_guest("#!/bin/sh\n"));
     let before = sha(&image);
-    let guest = Guest::open(&[image.clone()], &options(dir.path(), true)).unwrap();
+    let guest = Guest::open(std::slice::from_ref(&image), &options(dir.path(), true)).unwrap();
     let fs = guest.fs();
     let found = inspect(&fs).unwrap();
     let direction = "kvm->xen-pv".parse().unwrap();

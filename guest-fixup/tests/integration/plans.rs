@@ -99,7 +99,7 @@ fn a_xen_only_guest_is_refused_before_anything_is_written() {
     let error = plan(
         &guest,
         &found,
-        &Default::default(),
+        &guest_fixup::DiskFacts::default(),
         &"xen-pv->kvm-virtio".parse().unwrap(),
         &PlanOptions::default(),
     )
@@ -129,7 +129,7 @@ fn a_guest_without_the_target_driver_is_refused() {
     let error = plan(
         &guest,
         &found,
-        &Default::default(),
+        &guest_fixup::DiskFacts::default(),
         &"kvm->xen-pv".parse().unwrap(),
         &PlanOptions::default(),
     )

@@ -1,6 +1,13 @@
 //! Synthetic guest roots (files only) for the layouts this machine cannot build: each writes
 //! the files its distribution would have, kernels with their module lists and initramfs.
 
+#![allow(
+    clippy::format_collect,
+    clippy::type_complexity,
+    clippy::doc_markdown,
+    clippy::format_push_string
+)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! xva.py's own example, end to end: a xend CentOS 5 guest whose disks are the unpartitioned
+//! `xva.py`'s own example, end to end: a xend `CentOS` 5 guest whose disks are the unpartitioned
 //! images `sda1` (root) and `sda2` (swap), with `/dev/sda1` in grub.conf and fstab. `build
 //! --fix-guest xenserver-pv` must produce an XVA whose guest names `/dev/xvda` and `/dev/xvdb`
 //! everywhere (read back with debugfs from the disk extracted out of the XVA), leave the
@@ -75,10 +75,9 @@ fn debugfs_cat(image: &Path, file: &str) -> String {
     ])
 }
 
-#[test]
-fn xva_py_example_becomes_a_guest_that_names_xvda_everywhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
+/// The xend guest: its root and swap images (unpartitioned) and its configuration.
+fn xend_guest(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let tree = dir.join("tree");
     let version = "2.6.18-128.1.10.el5xen";
     write(&tree, "etc/redhat-release", b"CentOS release 5.3 (Final)\n");
     write(
@@ -99,7 +98,7 @@ fn xva_py_example_becomes_a_guest_that_names_xvda_everywhere() {
         &initrd(&format!("lib/modules/{version}/xen-blkfront.ko")),
     );
     write(&tree, &format!("lib/modules/{version}/modules.dep"), b"");
-    let root = dir.path().join("centos.5-3.x86-64.img");
+    let root = dir.join("centos.5-3.x86-64.img");
     run(&[
         "mkfs.ext3",
         "-q",
@@ -109,11 +108,18 @@ fn xva_py_example_becomes_a_guest_that_names_xvda_everywhere() {
         path(&root),
         "24M",
     ]);
-    let swap = dir.path().join("centos-swap.img");
+    let swap = dir.join("centos-swap.img");
     run(&["truncate", "-s", "16M", path(&swap)]);
     run(&["mkswap", "-q", path(&swap)]);
-    let config = dir.path().join("centos5.cfg");
+    let config = dir.join("centos5.cfg");
     fs::write(&config, format!("name = 'centos5'\nmemory = 256\nbootloader = '/usr/bin/pygrub'\ndisk = [ 'file:{},sda1,w', 'file:{},sda2,w' ]\n", root.display(), swap.display())).unwrap();
+    (root, swap, config)
+}
+
+#[test]
+fn xva_py_example_becomes_a_guest_that_names_xvda_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, swap, config) = xend_guest(dir.path());
     let (root_sha, swap_sha) = (sha(&root), sha(&swap));
 
     let plan = ok(&[
