@@ -10,6 +10,7 @@ use disk_image::xva::XvaOptions;
 use disk_image::{Boot, ChecksumKind, DiskSpec, Progress, VifSpec, VmSpec, xend};
 
 use crate::archive::{Archive, KernelCopy, place_kernel, print_copy_instructions};
+use crate::fix_guest::{FixGuestArgs, Fixed};
 use crate::inputs::{Destination, check_output, open_disk};
 use crate::server::ServerArgs;
 use crate::sftp::SshArgs;
@@ -100,7 +101,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// Output file, or `-` for standard output (or import straight into a host: --server).
-    #[arg(short, long, value_name = "FILE", required_unless_present = "server")]
+    #[arg(short, long, value_name = "FILE", required_unless_present_any = ["server", "dry_run"])]
     output: Option<PathBuf>,
     /// Print a JSON summary on standard output.
     #[arg(long)]
@@ -109,6 +110,8 @@ pub struct BuildArgs {
     server: ServerArgs,
     #[command(flatten)]
     ssh: SshArgs,
+    #[command(flatten)]
+    fix: FixGuestArgs,
 }
 
 /// `--checksum`.
@@ -170,6 +173,14 @@ pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
             config.to_vm_spec()?
         }
         None => spec_from_flags(args)?,
+    };
+    // The fixed copies (if any) must outlive the archive that reads them.
+    let _fixed = match crate::fix_guest::run(&args.fix, &mut spec, args.output.as_deref())? {
+        Some(Fixed::Planned(diff)) => {
+            print!("{diff}");
+            return Ok(Outcome::Success);
+        }
+        other => other,
     };
     let kernel_copies = place_kernel(&mut spec);
     if let Some(output) = &args.output {

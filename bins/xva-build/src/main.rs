@@ -4,6 +4,7 @@ mod archive;
 mod build;
 mod convert;
 mod extract;
+mod fix_guest;
 mod inputs;
 mod inspect;
 mod interrupt;
@@ -22,6 +23,8 @@ Examples:
   xva-build build --disk centos.img --pv --bootloader pygrub --name centos -o - | ssh host xe vm-import filename=/dev/stdin
   xva-build build --disk web.img --name web --server https://xs1 --tls-fingerprint AB:CD:... --password-file /root/xs-pw
   xva-build build --disk pv.img --kernel vmlinuz --ramdisk initrd.img --server https://xs1 --upload-kernel --ssh-key ~/.ssh/id_ed25519
+  xva-build build --config /etc/xen/centos5.cfg --fix-guest xenserver-pv --dry-run
+  xva-build build --config /etc/xen/centos5.cfg --fix-guest xenserver-pv -o centos5.xva
   xva-build inspect web.xva --json
   xva-build verify web.xva.zst
   xva-build extract web.xva --disk 0 -o web-disk0.vhd

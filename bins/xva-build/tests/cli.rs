@@ -5,6 +5,8 @@
 
 #[path = "cli/broken_pipe.rs"]
 mod broken_pipe;
+#[path = "cli/fix_guest.rs"]
+mod fix_guest;
 #[path = "cli/import.rs"]
 mod import;
 #[path = "cli/outputs.rs"]

@@ -1,0 +1,98 @@
+//! What the device layer knows about the guest's disks that its files cannot say: which disk
+//! is partitioned, whether it carries boot code (a pygrub-booted PV guest does not), and what
+//! each volume holds (its filesystem or swap signature, UUID, label). The planner uses it to
+//! write `UUID=`, to recreate a wiped swap area and to decide on `grub-install`; synthetic
+//! roots in tests pass it by hand.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::direction::{drive_index, parse_name};
+
+/// Facts about every disk of one guest, in the order the new hypervisor attaches them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiskFacts {
+    /// The disks; index 0 is the first (`xvda`, `vda`).
+    pub disks: Vec<DiskFact>,
+    /// The volumes: partitions, or whole unpartitioned disks.
+    pub volumes: Vec<Volume>,
+}
+
+/// One disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiskFact {
+    /// Whether it has a partition table.
+    pub partitioned: bool,
+    /// Whether its first sector holds boot code (an MBR boot loader).
+    pub boot_code: bool,
+    /// The host device it is attached as (`/dev/loop3`), when attached.
+    pub host_device: Option<PathBuf>,
+}
+
+/// What a volume holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Content {
+    /// A filesystem of this type (`ext4`, `xfs`, `btrfs`).
+    Filesystem(String),
+    /// A swap area.
+    Swap,
+    /// An LVM physical volume.
+    LvmMember,
+    /// No signature at all (a wiped or never-formatted area).
+    Empty,
+    /// Another signature (named).
+    Other(String),
+}
+
+/// One partition, or one unpartitioned disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// The disk index.
+    pub disk: usize,
+    /// The partition number, `None` for a whole unpartitioned disk.
+    pub partition: Option<u32>,
+    /// What it holds.
+    pub content: Content,
+    /// The filesystem or swap UUID.
+    pub uuid: Option<String>,
+    /// The filesystem or swap label.
+    pub label: Option<String>,
+    /// Whether the partition table types it as swap (MBR 0x82, GPT's Linux swap GUID).
+    pub swap_type: bool,
+    /// The host device (`/dev/loop3p5`), when attached.
+    pub host_device: Option<PathBuf>,
+}
+
+impl DiskFacts {
+    /// The volume a kernel name refers to on the new hypervisor (`vda5` -> disk 0 partition 5).
+    pub fn volume(&self, name: &str) -> Option<&Volume> {
+        let (_, letters, part) = parse_name(name)?;
+        let disk = drive_index(letters)?;
+        let partition = if part.is_empty() {
+            None
+        } else {
+            Some(part.parse().ok()?)
+        };
+        self.volumes
+            .iter()
+            .find(|v| v.disk == disk && v.partition == partition)
+    }
+
+    /// The volume with this UUID.
+    pub fn by_uuid(&self, uuid: &str) -> Option<&Volume> {
+        self.volumes.iter().find(|v| {
+            v.uuid
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(uuid))
+        })
+    }
+
+    /// The volume with this label.
+    pub fn by_label(&self, label: &str) -> Option<&Volume> {
+        self.volumes
+            .iter()
+            .find(|v| v.label.as_deref() == Some(label))
+    }
+}
