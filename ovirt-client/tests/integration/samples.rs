@@ -1,6 +1,7 @@
 //! The XML reader against the bodies recorded from a real 4.3 engine and the API model's
-//! documentation examples (`shared/research/ovirt-real/samples/`, copied into
-//! `tests/samples/`).
+//! documentation examples. They are recorded public data kept in the steering repository's
+//! `shared/research/ovirt-real/samples/` (with their sources), which sits beside the
+//! workspace (`../shared`) on developers' machines and in CI; they are not copied here.
 
 use ovirt_client::types::{
     Backup, BiosType, DiskAttachments, DiskBackup, DiskFormat, DiskInterface, DiskStatus, Disks,
@@ -10,8 +11,13 @@ use ovirt_client::types::{
 use ovirt_client::xml::parse;
 
 fn sample(name: &str) -> String {
-    let path = format!("{}/tests/samples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let path = format!(
+        "{}/../../shared/research/ovirt-real/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e} (the recorded engine bodies live in shared/, beside the workspace)")
+    })
 }
 
 #[test]
