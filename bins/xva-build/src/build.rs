@@ -1,5 +1,6 @@
 //! `xva-build build`: disk images or a xend configuration in, an XVA out.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
@@ -177,7 +178,9 @@ pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
     // The fixed copies (if any) must outlive the archive that reads them.
     let _fixed = match crate::fix_guest::run(&args.fix, &mut spec, args.output.as_deref())? {
         Some(Fixed::Planned(diff)) => {
-            print!("{diff}");
+            let mut out = cli_common::Stdout::lock();
+            write!(out, "{diff}")?;
+            out.flush()?;
             return Ok(Outcome::Success);
         }
         other => other,
@@ -241,14 +244,17 @@ fn write_file(
     let spec = &archive.spec;
     if json {
         let report = serde_json::json!({ "output": name, "vm": spec, "summary": summary });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        cli_common::print_json(&report)?;
     } else if output.as_os_str() != "-" {
-        println!(
+        let mut out = cli_common::Stdout::lock();
+        writeln!(
+            out,
             "{name}: VM `{}`, {} disk(s), {} bytes",
             spec.name,
             summary.disks.len(),
             summary.archive_bytes
-        );
+        )?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
 }

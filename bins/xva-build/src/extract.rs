@@ -1,5 +1,6 @@
 //! `xva-build extract`: one disk of an XVA out as a raw or VHD image.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -72,7 +73,9 @@ pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
     let to_file = matches!(destination, Destination::File(_));
     destination.commit()?;
     if to_file {
-        println!("{name}: disk {wanted}, {size} bytes");
+        let mut out = cli_common::Stdout::lock();
+        writeln!(out, "{name}: disk {wanted}, {size} bytes")?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
 }

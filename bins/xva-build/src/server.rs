@@ -162,9 +162,11 @@ pub fn run(
             "kernel_files": kernel_files,
             "summary": summary,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        cli_common::print_json(&report)?;
     } else {
-        println!("{uuid}");
+        let mut out = cli_common::Stdout::lock();
+        writeln!(out, "{uuid}")?;
+        out.flush()?;
     }
     Ok(Outcome::Success)
 }

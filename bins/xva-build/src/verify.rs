@@ -1,5 +1,6 @@
 //! `xva-build verify`: every checksum and the structure of an XVA.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -34,28 +35,32 @@ pub fn run(args: &VerifyArgs, progress: &dyn Progress) -> Result<Outcome> {
                 serde_json::json!({ "file": args.file, "ok": false, "error": format!("{error:#}") })
             }
         };
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        cli_common::print_json(&report)?;
     }
     match result {
         Ok(Verified::MetadataOnly) => {
             if !args.json {
-                println!(
+                writeln!(
+                    cli_common::Stdout::lock(),
                     "{}: ok, a metadata-only archive (ova.xml alone, as XAPI's /export_metadata \
                      writes): its VM records parse; it holds no disk data to check",
                     args.file.display()
-                );
+                )?;
             }
             Ok(Outcome::Success)
         }
         Ok(Verified::Disks(disks)) => {
             if !args.json {
+                let mut out = cli_common::Stdout::lock();
                 for disk in &disks {
-                    println!(
+                    writeln!(
+                        out,
                         "{}: {} chunks, {} bytes of data, checksums ok",
                         disk.id, disk.chunks, disk.data_bytes
-                    );
+                    )?;
                 }
-                println!("{}: ok", args.file.display());
+                writeln!(out, "{}: ok", args.file.display())?;
+                out.flush()?;
             }
             Ok(Outcome::Success)
         }

@@ -1,11 +1,12 @@
-//! `inspect` into a pipe whose reader is gone (`| head -c 10`) ends quietly with exit 0.
+//! Output into a pipe whose reader is gone (`| head -c 10`) ends quietly with exit 0, for
+//! every command that prints to standard output.
 
 use std::process::{Command, Stdio};
 
 use super::{make_disk, ok, path};
 
 #[test]
-fn inspect_into_a_closed_pipe_exits_0_without_a_panic() {
+fn output_into_a_closed_pipe_exits_0_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let disk = dir.path().join("d.img");
     make_disk(&disk, super::MIB);
@@ -20,11 +21,27 @@ fn inspect_into_a_closed_pipe_exits_0_without_a_panic() {
         path(&xva),
         "-q",
     ]);
-    for json in [true, false] {
+    let extracted = dir.path().join("d-back.img");
+    // (arguments, whether the command has --json)
+    let commands: [(&[&str], bool); 3] = [
+        (&["inspect", path(&xva)], true),
+        (&["verify", path(&xva)], true),
+        (
+            &["extract", path(&xva), "--disk", "0", "-o", path(&extracted)],
+            false,
+        ),
+    ];
+    let runs = commands.iter().flat_map(|&(args, has_json)| {
+        [(args, false), (args, true)]
+            .into_iter()
+            .take(1 + usize::from(has_json))
+    });
+    for (args, json) in runs {
+        let _ = std::fs::remove_file(&extracted);
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let mut command = Command::new(env!("CARGO_BIN_EXE_xva-build"));
-        command.args(["inspect", path(&xva)]);
+        command.args(args);
         if json {
             command.arg("--json");
         }
@@ -35,7 +52,11 @@ fn inspect_into_a_closed_pipe_exits_0_without_a_panic() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "json={json}: {stderr}");
-        assert!(stderr.is_empty(), "json={json}: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?} json={json}: {stderr}"
+        );
+        assert!(stderr.is_empty(), "{args:?} json={json}: {stderr}");
     }
 }
