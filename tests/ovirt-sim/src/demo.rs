@@ -1,6 +1,7 @@
 //! The engine's fixed infrastructure and the demo VMs.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -140,22 +141,17 @@ fn disk(
 }
 
 fn qemu_io(path: &Path, command: &str) -> Result<(), SimError> {
-    let output = std::process::Command::new("qemu-io")
-        .args(["-f", "qcow2", "-c", command])
-        .arg(path)
-        .output()
-        .map_err(|e| SimError::Tool {
-            command: "qemu-io".to_owned(),
-            detail: format!("{e}: install qemu-utils with `scripts/install-test-deps`"),
-        })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(SimError::Tool {
-            command: format!("qemu-io -c '{command}' {}", path.display()),
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
-    }
+    crate::tools::run(
+        "qemu-io",
+        &[
+            OsStr::new("-f"),
+            "qcow2".as_ref(),
+            "-c".as_ref(),
+            command.as_ref(),
+            path.as_os_str(),
+        ],
+    )
+    .map(drop)
 }
 
 fn attach(disk: String, bootable: bool) -> Attachment {

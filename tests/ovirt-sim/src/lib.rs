@@ -44,6 +44,7 @@ mod model;
 mod ovf;
 mod server;
 mod storage;
+pub mod tools;
 mod views;
 mod xml;
 

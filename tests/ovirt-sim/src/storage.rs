@@ -5,28 +5,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::error::SimError;
 use crate::model::{Disk, Format, Volume};
 
 /// Runs qemu-img with `args`.
 pub(crate) fn qemu_img(args: &[&str]) -> Result<(), SimError> {
-    let output = Command::new("qemu-img")
-        .args(args)
-        .output()
-        .map_err(|e| SimError::Tool {
-            command: format!("qemu-img {}", args.join(" ")),
-            detail: format!("{e}: install qemu-utils with `scripts/install-test-deps`"),
-        })?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(SimError::Tool {
-            command: format!("qemu-img {}", args.join(" ")),
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        })
-    }
+    crate::tools::run("qemu-img", args).map(drop)
 }
 
 fn text(path: &Path) -> String {

@@ -266,12 +266,14 @@ fn verify(engine: &Engine, index: usize) -> bool {
     let Ok(disk) = engine.disk(&t.disk) else {
         return false;
     };
-    let output = std::process::Command::new("qemu-img")
-        .args(["info", "--output=json"])
-        .arg(&disk.active().path)
-        .output();
-    let Ok(output) = output else { return false };
-    let Ok(info) = serde_json::from_slice::<serde_json::Value>(&output.stdout) else {
+    let path = disk.active().path.as_os_str();
+    let Ok(output) = crate::tools::run(
+        "qemu-img",
+        &["info".as_ref(), "--output=json".as_ref(), path],
+    ) else {
+        return false;
+    };
+    let Ok(info) = serde_json::from_str::<serde_json::Value>(&output) else {
         return false;
     };
     info["format"] == "qcow2" && info.get("backing-filename").is_none()

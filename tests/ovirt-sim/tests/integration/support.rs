@@ -35,22 +35,9 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Runs a tool, panicking with its output (and how to install it) on failure.
+/// Runs a tool (`ovirt_sim::tools::run`), panicking with its output on failure.
 pub fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}): install it with `scripts/install-test-deps`")
-        });
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    ovirt_sim::tools::run(program, args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `qemu-img compare` of two images (formats probed): panics unless identical.
