@@ -1,7 +1,7 @@
 //! The hypervisor-neutral backup engine shared by `vmbackup` (XenServer, oVirt) and
 //! `lvmbackup` (a Xen host's logical volumes).
 //!
-//! - `store`: the backup directory format (layouts, the versioned manifest, partial
+//! - [`store`]: the backup directory format (layouts, the versioned manifest, partial
 //!   directories published durably, the per-directory lock, scan, list, verify, prune);
 //! - `batch`: the `Job`-driven run loop (concurrency, cancellation, typed run events,
 //!   spans per VM and disk) and `save`, which streams, digests, compresses and verifies any
@@ -10,3 +10,5 @@
 //!
 //! A platform adds itself by implementing `batch::Job`; nothing here knows XAPI, oVirt or
 //! LVM.
+
+pub mod store;
