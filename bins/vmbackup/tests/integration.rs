@@ -17,6 +17,7 @@ mod integration {
     mod restore_checks;
     mod snapshots;
     mod stops;
+    mod store_lock;
     mod support;
     mod tags;
 }
