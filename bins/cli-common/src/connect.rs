@@ -125,7 +125,7 @@ pub struct PasswordLookup<'a> {
     /// The environment variable tried when no file is chosen (`VMBACKUP_PASSWORD`).
     pub env_var: &'a str,
     /// Where else a file may be named, for the message when there is no password
-    /// (`password_file= in the configuration`).
+    /// (`set password_file= in the configuration`).
     pub elsewhere: Option<&'a str>,
 }
 
@@ -162,7 +162,10 @@ impl PasswordLookup<'_> {
 
     /// The message when no password can be had.
     fn missing(&self) -> String {
-        let elsewhere = self.elsewhere.map(|e| format!(", {e}")).unwrap_or_default();
+        let elsewhere = self
+            .elsewhere
+            .map(|e| format!(", or {e}"))
+            .unwrap_or_default();
         format!(
             "no password: pass --password-file or --password-file-base64{elsewhere}, or set {} \
              (a prompt needs a terminal)",

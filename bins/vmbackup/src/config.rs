@@ -209,20 +209,9 @@ impl ClientCompression {
     }
 }
 
-/// Which certificates the XAPI connection trusts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TlsChoice {
-    /// The system's trust store (the default).
-    #[default]
-    SystemRoots,
-    /// The certificates of this PEM file (`tls_ca_file`).
-    CaFile(PathBuf),
-    /// Certificates with these SHA-256 fingerprints (`tls_fingerprint`, repeatable: list
-    /// every host of the pool), as written.
-    Pinned(Vec<String>),
-    /// Any certificate (`tls_insecure=true`): encrypted, not authenticated.
-    Insecure,
-}
+/// Which certificates the XAPI connection trusts (`tls_fingerprint`, `tls_ca_file`,
+/// `tls_insecure`; the pins as written): the one definition, shared with the command line.
+pub use cli_common::TlsChoice;
 
 /// VmBackup.py's command-line settings that also exist as keys (`compress=`,
 /// `ignore_extra_keys=`, `pre_clean=`); they win over the file.

@@ -29,7 +29,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct SshArgs {
     /// Copy the --kernel and --ramdisk to `/boot/guest/<uuid>/` on the --server host over SFTP,
     /// before the import (without it, the command says where to copy them).
-    #[arg(long, requires = "server")]
+    #[arg(long, requires = "host")]
     pub upload_kernel: bool,
     /// Log in with this private key (without passphrase) instead of the XAPI password.
     #[arg(long, value_name = "FILE", requires = "upload_kernel")]

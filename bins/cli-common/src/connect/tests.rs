@@ -87,7 +87,7 @@ fn the_password_comes_from_the_file_else_the_environment_else_a_terminal() {
     let lookup = PasswordLookup {
         what: "the XAPI password",
         env_var: "CLI_COMMON_TEST_PASSWORD_NEVER_SET",
-        elsewhere: Some("password_file= in the configuration"),
+        elsewhere: Some("set password_file= in the configuration"),
     };
     let file = SecretSource::File("/root/pw".into());
     assert_eq!(
@@ -101,8 +101,9 @@ fn the_password_comes_from_the_file_else_the_environment_else_a_terminal() {
     let missing = lookup.source(None, "Password: ", false).unwrap_err();
     assert_eq!(
         missing.to_string(),
-        "no password: pass --password-file or --password-file-base64, password_file= in the \
-         configuration, or set CLI_COMMON_TEST_PASSWORD_NEVER_SET (a prompt needs a terminal)"
+        "no password: pass --password-file or --password-file-base64, or set password_file= in \
+         the configuration, or set CLI_COMMON_TEST_PASSWORD_NEVER_SET (a prompt needs a \
+         terminal)"
     );
     // A variable that is set wins over the prompt (PATH is set under any test runner).
     let from_env = PasswordLookup {
