@@ -176,7 +176,7 @@ fn upload_kernel(
     endpoint: &Endpoint,
     password: &Secret,
     kernel_copies: &[KernelCopy],
-) -> Result<sftp::Uploaded> {
+) -> Result<xenapi::dom0::Uploaded> {
     sftp::upload(ssh, endpoint.host(), password, kernel_copies).with_context(|| {
         format!(
             "uploading the PV boot files to {} over SFTP (nothing was imported)",
