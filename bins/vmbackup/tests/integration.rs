@@ -4,6 +4,7 @@
 mod integration {
     mod backup_sr;
     mod backups;
+    mod broken_pipe;
     mod cli;
     mod cut_streams;
     mod damaged_backups;
