@@ -6,6 +6,7 @@ mod integration {
     mod backups;
     mod broken_pipe;
     mod cli;
+    mod connect_flags;
     mod cut_streams;
     mod damaged_backups;
     mod faults;
