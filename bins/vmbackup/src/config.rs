@@ -148,20 +148,7 @@ impl fmt::Display for JobKind {
     }
 }
 
-/// Which certificates the XAPI connection trusts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TlsChoice {
-    /// The system's trust store (the default).
-    #[default]
-    SystemRoots,
-    /// The certificates of this PEM file (`tls_ca_file`).
-    CaFile(PathBuf),
-    /// Certificates with these SHA-256 fingerprints (`tls_fingerprint`, repeatable: list
-    /// every host of the pool), as written.
-    Pinned(Vec<String>),
-    /// Any certificate (`tls_insecure=true`): encrypted, not authenticated.
-    Insecure,
-}
+pub use cli_common::TlsChoice;
 
 /// VmBackup.py's command-line settings that also exist as keys (`compress=`,
 /// `ignore_extra_keys=`, `pre_clean=`); they win over the file.

@@ -5,7 +5,9 @@ mod integration {
     mod backup_sr;
     mod backups;
     mod before_move;
+    mod broken_pipe;
     mod cli;
+    mod connect_flags;
     mod cut_streams;
     mod damaged_backups;
     mod faults;
