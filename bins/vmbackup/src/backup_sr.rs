@@ -25,13 +25,13 @@ mod restore;
 use std::collections::HashMap;
 use std::path::Path;
 
+use backup_core::store::{Manifest, PruneHook, ScannedDir, chain};
 use serde::{Deserialize, Serialize};
 use xenapi::records::{SrRecord, StringMap, VdiRecord};
 use xenapi::{Ref, Session};
 
 use crate::error::{Result, VmBackupError};
 use crate::inventory::Inventory;
-use crate::manifest::Manifest;
 
 pub use restore::restore;
 
@@ -47,6 +47,22 @@ pub const MARK_STAMP: &str = "vmbackup-backup-sr-stamp";
 
 /// Every mark of [`Marks`], the keys a restored disk loses.
 pub const MARK_KEYS: [&str; 4] = [MARK_VM, MARK_BACKUP, MARK_OWNER, MARK_STAMP];
+
+/// The manifest's key ([`Manifest::extra`]) of the disks a backup keeps on the backup SR.
+pub const SR_COPIES_FIELD: &str = "sr_copies";
+
+/// The disks the backup of `manifest` keeps on the backup SR (none for other kinds).
+pub fn sr_copies(manifest: &Manifest) -> Result<Vec<SrCopy>> {
+    manifest
+        .extra_field(SR_COPIES_FIELD)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
+            VmBackupError::Backup(format!(
+                "the manifest's `{SR_COPIES_FIELD}` of {} is not valid: {e}",
+                manifest.vm.name
+            ))
+        })
+}
 
 /// A disk a backup keeps on the backup SR.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +234,7 @@ type Located = std::result::Result<(Ref, VdiRecord), String>;
 /// The backup's disks on the backup SR, looked up by uuid in one read of the pool: each
 /// with its ref and record when it exists and carries this backup's marks, else why not.
 fn locate(session: &Session, manifest: &Manifest) -> Result<Vec<(SrCopy, Located)>> {
+    let copies = sr_copies(manifest)?;
     let vdis: HashMap<Ref, VdiRecord> = session
         .vdi()
         .get_all_records()
@@ -226,8 +243,7 @@ fn locate(session: &Session, manifest: &Manifest) -> Result<Vec<(SrCopy, Located
         .sr()
         .get_all_records()
         .map_err(|e| VmBackupError::xapi("reading the pool's SRs", e))?;
-    Ok(manifest
-        .sr_copies
+    Ok(copies
         .iter()
         .map(|copy| {
             let found = vdis.iter().find(|(_, v)| v.uuid == copy.vdi_uuid);
@@ -279,8 +295,22 @@ pub fn keeps_disks_on_sr(vm_dir: &Path) -> bool {
             entry
                 .ok()
                 .and_then(|e| Manifest::read(&e.path()).ok())
-                .is_some_and(|m| !m.sr_copies.is_empty())
+                .is_some_and(|m| sr_copies(&m).is_ok_and(|copies| !copies.is_empty()))
         })
+}
+
+/// The store's [`PruneHook`] for backups with disks on the backup SR: [`settle_plan`] with
+/// the pool, when there is one.
+#[derive(Clone, Copy)]
+pub struct BackupSrHook<'s> {
+    /// The pool; without it such backups are kept.
+    pub session: Option<&'s Session>,
+}
+
+impl PruneHook for BackupSrHook<'_> {
+    fn settle(&self, scan: &ScannedDir, plan: &mut retention::Plan, dry_run: bool) {
+        settle_plan(self.session, scan, plan, dry_run);
+    }
 }
 
 /// Why a backup with disks on the backup SR was kept.
@@ -293,7 +323,7 @@ const KEPT_OFFLINE: &str =
 /// with the reason. Backups without such disks are left to the plan.
 pub fn settle_plan(
     session: Option<&Session>,
-    scan: &retention::ScannedDir,
+    scan: &ScannedDir,
     plan: &mut retention::Plan,
     dry_run: bool,
 ) {
@@ -301,19 +331,23 @@ pub fn settle_plan(
         let Ok(manifest) = Manifest::read(&scan.dir.join(&decision.id)) else {
             continue;
         };
-        if manifest.sr_copies.is_empty() {
-            continue;
-        }
-        let kept = match session {
-            None => Some(KEPT_OFFLINE.to_owned()),
-            Some(_) if dry_run => {
+        let copies = match sr_copies(&manifest) {
+            Ok(copies) if copies.is_empty() => continue,
+            Ok(copies) => Ok(copies),
+            // Unreadable records of disks on the SR: keep the backup for a look.
+            Err(error) => Err(chain(&error)),
+        };
+        let kept = match (session, copies) {
+            (_, Err(why)) => Some(why),
+            (None, Ok(_)) => Some(KEPT_OFFLINE.to_owned()),
+            (Some(_), Ok(copies)) if dry_run => {
                 decision.reasons.push(format!(
                     "its {} disk(s) on the backup SR go too",
-                    manifest.sr_copies.len()
+                    copies.len()
                 ));
                 None
             }
-            Some(session) => destroy_copies(session, &manifest).err(),
+            (Some(session), Ok(_)) => destroy_copies(session, &manifest).err(),
         };
         if let Some(why) = kept {
             tracing::warn!(backup = %decision.id, %why, "backup kept");
@@ -327,7 +361,7 @@ pub fn settle_plan(
 /// what could not be destroyed. When one of them is there but does not check out (not
 /// ours, moved, resized), nothing is destroyed: the backup is kept for a look.
 fn destroy_copies(session: &Session, manifest: &Manifest) -> std::result::Result<(), String> {
-    let located = locate(session, manifest).map_err(|e| crate::run::chain(&e))?;
+    let located = locate(session, manifest).map_err(|e| chain(&e))?;
     let mut doubtful = Vec::new();
     let mut ours = Vec::new();
     for (copy, found) in located {

@@ -105,15 +105,10 @@ pub enum VmBackupError {
         #[source]
         source: Box<disk_image::DiskImageError>,
     },
-    /// Planning or applying retention failed.
-    #[error("{action}")]
-    Retention {
-        /// For example "pruning `/backups/web01`".
-        action: String,
-        /// What the retention library reported.
-        #[source]
-        source: Box<retention::RetentionError>,
-    },
+    /// The backup store failed: reading, writing, locking, listing, verifying or pruning
+    /// backups (the store's error names the path).
+    #[error(transparent)]
+    Store(#[from] backup_core::store::StoreError),
     /// The run was interrupted (Ctrl-C or SIGTERM); what was in progress was cleaned up.
     #[error("interrupted")]
     Interrupted,
@@ -142,14 +137,6 @@ impl VmBackupError {
     /// A disk-image failure while doing `action`.
     pub fn image(action: impl Into<String>, source: disk_image::DiskImageError) -> Self {
         VmBackupError::Image {
-            action: action.into(),
-            source: Box::new(source),
-        }
-    }
-
-    /// A retention failure while doing `action`.
-    pub fn retention(action: impl Into<String>, source: retention::RetentionError) -> Self {
-        VmBackupError::Retention {
             action: action.into(),
             source: Box::new(source),
         }

@@ -25,28 +25,30 @@ mod vm;
 use std::io::Read;
 use std::path::PathBuf;
 
+use backup_core::store::digest::{self, digest_bytes};
+use backup_core::store::verify::{METADATA_LIMIT, check_whole_tar};
+use backup_core::store::{
+    FileRole, MANIFEST_FORMAT, Manifest, ManifestDisk, ManifestFile, ManifestSource, ManifestState,
+    ManifestVm, PartialBackup, Recorded, dir_name,
+};
 use disk_image::Progress;
+use disk_image::compress::Compression;
 use jiff::Timestamp;
 use xenapi::records::VmRecord;
 use xenapi::{Ref, Session};
 
-use crate::backup_dir::PartialBackup;
 use crate::cancel::Cancel;
-use crate::config::{ClientCompression, Config, JobKind};
+use crate::config::{Config, JobKind};
 use crate::error::{Result, VmBackupError};
 use crate::guards::{
     destroy_vm_and_disks, disk_snapshot_prefix, snapshot_name, snapshot_name_prefix,
 };
 use crate::inventory::Inventory;
-use crate::manifest::{
-    FileRole, Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestState, ManifestVm,
-};
 use crate::naubackup_files::metadata_files;
 use crate::owner::Owner;
 use crate::save::{SaveOptions, Structure};
 use crate::selection::Job;
 use crate::status_log::Failure;
-use crate::{digest, names};
 
 /// What a job needs: the pool, its records, the settings, the stop flag.
 pub struct JobContext<'a> {
@@ -95,7 +97,7 @@ impl<T> AtStep<T> for Result<T> {
 
 /// The directory all of a VM's backups live in.
 pub fn vm_dir(config: &Config, vm_name: &str) -> PathBuf {
-    config.backup_dir.join(names::dir_name(vm_name))
+    config.backup_dir.join(dir_name(vm_name))
 }
 
 /// Backs up one VM; `start` names the backup.
@@ -151,7 +153,7 @@ impl<'a> Backup<'a> {
         start: Timestamp,
         progress: &'a dyn Progress,
     ) -> Result<Self> {
-        let stem = names::dir_name(&vm.name_label);
+        let stem = dir_name(&vm.name_label);
         let dir = PartialBackup::create(
             &vm_dir(ctx.config, &vm.name_label),
             start,
@@ -198,7 +200,7 @@ impl<'a> Backup<'a> {
     fn snapshot_name(&self) -> String {
         snapshot_name(
             &self.vm.name_label,
-            &retention::layout::backup_stamp(self.start, 0),
+            &backup_core::store::layout::backup_stamp(self.start, 0),
         )
     }
 
@@ -235,13 +237,13 @@ impl<'a> Backup<'a> {
         &mut self,
         path: String,
         role: FileRole,
-        compression: ClientCompression,
+        compression: Compression,
         digest: digest::FileDigest,
     ) {
         self.files.push(ManifestFile {
             path,
             role,
-            compression: compression.into(),
+            compression: Recorded::Known(compression),
             digest,
         });
     }
@@ -249,8 +251,8 @@ impl<'a> Backup<'a> {
     /// Writes and records a small metadata file.
     fn add_small_file(&mut self, path: &str, role: FileRole, contents: &[u8]) -> Result<()> {
         self.dir.write_file(path, contents)?;
-        let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
-        self.add_file(path.to_owned(), role, ClientCompression::None, digest);
+        let digest = digest_bytes(self.ctx.config.checksum, contents);
+        self.add_file(path.to_owned(), role, Compression::None, digest);
         Ok(())
     }
 
@@ -283,18 +285,19 @@ impl<'a> Backup<'a> {
         let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
         let download = self.session().export_metadata(vm).map_err(fail)?;
         let mut archive = Vec::new();
-        let mut limited = download.take(crate::verify::METADATA_LIMIT);
+        let mut limited = download.take(METADATA_LIMIT);
         limited
             .read_to_end(&mut archive)
             .map_err(|e| VmBackupError::io(self.doing("receiving the VM's metadata"), e))?;
         limited.into_inner().finish().map_err(fail)?;
-        crate::verify::check_whole_tar(&archive, &self.doing("the exported metadata"))?;
+        let shown = self.doing("the exported metadata");
+        check_whole_tar(&archive, std::path::Path::new(&shown))?;
         Ok(archive)
     }
 
     fn commit(self) -> Result<JobDone> {
-        let manifest = Manifest {
-            format: retention::layout::MANIFEST_FORMAT.to_owned(),
+        let mut manifest = Manifest {
+            format: MANIFEST_FORMAT.to_owned(),
             state: ManifestState::Complete,
             created: self.start.to_string(),
             finished: Timestamp::now().to_string(),
@@ -303,22 +306,24 @@ impl<'a> Backup<'a> {
             kind: self.job.kind.as_str().to_owned(),
             vm: ManifestVm {
                 uuid: self.vm.uuid.clone(),
-                name_label: self.vm.name_label.clone(),
+                name: self.vm.name_label.clone(),
                 directory: self.stem.clone(),
             },
-            pool: ManifestPool {
-                master: self.session().endpoint().to_string(),
+            source: ManifestSource {
+                endpoint: self.session().endpoint().to_string(),
                 host: self.ctx.host_name.to_owned(),
             },
             tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
             files: self.files,
             disks: self.disks,
-            sr_copies: self
-                .sr_copies
-                .as_ref()
-                .map(crate::backup_sr::CopyGuard::copies)
-                .unwrap_or_default(),
+            extra: serde_json::Map::new(),
         };
+        if let Some(copies) = &self.sr_copies {
+            let copies = copies.copies();
+            if !copies.is_empty() {
+                manifest.set_extra_field(crate::backup_sr::SR_COPIES_FIELD, &copies);
+            }
+        }
         let bytes = manifest.files.iter().map(|f| f.digest.bytes).sum();
         let path = self.dir.commit(&manifest)?;
         if let Some(copies) = self.sr_copies {

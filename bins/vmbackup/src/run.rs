@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use backup_core::store::Layout;
 use disk_image::Progress;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use retention::Layout;
 use serde::Serialize;
 use xenapi::Session;
 

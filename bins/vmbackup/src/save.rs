@@ -6,16 +6,15 @@
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use disk_image::compress::{CompressWriter, Compression};
+use backup_core::store::digest::{DigestWriter, FileDigest};
+use backup_core::store::{DigestKind, FileMode};
+use disk_image::compress::{Codec, CompressWriter, Compression};
 use disk_image::vhd::VhdCheck;
 use disk_image::xva::StreamVerifier;
 use disk_image::{DiskSink, Progress, RawFileSink};
 use xenapi::Download;
 
-use crate::backup_dir::FileMode;
 use crate::cancel::Cancel;
-use crate::config::{ClientCompression, ManifestDigest};
-use crate::digest::{DigestWriter, FileDigest};
 use crate::error::{Result, VmBackupError};
 use disk_image::writeback::WritebackFile;
 
@@ -23,9 +22,9 @@ use disk_image::writeback::WritebackFile;
 #[derive(Clone, Copy)]
 pub struct SaveOptions<'a> {
     /// Compression done here.
-    pub compression: ClientCompression,
+    pub compression: Compression,
     /// Digest recorded in the manifest.
-    pub digest: ManifestDigest,
+    pub digest: DigestKind,
     /// The structure to check while the download streams.
     pub structure: Structure,
     /// The mode of the file.
@@ -95,13 +94,13 @@ impl Checker {
 }
 
 /// The compressor (level, threads) a `compression=` setting stands for; its
-/// [`suffix`](Compression::suffix) ends the file names.
-pub fn codec(compression: ClientCompression) -> Compression {
+/// [`suffix`](Codec::suffix) ends the file names.
+pub fn codec(compression: Compression) -> Codec {
     let threads = u32::try_from(disk_image::chunks::default_workers()).unwrap_or(2);
     match compression {
-        ClientCompression::None => Compression::None,
-        ClientCompression::Zstd => Compression::Zstd { level: 3, threads },
-        ClientCompression::Gzip => Compression::Gzip { level: 6 },
+        Compression::None => Codec::None,
+        Compression::Zstd => Codec::Zstd { level: 3, threads },
+        Compression::Gzip => Codec::Gzip { level: 6 },
     }
 }
 
@@ -163,7 +162,7 @@ pub fn save_raw_disk(
     label: &str,
     options: &SaveOptions<'_>,
 ) -> Result<Saved> {
-    if options.compression != ClientCompression::None {
+    if options.compression != Compression::None {
         return save(download, path, label, options);
     }
     let shown = path.display().to_string();

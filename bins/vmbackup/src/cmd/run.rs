@@ -1,14 +1,14 @@
 //! `vmbackup run` and `vmbackup preview`.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use backup_core::store::StoreLock;
 use clap::Args;
 use cli_common::{Outcome, ProgressSet, UsageError, printable};
 use jiff::civil::DateTime;
-use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
@@ -259,7 +259,7 @@ fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> 
 pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
-    let _lock = lock(&config.backup_dir)?;
+    let _lock = StoreLock::acquire(&config.backup_dir)?;
     let secret = password(&config)?;
     let node = node_name().unwrap_or_else(|_| "localhost".to_owned());
     let host = short_host_name(&node).to_owned();
@@ -392,17 +392,4 @@ fn dump_db_if_asked(
             None
         }
     }
-}
-
-/// One run at a time per backup directory (cron runs that overlap would fight over
-/// retention).
-fn lock(dir: &Path) -> Result<Flock<File>> {
-    let path = dir.join(".vmbackup.lock");
-    let file = File::create(&path).with_context(|| format!("creating `{}`", path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        anyhow::anyhow!(
-            "another vmbackup run is using `{}` ({errno})",
-            dir.display()
-        )
-    })
 }

@@ -15,8 +15,8 @@ use super::{AtStep, Backup, JobFailure};
 use crate::backup_sr::{CopyGuard, Marks, SrCopy, find_sr, leftovers};
 use crate::error::VmBackupError;
 use crate::guards::VmSnapshot;
-use crate::manifest::FileRole;
 use crate::status_log::Failure;
+use backup_core::store::FileRole;
 
 /// How long one `VDI.copy` may take (storage-side, but a large disk on a slow SR takes hours).
 const COPY_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -59,7 +59,7 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
         label: format!(
             "{} (vmbackup backup-sr {})",
             backup.vm.name_label,
-            retention::layout::backup_stamp(backup.start, 0)
+            backup_core::store::layout::backup_stamp(backup.start, 0)
         ),
         sources: backup
             .ctx

@@ -1,14 +1,13 @@
 //! vdi-export: the boot disk (or every disk) as a raw or VHD image.
 
+use backup_core::store::{FileRole, ManifestDisk, Recorded, dir_name};
+use disk_image::ImageFormat;
 use xenapi::DiskFormat;
 
 use super::{AtStep, Backup, JobFailure};
-use crate::config::VdiFormat;
 use crate::error::VmBackupError;
 use crate::guards::{TempVdi, disk_snapshot_name};
 use crate::inventory::VmDisk;
-use crate::manifest::{FileRole, ManifestDisk};
-use crate::names;
 use crate::naubackup_files::disk_device;
 use crate::save::{self, Saved, Structure, save, save_raw_disk};
 use crate::status_log::Failure;
@@ -34,12 +33,12 @@ pub(super) fn vdi_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
         let file = export_disk(backup, disk, &device, single)?;
         backup.disks.push(ManifestDisk {
             device,
-            userdevice: disk.vbd.userdevice.clone(),
-            vdi_uuid: disk.vdi.uuid.clone(),
-            name_label: disk.vdi.name_label.clone(),
+            slot: disk.vbd.userdevice.clone(),
+            volume_uuid: disk.vdi.uuid.clone(),
+            name: disk.vdi.name_label.clone(),
             virtual_size: disk.vdi.virtual_size.max(0).cast_unsigned(),
             file,
-            format: backup.ctx.config.vdi_export_format.into(),
+            format: Recorded::Known(backup.ctx.config.vdi_export_format),
         });
     }
     Ok(())
@@ -67,7 +66,7 @@ fn export_disk(
     let stem = if single {
         backup.stem.clone()
     } else {
-        format!("{}-{}", backup.stem, names::dir_name(device))
+        format!("{}-{}", backup.stem, dir_name(device))
     };
     let file = format!(
         "{stem}.{}{}",
@@ -77,10 +76,7 @@ fn export_disk(
     let size = disk.vdi.virtual_size.max(0).cast_unsigned();
     let saved = (|| {
         let path = backup.dir.file_path(&file)?;
-        let wire = match format {
-            VdiFormat::Raw => DiskFormat::Raw,
-            VdiFormat::Vhd => DiskFormat::Vhd,
-        };
+        let wire = DiskFormat::from(format);
         let download = session
             .export_raw_vdi(snapshot.reference(), wire, None)
             .map_err(|e| {
@@ -88,13 +84,13 @@ fn export_disk(
             })?;
         let label = format!("{} {device}", backup.vm.name_label);
         let saved = match format {
-            VdiFormat::Raw => save_raw_disk(
+            ImageFormat::Raw => save_raw_disk(
                 download,
                 &path,
                 &label,
                 &backup.save_options(Structure::Raw),
             )?,
-            VdiFormat::Vhd => save(
+            ImageFormat::Vhd => save(
                 download,
                 &path,
                 &label,
@@ -123,19 +119,19 @@ fn export_disk(
 /// not) a structure checked as it streamed, of that size.
 fn check_image(
     path: &std::path::Path,
-    format: VdiFormat,
+    format: ImageFormat,
     size: u64,
     saved: &Saved,
 ) -> crate::error::Result<()> {
     let shown = path.display();
     let problem = |what: String| VmBackupError::Backup(format!("`{shown}`: {what}"));
     match format {
-        VdiFormat::Raw if saved.received != size => Err(problem(format!(
+        ImageFormat::Raw if saved.received != size => Err(problem(format!(
             "received {} bytes of a {size}-byte disk",
             saved.received
         ))),
-        VdiFormat::Raw => Ok(()),
-        VdiFormat::Vhd => match saved.vhd_size {
+        ImageFormat::Raw => Ok(()),
+        ImageFormat::Vhd => match saved.vhd_size {
             Some(found) if found == size => Ok(()),
             Some(found) => Err(problem(format!(
                 "a VHD of {found} bytes for a {size}-byte disk"

@@ -1,11 +1,11 @@
 //! vm-export and metadata-export.
 
-use xenapi::{Compression, ExportOptions};
+use backup_core::store::FileRole;
+use disk_image::compress::Compression;
+use xenapi::ExportOptions;
 
 use super::{AtStep, Backup, JobFailure};
-use crate::config::ClientCompression;
 use crate::guards::VmSnapshot;
-use crate::manifest::FileRole;
 use crate::save::{self, Structure, save};
 use crate::status_log::Failure;
 
@@ -38,7 +38,8 @@ pub(super) fn export_snapshot(
             Compression::Gzip
         } else {
             Compression::None
-        },
+        }
+        .into(),
         preserve_power_state: false,
     };
     let file = format!(
@@ -63,7 +64,7 @@ pub(super) fn export_snapshot(
     })()
     .at(Failure::VmExport)?;
     let compression = if host_compression {
-        ClientCompression::Gzip
+        Compression::Gzip
     } else {
         backup.ctx.config.compression
     };

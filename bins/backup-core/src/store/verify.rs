@@ -7,17 +7,16 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use disk_image::compress::{Detected, decompressed};
+use disk_image::compress::{Compression, decompressed};
 use disk_image::vhd::{VhdCheck, VhdDisk};
 use disk_image::xva::XvaReader;
-use disk_image::{NoProgress, RandomAccessDisk};
+use disk_image::{ImageFormat, NoProgress, RandomAccessDisk};
 use serde::Serialize;
 
-use crate::digest::{FileDigest, kind_named, read_digested};
-use crate::error::{Result, VmBackupError};
-use crate::manifest::{
-    FileCompression, FileRole, ImageFormat, Manifest, ManifestFile, ManifestState,
-};
+use super::digest::{FileDigest, read_digested};
+use super::error::{Result, StoreError, chain};
+use super::manifest::{Manifest, ManifestFile};
+use super::words::{FileRole, ManifestState};
 
 /// What checking one backup found.
 #[derive(Debug, Clone, Serialize)]
@@ -43,9 +42,10 @@ impl BackupCheck {
 /// damaged files are problems in the result.
 pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
     let manifest = Manifest::read(dir)?;
+    let _span = tracing::info_span!("verify", backup = %dir.display()).entered();
     let mut check = BackupCheck {
         path: dir.to_path_buf(),
-        vm: manifest.vm.name_label.clone(),
+        vm: manifest.vm.name.clone(),
         files: manifest.files.len(),
         problems: Vec::new(),
     };
@@ -69,7 +69,7 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
         let path = match Manifest::resolve(dir, &file.path) {
             Ok(path) => path,
             Err(error) => {
-                check.problems.push(crate::run::chain(&error));
+                check.problems.push(chain(&error));
                 continue;
             }
         };
@@ -84,66 +84,62 @@ pub fn verify_backup(dir: &Path) -> Result<BackupCheck> {
                 file.digest.value,
                 file.digest.bytes
             )),
-            Err(error) => check.problems.push(crate::run::chain(&error)),
+            Err(error) => check.problems.push(chain(&error)),
         }
+    }
+    for problem in &check.problems {
+        tracing::warn!(%problem, "backup not sound");
     }
     Ok(check)
 }
 
 /// The most a metadata-only archive may hold (records only).
-pub(crate) const METADATA_LIMIT: u64 = 64 << 20;
+pub const METADATA_LIMIT: u64 = 64 << 20;
 
 /// Whether what the file turned out to be matches the manifest's compression.
-fn check_compression(shown: &str, recorded: &FileCompression, detected: Detected) -> Result<()> {
-    let matches = matches!(
-        (recorded, detected),
-        (FileCompression::None, Detected::Plain)
-            | (FileCompression::Gzip, Detected::Gzip)
-            | (FileCompression::Zstd, Detected::Zstd)
-    );
-    if matches {
+fn check_compression(path: &Path, recorded: Compression, detected: Compression) -> Result<()> {
+    if recorded == detected {
         Ok(())
     } else {
-        Err(VmBackupError::Backup(format!(
-            "`{shown}`: the manifest says compression `{recorded}`, the file is {detected:?}"
-        )))
+        Err(StoreError::damaged(
+            path,
+            format!("the manifest says compression `{recorded}`, the file is {detected}"),
+        ))
     }
 }
 
 /// Reads one file of the backup once: its digest, and, by its role, the structure as the
-/// bytes pass (every checksum of an XVA, the structure and size of a disk image).
+/// bytes pass (every checksum of an XVA, the structure and size of a disk image). Every
+/// word of the manifest it needs must be known, or the file fails.
 fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<FileDigest> {
-    let Some(kind) = kind_named(&file.digest.kind) else {
-        return Err(VmBackupError::Backup(format!(
-            "`{}`: unknown digest kind `{}` in the manifest",
-            path.display(),
-            file.digest.kind
-        )));
-    };
-    let shown = path.display().to_string();
     let unknown = |what: &str, value: &str| {
-        VmBackupError::Backup(format!(
-            "`{shown}`: unknown {what} `{value}` in the manifest"
-        ))
+        StoreError::damaged(path, format!("unknown {what} `{value}` in the manifest"))
     };
-    if let FileCompression::Unknown(value) = &file.compression {
-        return Err(unknown("compression", value));
-    }
-    let image = |e| VmBackupError::image(format!("verifying `{shown}`"), e);
-    let read = |e| VmBackupError::io(format!("reading `{shown}`"), e);
+    let kind = file
+        .digest
+        .kind
+        .known()
+        .map_err(|value| unknown("digest kind", value))?;
+    let compression = file
+        .compression
+        .known()
+        .map_err(|value| unknown("compression", value))?;
+    let shown = path.display().to_string();
+    let image = |e| StoreError::image("verifying", path, e);
+    let read = |e| StoreError::io("reading", path, e);
     match &file.role {
         FileRole::Unknown(value) => Err(unknown("role", value)),
         FileRole::Metadata | FileRole::NaubackupMetadata => {
             // Small text files: their digest and length are their check.
             read_digested(path, kind, |bytes| {
                 let (_, detected) = decompressed(bytes).map_err(read)?;
-                check_compression(&shown, &file.compression, detected)
+                check_compression(path, compression, detected.into())
             })
         }
         FileRole::Xva | FileRole::MetadataXva | FileRole::BackupSrXva => {
             read_digested(path, kind, |bytes| {
                 let (archive, detected) = decompressed(bytes).map_err(read)?;
-                check_compression(&shown, &file.compression, detected)?;
+                check_compression(path, compression, detected.into())?;
                 if file.role != FileRole::Xva {
                     // Records only (small): ova.xml and the archive's whole structure.
                     let mut bytes = Vec::new();
@@ -152,7 +148,7 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
                         .read_to_end(&mut bytes)
                         .map_err(read)?;
                     XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
-                    return check_whole_tar(&bytes, &shown);
+                    return check_whole_tar(&bytes, path);
                 }
                 let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
                 while reader
@@ -165,28 +161,30 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
         }
         FileRole::Disk => {
             let Some(disk) = manifest.disks.iter().find(|d| d.file == file.path) else {
-                return Err(VmBackupError::Backup(format!(
-                    "`{shown}`: a disk image the manifest's disks do not describe"
-                )));
+                return Err(StoreError::damaged(
+                    path,
+                    "a disk image the manifest's disks do not describe",
+                ));
             };
-            let compressed = file.compression != FileCompression::None;
+            let format = disk
+                .format
+                .known()
+                .map_err(|value| unknown("image format", value))?;
+            let compressed = compression != Compression::None;
             let mut size = 0;
             let digest = read_digested(path, kind, |bytes| {
                 let (mut plain, detected) = decompressed(bytes).map_err(read)?;
-                check_compression(&shown, &file.compression, detected)?;
-                size = match (&disk.format, compressed) {
+                check_compression(path, compression, detected.into())?;
+                size = match (format, compressed) {
                     (ImageFormat::Raw, _) => {
                         std::io::copy(&mut plain, &mut std::io::sink()).map_err(read)?
                     }
-                    (ImageFormat::Vhd, true) => vhd_size(&mut plain, &shown)?,
+                    (ImageFormat::Vhd, true) => vhd_size(&mut plain, path)?,
                     (ImageFormat::Vhd, false) => VhdDisk::open(path).map_err(image)?.size(),
-                    (ImageFormat::Unknown(value), _) => {
-                        return Err(unknown("image format", value));
-                    }
                 };
                 Ok(())
             })?;
-            check_size(&shown, size, disk.virtual_size)?;
+            check_size(path, size, disk.virtual_size)?;
             Ok(digest)
         }
     }
@@ -195,10 +193,9 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
 /// Checks that `archive` (a metadata-only XVA, small) is a whole tar archive: every
 /// member's header and data present, then the two zero blocks that end an archive. Its
 /// `ova.xml` alone can be whole while the archive was cut short.
-pub(crate) fn check_whole_tar(archive: &[u8], shown: &str) -> Result<()> {
+pub fn check_whole_tar(archive: &[u8], path: &Path) -> Result<()> {
     const BLOCK: usize = 512;
-    let problem =
-        |what: String| VmBackupError::Backup(format!("`{shown}` is not a whole archive: {what}"));
+    let problem = |what: String| StoreError::damaged(path, format!("not a whole archive: {what}"));
     let mut at = 0usize;
     loop {
         let Some(header) = archive.get(at..at + BLOCK) else {
@@ -237,22 +234,22 @@ pub(crate) fn check_whole_tar(archive: &[u8], shown: &str) -> Result<()> {
 }
 
 /// The virtual size of the VHD `input` streams, its structure checked on the way.
-pub(crate) fn vhd_size(input: &mut dyn Read, shown: &str) -> Result<u64> {
-    let mut check = VhdCheck::new(shown);
-    std::io::copy(input, &mut check)
-        .map_err(|e| VmBackupError::io(format!("checking the VHD `{shown}`"), e))?;
+pub fn vhd_size(input: &mut dyn Read, path: &Path) -> Result<u64> {
+    let mut check = VhdCheck::new(path.display().to_string());
+    std::io::copy(input, &mut check).map_err(|e| StoreError::io("checking the VHD", path, e))?;
     check
         .finish()
-        .map_err(|e| VmBackupError::image(format!("checking the VHD `{shown}`"), e))
+        .map_err(|e| StoreError::image("checking the VHD", path, e))
 }
 
 /// A disk image must hold its whole disk.
-pub(crate) fn check_size(shown: &str, size: u64, virtual_size: u64) -> Result<()> {
+pub fn check_size(path: &Path, size: u64, virtual_size: u64) -> Result<()> {
     if size == virtual_size {
         Ok(())
     } else {
-        Err(VmBackupError::Backup(format!(
-            "`{shown}` holds {size} bytes of a {virtual_size}-byte disk"
-        )))
+        Err(StoreError::damaged(
+            path,
+            format!("holds {size} bytes of a {virtual_size}-byte disk"),
+        ))
     }
 }
