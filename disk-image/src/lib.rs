@@ -95,4 +95,5 @@ pub use progress::{NoProgress, Progress};
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};
 pub use source::{DiskInput, FileDisk, PaddedDisk, RandomAccessDisk, SequentialDisk, StreamDisk};
 pub use spec::{Actions, Boot, DiskSpec, Platform, VifSpec, VmSpec};
+pub use read_full::read_full;
 pub use zero::is_zero;

@@ -10,8 +10,9 @@ use disk_image::Progress;
 
 use super::cancel::Cancel;
 use super::clock::{Clock, elapsed};
-use super::events::{EventKind, JobReport, Outcome, RunEvent, error_chain};
+use super::events::{EventKind, JobReport, Outcome, RunEvent};
 use super::job::{BoxError, Job, JobContext, Note};
+use crate::store::chain;
 
 /// The report of one job of `J`.
 pub type ReportOf<J> = JobReport<<J as Job>::Kind, <J as Job>::Step>;
@@ -115,7 +116,7 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
         let outcome = match job.run(&cx) {
             Ok(published) => Outcome::Published(published),
             Err(failed) => {
-                let error = error_chain(failed.error.as_ref());
+                let error = chain(failed.error.as_ref());
                 tracing::error!(step = %failed.step, error, "failed");
                 Outcome::Failed {
                     step: failed.step,
@@ -135,7 +136,7 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
                 pruned = removed;
             }
             Err(error) => {
-                let text = format!("retention: {}", error_chain(error.as_ref()));
+                let text = format!("retention: {}", chain(error.as_ref()));
                 tracing::warn!("{text}");
                 send(EventKind::Warning(&text));
                 warnings.push(text);
