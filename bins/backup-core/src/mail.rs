@@ -61,6 +61,18 @@ pub enum MailError {
     },
 }
 
+impl MailError {
+    /// The cause alone (the SMTP client's or the file's error), for a caller that words the
+    /// step itself.
+    pub fn into_source(self) -> Box<dyn std::error::Error + Send + Sync> {
+        match self {
+            MailError::Build(source) => Box::new(source),
+            MailError::CaFile { source, .. } => source,
+            MailError::Tls(source) | MailError::Send { source, .. } => Box::new(source),
+        }
+    }
+}
+
 /// The SMTP AUTH user and password; `Debug` does not show the password.
 #[derive(Clone)]
 pub struct SmtpAuth {
