@@ -141,18 +141,26 @@ fn render(event: &VmEvent<'_>, settings: &RunSettings<'_>) {
     {
         tracing::warn!(%error, "could not write the status log");
     }
+    if let Some(line) = terminal_line(event) {
+        (settings.on_event)(&line);
+    }
+}
+
+/// VmBackup.py's progress line of an event, if it has one: `vm-export of web01: begin`,
+/// `vm-export of web01: SUCCESS web01,elapse:2 size:1G`, or the failure words and the error.
+fn terminal_line(event: &VmEvent<'_>) -> Option<String> {
     let prefix = format!("{} of {}", event.kind.as_str(), event.name);
     match event.what {
-        EventKind::Started => (settings.on_event)(&format!("{prefix}: begin")),
+        EventKind::Started => Some(format!("{prefix}: begin")),
         EventKind::Finished(report) => {
             let detail = match &report.outcome {
                 Outcome::Published(_) => String::new(),
                 _ => format!(" ({})", error_of(report).unwrap_or_default()),
             };
             let line = VmResult::of(report).end_status();
-            (settings.on_event)(&format!("{prefix}: {line}{detail}"));
+            Some(format!("{prefix}: {line}{detail}"))
         }
-        _ => {}
+        _ => None,
     }
 }
 
@@ -168,4 +176,93 @@ fn retain(pool: &Pool<'_>, job: &Job, now: Timestamp) -> Result<Vec<PathBuf>, Bo
         false,
     )?;
     Ok(pruned.applied.removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use backup_core::batch::{EventKind, JobReport, Outcome, Published, RunEvent};
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::config::JobKind;
+    use crate::status_log::Failure;
+
+    fn report(outcome: Outcome<Failure>) -> VmJobReport {
+        JobReport {
+            index: 0,
+            name: "web01".into(),
+            kind: JobKind::VdiExport,
+            outcome,
+            warnings: Vec::new(),
+            pruned: Vec::new(),
+            started: Timestamp::UNIX_EPOCH,
+            elapsed: Duration::from_secs(130),
+        }
+    }
+
+    fn line(what: EventKind<'_, JobKind, Failure>) -> Option<String> {
+        terminal_line(&RunEvent {
+            at: Timestamp::UNIX_EPOCH,
+            index: 0,
+            name: "web01",
+            kind: JobKind::VdiExport,
+            what,
+        })
+    }
+
+    #[test]
+    fn the_terminal_shows_each_vm_s_begin_and_end_as_vmbackup_py_did() {
+        assert_eq!(
+            line(EventKind::Started).as_deref(),
+            Some("vdi-export of web01: begin")
+        );
+        let published = report(Outcome::Published(Published {
+            backup: "/b/web01/x".into(),
+            bytes: 2 << 30,
+        }));
+        assert_eq!(
+            line(EventKind::Finished(&published)).as_deref(),
+            Some("vdi-export of web01: SUCCESS web01,elapse:2 size:2G")
+        );
+        let failed = report(Outcome::Failed {
+            step: Failure::VdiSnapshot,
+            error: "no space".into(),
+        });
+        assert_eq!(
+            line(EventKind::Finished(&failed)).as_deref(),
+            Some("vdi-export of web01: VDI-SNAPSHOT-FAIL web01 (no space)")
+        );
+        let cancelled = report(Outcome::Cancelled);
+        assert_eq!(
+            line(EventKind::Finished(&cancelled)).as_deref(),
+            Some("vdi-export of web01: VDI-EXPORT-FAIL web01 (interrupted before it started)")
+        );
+        assert_eq!(line(EventKind::Warning("w")), None);
+    }
+
+    #[test]
+    fn the_json_report_keeps_its_fields() {
+        let job = Job {
+            uuid: "u1".into(),
+            name: "web01".into(),
+            kind: JobKind::VdiExport,
+            keep: None,
+            rule: crate::Location::CommandLine,
+        };
+        let failed = report(Outcome::Failed {
+            step: Failure::VdiSnapshot,
+            error: "no space".into(),
+        });
+        let json = serde_json::to_value(VmReport::of(&job, &failed)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "uuid": "u1", "name": "web01", "kind": "vdi-export", "status": "failed",
+                "status_line": "VDI-SNAPSHOT-FAIL web01", "backup": null, "bytes": 0,
+                "seconds": 130.0, "error": "no space", "warnings": [], "pruned": [],
+            })
+        );
+    }
 }

@@ -52,7 +52,11 @@ pub struct Batch<'a, J: Job> {
     pub retention: Option<&'a dyn Retention<J>>,
 }
 
-/// Runs every job; returns a report per job, in the jobs' order.
+/// Runs every job; returns a report per job, in the jobs' order. Jobs are taken in order
+/// by `concurrency` worker threads; a job that fails is reported and the others go on; once
+/// the stop flag is set, the jobs not started yet are reported as cancelled without
+/// running. A job that panics ends the run with its panic, after the other workers finish
+/// their current job (the guards of the panicking job clean up as it unwinds).
 pub fn run_batch<J: Job>(jobs: &[J], batch: &Batch<'_, J>) -> Vec<ReportOf<J>> {
     let next = Mutex::new(jobs.iter().enumerate());
     let reports = Mutex::new(Vec::with_capacity(jobs.len()));
