@@ -22,7 +22,7 @@
 //!   [`apply`].
 //!
 //! Nothing here knows a hypervisor: a platform writes its files into a [`PartialBackup`]
-//! and its own fields into the manifest ([`Manifest::extra`]).
+//! and its own keys into the manifest ([`Manifest::extra`]).
 //!
 //! # Example
 //!
@@ -89,7 +89,7 @@ pub use error::{Result, StoreError, chain};
 pub use layout::{Layout, MANIFEST_FILE, MANIFEST_FORMAT};
 pub use listing::{ListedBackup, ListedState, VmBackups, backups_under, list_backups, list_vm_dir};
 pub use lock::{LOCK_FILE, StoreLock};
-pub use manifest::{Manifest, ManifestDisk, ManifestFile, ManifestSource, ManifestVm};
+pub use manifest::{Extra, Manifest, ManifestDisk, ManifestFile, ManifestSource, ManifestVm};
 pub use names::{MAX_DIR_NAME_BYTES, POOL_DB_DIR_PREFIX, dir_name, vm_name_of_dir};
 pub use partial::{FileMode, PartialBackup};
 pub use prune::{NoHook, PruneHook, Pruned, prune_vm_dir};

@@ -290,7 +290,7 @@ impl<'a> Backup<'a> {
     }
 
     fn commit(self) -> Result<Published> {
-        let mut manifest = Manifest {
+        let manifest = Manifest {
             format: MANIFEST_FORMAT.to_owned(),
             state: ManifestState::Complete,
             created: self.start.to_string(),
@@ -310,14 +310,14 @@ impl<'a> Backup<'a> {
             tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
             files: self.files,
             disks: self.disks,
-            extra: serde_json::Map::new(),
+            extra: crate::backup_sr::XapiFields {
+                sr_copies: self
+                    .sr_copies
+                    .as_ref()
+                    .map(crate::backup_sr::CopyGuard::copies)
+                    .unwrap_or_default(),
+            },
         };
-        if let Some(copies) = &self.sr_copies {
-            let copies = copies.copies();
-            if !copies.is_empty() {
-                manifest.set_extra_field(crate::backup_sr::SR_COPIES_FIELD, &copies);
-            }
-        }
         let bytes = manifest.files.iter().map(|f| f.digest.bytes).sum();
         let backup = self.dir.commit(&manifest)?;
         if let Some(copies) = self.sr_copies {

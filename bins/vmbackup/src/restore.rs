@@ -24,6 +24,7 @@ use serde::Serialize;
 use xenapi::records::{VbdType, VdiRecord};
 use xenapi::{DiskFormat, ImportOptions, Ref, Session};
 
+use crate::backup_sr::XapiManifest;
 use crate::cancel::Cancel;
 use crate::error::{Result, VmBackupError};
 use crate::guards::{TempVdi, destroy_vm_and_disks};
@@ -84,7 +85,7 @@ pub fn restore_backup(
     cancel: &Cancel,
     progress: &dyn Progress,
 ) -> Result<Restored> {
-    let manifest = Manifest::read(dir)?;
+    let manifest = XapiManifest::read_as(dir)?;
     if manifest.state != ManifestState::Complete {
         return Err(VmBackupError::Backup(format!(
             "`{}`: the manifest's state is `{}`, not complete",
@@ -204,7 +205,7 @@ fn forget_owner(session: &Session, vm: &Ref) -> xenapi::Result<()> {
 
 /// With `--preserve`, the original VM must be gone: a second VM with its name and MACs
 /// would clash on the network.
-fn refuse_beside_the_original(session: &Session, manifest: &Manifest) -> Result<()> {
+fn refuse_beside_the_original(session: &Session, manifest: &XapiManifest) -> Result<()> {
     match session.vm().get_by_uuid(&manifest.vm.uuid) {
         Ok(_) => Err(VmBackupError::Backup(format!(
             "the original VM `{}` ({}) still exists: restoring it with its identity would make \
@@ -247,7 +248,7 @@ fn checked_file(dir: &Path, file: &ManifestFile) -> Result<PathBuf> {
 fn restore_disks(
     session: &Session,
     dir: &Path,
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     sr: Option<Ref>,
     options: &RestoreOptions,
     cancel: &Cancel,

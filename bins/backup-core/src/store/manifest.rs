@@ -26,8 +26,9 @@
 //! The keys keep the spellings of the first version (written by vmbackup for XenServer):
 //! backups written before this crate existed read unchanged. Their Rust names say what
 //! they are on any platform (`pool` is the [`ManifestSource`], `userdevice` a disk's
-//! [`slot`](ManifestDisk::slot)). Keys a platform adds (vmbackup's `sr_copies`) and keys a
-//! later version adds are kept in [`Manifest::extra`] and written back as read.
+//! [`slot`](ManifestDisk::slot)). Keys a platform adds (vmbackup's `sr_copies`) are its own
+//! type `X` in [`Manifest::extra`], written after the others in that type's field order;
+//! the store reads them as an untyped [`Extra`] map it never writes.
 //!
 //! **Versioning.** `format` names the version ([`MANIFEST_FORMAT`]); a manifest of another
 //! format is refused before anything else of it is read. Within a version, fields are only
@@ -49,14 +50,17 @@ use disk_image::compress::Compression;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// The platform's keys as the store reads them: untyped, in no particular order.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
 use super::digest::FileDigest;
 use super::error::{Result, StoreError};
 use super::layout::{MANIFEST_FILE, MANIFEST_FORMAT};
 use super::words::{FileRole, ManifestState, Recorded};
 
-/// The manifest of one backup.
+/// The manifest of one backup, with the platform's own keys as `X`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct Manifest<X = Extra> {
     /// Always [`MANIFEST_FORMAT`].
     pub format: String,
     /// Always complete: an incomplete backup has no manifest.
@@ -86,10 +90,9 @@ pub struct Manifest {
     /// The disks stored as images.
     #[serde(default)]
     pub disks: Vec<ManifestDisk>,
-    /// Keys a platform adds (vmbackup's `sr_copies`) and keys a later version adds, as
-    /// read; see [`Manifest::extra_field`].
+    /// The keys a platform adds (vmbackup's `sr_copies`), after the others.
     #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: X,
 }
 
 /// The VM of a backup.
@@ -158,57 +161,9 @@ pub(crate) enum ManifestProblem {
 }
 
 impl Manifest {
-    /// Reads the manifest of the backup directory `dir`.
+    /// Reads the manifest of the backup directory `dir`, the platform's keys untyped.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        let path = dir.join(MANIFEST_FILE);
-        let bytes = fs::read(&path).map_err(|e| StoreError::io("reading", &path, e))?;
-        Manifest::from_json(&path, &bytes)
-    }
-
-    /// The manifest in `bytes` (read from `path`, named in errors): its `format` checked
-    /// first, so that a later version's manifest is refused as such.
-    pub fn from_json(path: &Path, bytes: &[u8]) -> Result<Manifest> {
-        Manifest::parse(bytes).map_err(|problem| StoreError::Manifest {
-            path: path.to_path_buf(),
-            problem: match problem {
-                ManifestProblem::NotValid(e) => format!("not a valid manifest: {e}"),
-                ManifestProblem::UnknownFormat(f) => format!("unknown manifest format `{f}`"),
-            },
-        })
-    }
-
-    /// [`Manifest::from_json`], with the problem typed.
-    pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Manifest, ManifestProblem> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ManifestProblem::NotValid(e.to_string()))?;
-        match value.get("format") {
-            Some(serde_json::Value::String(format)) if format == MANIFEST_FORMAT => {}
-            Some(serde_json::Value::String(format)) => {
-                return Err(ManifestProblem::UnknownFormat(format.clone()));
-            }
-            _ => return Err(ManifestProblem::NotValid("no `format`".to_owned())),
-        }
-        serde_json::from_value(value).map_err(|e| ManifestProblem::NotValid(e.to_string()))
-    }
-
-    /// The record of the file at `path` (relative to the backup).
-    pub fn file(&self, path: &str) -> Option<&ManifestFile> {
-        self.files.iter().find(|f| f.path == path)
-    }
-
-    /// The platform's field `key` (see [`Manifest::extra`]), read as `T`; `None` when the
-    /// manifest has none.
-    pub fn extra_field<T: DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> std::result::Result<Option<T>, serde_json::Error> {
-        self.extra.get(key).map(T::deserialize).transpose()
-    }
-
-    /// Sets the platform's field `key`.
-    pub fn set_extra_field(&mut self, key: &str, value: &impl Serialize) {
-        let value = serde_json::to_value(value).expect("a manifest field always serialises");
-        self.extra.insert(key.to_owned(), value);
+        Manifest::read_as(dir)
     }
 
     /// The path of the file `relative` inside the backup `dir`, refused unless it is a
@@ -237,7 +192,51 @@ impl Manifest {
             Err(e) => Err(StoreError::io("reading", &path, e)),
         }
     }
+}
 
+impl<X: DeserializeOwned> Manifest<X> {
+    /// Reads the manifest of the backup directory `dir`, the platform's keys as `X`.
+    pub fn read_as(dir: &Path) -> Result<Manifest<X>> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = fs::read(&path).map_err(|e| StoreError::io("reading", &path, e))?;
+        Manifest::from_json(&path, &bytes)
+    }
+
+    /// The manifest in `bytes` (read from `path`, named in errors): its `format` checked
+    /// first, so that a later version's manifest is refused as such.
+    pub fn from_json(path: &Path, bytes: &[u8]) -> Result<Manifest<X>> {
+        Manifest::parse(bytes).map_err(|problem| StoreError::Manifest {
+            path: path.to_path_buf(),
+            problem: match problem {
+                ManifestProblem::NotValid(e) => format!("not a valid manifest: {e}"),
+                ManifestProblem::UnknownFormat(f) => format!("unknown manifest format `{f}`"),
+            },
+        })
+    }
+
+    /// [`Manifest::from_json`], with the problem typed.
+    pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<Manifest<X>, ManifestProblem> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ManifestProblem::NotValid(e.to_string()))?;
+        match value.get("format") {
+            Some(serde_json::Value::String(format)) if format == MANIFEST_FORMAT => {}
+            Some(serde_json::Value::String(format)) => {
+                return Err(ManifestProblem::UnknownFormat(format.clone()));
+            }
+            _ => return Err(ManifestProblem::NotValid("no `format`".to_owned())),
+        }
+        serde_json::from_value(value).map_err(|e| ManifestProblem::NotValid(e.to_string()))
+    }
+}
+
+impl<X> Manifest<X> {
+    /// The record of the file at `path` (relative to the backup).
+    pub fn file(&self, path: &str) -> Option<&ManifestFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+impl<X: Serialize> Manifest<X> {
     /// The manifest as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a manifest always serialises")
@@ -331,6 +330,12 @@ mod tests {
         assert_eq!(manifest.to_json(), text);
     }
 
+    /// A platform's keys, typed.
+    #[derive(Debug, Deserialize, Serialize)]
+    struct Copies {
+        sr_copies: Vec<serde_json::Value>,
+    }
+
     #[test]
     fn platform_fields_are_kept_and_later_formats_refused() {
         let text = WRITTEN.replace(
@@ -338,21 +343,23 @@ mod tests {
             "  ],\n  \"sr_copies\": [\n    {\n      \"device\": \"xvda\"\n    }\n  ]\n}",
         );
         let path = Path::new("m.json");
-        let manifest = Manifest::from_json(path, text.as_bytes()).unwrap();
-        let copies: Option<Vec<serde_json::Value>> = manifest.extra_field("sr_copies").unwrap();
-        assert_eq!(copies.unwrap()[0]["device"], "xvda");
+        let manifest: Manifest = Manifest::from_json(path, text.as_bytes()).unwrap();
+        assert_eq!(manifest.extra["sr_copies"][0]["device"], "xvda");
         assert_eq!(manifest.to_json(), text, "written back as read");
-        assert!(manifest.extra_field::<u64>("sr_copies").is_err());
-        assert_eq!(manifest.extra_field::<u64>("absent").unwrap(), None);
+
+        let typed: Manifest<Copies> = Manifest::from_json(path, text.as_bytes()).unwrap();
+        assert_eq!(typed.extra.sr_copies.len(), 1);
+        assert_eq!(typed.to_json(), text);
+        assert!(Manifest::<Copies>::from_json(path, WRITTEN.as_bytes()).is_err());
 
         let later = WRITTEN.replace("vmtoolkit-backup/1", "vmtoolkit-backup/2");
-        let error = Manifest::from_json(path, later.as_bytes()).unwrap_err();
+        let error = Manifest::<Extra>::from_json(path, later.as_bytes()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "`m.json`: unknown manifest format `vmtoolkit-backup/2`"
         );
-        assert!(Manifest::from_json(path, b"{}").is_err());
-        assert!(Manifest::from_json(path, b"{not json").is_err());
+        assert!(Manifest::<Extra>::from_json(path, b"{}").is_err());
+        assert!(Manifest::<Extra>::from_json(path, b"{not json").is_err());
     }
 
     #[test]

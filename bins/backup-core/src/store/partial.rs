@@ -193,7 +193,7 @@ impl PartialBackup {
     }
 
     /// Makes the backup durable and visible; returns its final path.
-    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+    pub fn commit<X: serde::Serialize>(mut self, manifest: &Manifest<X>) -> Result<PathBuf> {
         sync_tree(&self.path)?;
         // NAUbackup's marker, so that its tools and runbooks see the backup as good.
         self.write_synced(NAUBACKUP_SUCCESS_MARKER, b"")?;
@@ -287,5 +287,45 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["2026-11-22T013005Z"]);
+    }
+
+    #[test]
+    fn hostile_file_names_are_refused_and_nothing_escapes() {
+        let root = tempfile::tempdir().unwrap();
+        let vm_dir = root.path().join("vm");
+        let start: Timestamp = "2026-11-22T01:30:05Z".parse().unwrap();
+        let backup = PartialBackup::create(&vm_dir, start, FileMode::default()).unwrap();
+        for bad in [
+            "",
+            "../escape",
+            "/etc/passwd",
+            "a/../../b",
+            "./x",
+            "DISK-xvda/..",
+        ] {
+            let error = backup.write_file(bad, b"x").unwrap_err();
+            assert!(
+                matches!(error, StoreError::Refused { .. }),
+                "{bad}: {error}"
+            );
+        }
+        backup.write_file("VIFs/vif-0.cfg", b"one").unwrap();
+        let twice = backup.write_file("VIFs/vif-0.cfg", b"two").unwrap_err();
+        assert!(twice.to_string().contains("written twice"), "{twice}");
+        assert_eq!(
+            fs::read(backup.path().join("VIFs/vif-0.cfg")).unwrap(),
+            b"one"
+        );
+        // A name made safe by the mapping stays one path component.
+        let name = crate::store::dir_name("../../etc");
+        backup.write_file(&name, b"x").unwrap();
+        assert!(backup.path().join(&name).is_file());
+        let entries: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
+        assert_eq!(entries.len(), 1, "only the VM directory");
+        let mode = fs::metadata(backup.path().join("VIFs"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }

@@ -13,7 +13,7 @@ use super::layout::{
     DELETING_PREFIX, Layout, MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKERS, PARTIAL_PREFIX,
     PROTECTED_MARKER, parse_naubackup_name, parse_stamp,
 };
-use super::manifest::{Manifest, ManifestProblem};
+use super::manifest::{Extra, Manifest, ManifestProblem};
 use super::words::ManifestState;
 
 /// What a scan found in one VM's backup directory.
@@ -161,7 +161,7 @@ fn read_own(path: &Path, name: &str) -> Result<Result<Backup, NotABackup>> {
     let damaged = |why: String| Ok(Err(NotABackup::Damaged { time, why }));
     let manifest_path = path.join(MANIFEST_FILE);
     let manifest = match fs::read(&manifest_path) {
-        Ok(bytes) => Some(Manifest::parse(&bytes)),
+        Ok(bytes) => Some(Manifest::<Extra>::parse(&bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) if !partial => return damaged(format!("{MANIFEST_FILE} cannot be read: {e}")),
         Err(e) => return Err(StoreError::io("reading", &manifest_path, e)),

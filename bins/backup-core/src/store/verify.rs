@@ -253,3 +253,120 @@ pub fn check_size(path: &Path, size: u64, virtual_size: u64) -> Result<()> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use disk_image::compress::{Codec, CompressWriter};
+
+    use super::*;
+    use crate::store::digest::DigestWriter;
+    use crate::store::{
+        DigestKind, FileMode, MANIFEST_FORMAT, ManifestDisk, ManifestSource, ManifestVm,
+        PartialBackup, Recorded,
+    };
+
+    /// A committed backup of one raw disk image (`disk.raw.zst`, zstd) of `size` bytes.
+    fn raw_backup(root: &Path, size: usize) -> PathBuf {
+        let start = "2026-11-22T01:30:05Z".parse().unwrap();
+        let backup = PartialBackup::create(&root.join("vm"), start, FileMode::default()).unwrap();
+        let path = backup.file_path("disk.raw.zst").unwrap();
+        let file = FileMode::default().create_new(&path).unwrap();
+        let mut out = CompressWriter::new(
+            DigestWriter::new(file, DigestKind::Sha256),
+            Codec::Zstd {
+                level: 1,
+                threads: 0,
+            },
+        )
+        .unwrap();
+        out.write_all(&vec![7u8; size]).unwrap();
+        let (_, digest) = out.finish().unwrap().finish();
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.to_owned(),
+            state: ManifestState::Complete,
+            created: "2026-11-22T01:30:05Z".to_owned(),
+            finished: "2026-11-22T01:30:06Z".to_owned(),
+            parent: None,
+            tags: Vec::new(),
+            kind: "test".to_owned(),
+            vm: ManifestVm {
+                uuid: "u".into(),
+                name: "vm".into(),
+                directory: "vm".into(),
+            },
+            source: ManifestSource {
+                endpoint: "https://here".into(),
+                host: "h".into(),
+            },
+            tool: "test".into(),
+            files: vec![ManifestFile {
+                path: "disk.raw.zst".into(),
+                role: FileRole::Disk,
+                compression: Recorded::Known(Compression::Zstd),
+                digest,
+            }],
+            disks: vec![ManifestDisk {
+                device: "xvda".into(),
+                slot: "0".into(),
+                volume_uuid: "v".into(),
+                name: "system".into(),
+                virtual_size: 4096,
+                file: "disk.raw.zst".into(),
+                format: Recorded::Known(ImageFormat::Raw),
+            }],
+            extra: crate::store::Extra::new(),
+        };
+        backup.commit(&manifest).unwrap()
+    }
+
+    #[test]
+    fn a_sound_image_passes_a_short_or_changed_one_fails() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = raw_backup(root.path(), 4096);
+        let check = verify_backup(&dir).unwrap();
+        assert!(check.ok(), "{:?}", check.problems);
+        assert_eq!((check.vm.as_str(), check.files), ("vm", 1));
+
+        // Same digest recorded, other bytes: the digest catches it.
+        let image = dir.join("disk.raw.zst");
+        let mut bytes = std::fs::read(&image).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&image, &bytes).unwrap();
+        let check = verify_backup(&dir).unwrap();
+        assert!(!check.ok());
+
+        // A whole, well-digested image of the wrong size: the size check catches it.
+        let root = tempfile::tempdir().unwrap();
+        let dir = raw_backup(root.path(), 1000);
+        let check = verify_backup(&dir).unwrap();
+        assert!(
+            check
+                .problems
+                .iter()
+                .any(|p| p.contains("holds 1000 bytes of a 4096-byte disk")),
+            "{:?}",
+            check.problems
+        );
+    }
+
+    #[test]
+    fn a_file_stored_otherwise_than_recorded_fails() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = raw_backup(root.path(), 4096);
+        let path = dir.join(crate::store::MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"zstd\"", "\"gzip\"")).unwrap();
+        let check = verify_backup(&dir).unwrap();
+        assert!(
+            check
+                .problems
+                .iter()
+                .any(|p| p.contains("compression `gzip`, the file is zstd")),
+            "{:?}",
+            check.problems
+        );
+    }
+}

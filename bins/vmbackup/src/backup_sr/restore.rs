@@ -14,21 +14,21 @@ use xenapi::records::{StringMap, VbdMode, VbdRecord, VbdType};
 use xenapi::rpc::Value;
 use xenapi::{ImportOptions, Ref, Session};
 
-use super::locate;
+use super::{XapiManifest, locate};
 use crate::cancel::Cancel;
 use crate::error::{Result, VmBackupError};
 use crate::guards::{TempVdi, destroy_vm_and_disks};
 use crate::restore::{DiskCheck, RestoreOptions, Restored, pool_disk_digest, target_sr};
+use backup_core::store::FileRole;
 use backup_core::store::digest::digest_bytes;
 use backup_core::store::verify::METADATA_LIMIT;
-use backup_core::store::{FileRole, Manifest};
 
 /// Restores the backup-sr backup in `dir` (its `manifest`) onto `sr` (the pool's default SR
 /// when `None`).
 pub fn restore(
     session: &Session,
     dir: &Path,
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     sr: Option<Ref>,
     options: &RestoreOptions,
     cancel: &Cancel,
@@ -131,7 +131,7 @@ pub fn restore(
 }
 
 /// The backup's metadata archive, read whole (it is small).
-fn read_archive(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>> {
+fn read_archive(dir: &Path, manifest: &XapiManifest) -> Result<Vec<u8>> {
     let file = manifest
         .files
         .iter()
@@ -181,7 +181,7 @@ fn read_archive(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>> {
 /// and its disks (archive id, size) in archive order.
 fn skeleton_of(
     archive: &[u8],
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     preserve: bool,
     shown: &str,
 ) -> Result<(String, Vec<(String, u64)>)> {

@@ -7,6 +7,7 @@ use anyhow::Result;
 use backup_core::store::{BackupCheck, Manifest, backups_under, chain, verify_backup};
 use clap::Args;
 use cli_common::{Outcome, UsageError};
+use vmbackup::backup_sr::XapiManifest;
 
 use super::{Output, load_settings};
 
@@ -87,14 +88,16 @@ impl<'c> PoolForCopies<'c> {
 
     /// What is wrong with the disks the backup in `dir` keeps on a backup SR.
     fn check(&mut self, dir: &Path) -> Vec<String> {
-        let Ok(manifest) = Manifest::read(dir) else {
-            return Vec::new(); // verify_backup reported it
+        let manifest = match XapiManifest::read_as(dir) {
+            Ok(manifest) => manifest,
+            // Not readable as vmbackup's: the disks it may keep on an SR are unknown.
+            Err(error) if Manifest::read(dir).is_ok() => return vec![chain(&error)],
+            Err(_) => return Vec::new(), // verify_backup reported it
         };
-        let copies = match vmbackup::backup_sr::sr_copies(&manifest) {
-            Ok(copies) if copies.is_empty() => return Vec::new(),
-            Ok(copies) => copies,
-            Err(error) => return vec![chain(&error)],
-        };
+        let copies = &manifest.extra.sr_copies;
+        if copies.is_empty() {
+            return Vec::new();
+        }
         let config = self.config;
         let session = self.session.get_or_insert_with(|| {
             if config.host.is_none() {
