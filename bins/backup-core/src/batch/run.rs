@@ -79,7 +79,8 @@ pub fn run_batch<J: Job>(jobs: &[J], batch: &Batch<'_, J>) -> Vec<ReportOf<J>> {
     reports
 }
 
-/// One job, in its span: started, run (unless cancelled), retention, finished.
+/// One job, in its span: started, run (unless cancelled), retention, finished. Its own
+/// log lines are `info`: the events are what a platform shows by default.
 fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
     let name = job.name();
     let kind = job.kind();
@@ -121,7 +122,7 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
             Ok(published) => Outcome::Published(published),
             Err(failed) => {
                 let error = chain(failed.error.as_ref());
-                tracing::error!(step = %failed.step, error, "failed");
+                tracing::info!(step = %failed.step, error, "failed");
                 Outcome::Failed {
                     step: failed.step,
                     error,
@@ -141,7 +142,7 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
             }
             Err(error) => {
                 let text = format!("retention: {}", chain(error.as_ref()));
-                tracing::warn!("{text}");
+                tracing::info!("{text}");
                 send(EventKind::Warning(&text));
                 warnings.push(text);
             }
