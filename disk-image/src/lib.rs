@@ -109,6 +109,7 @@ pub use copy::copy_disk;
 pub use error::{DiskImageError, Result};
 pub use format::{ImageFormat, UnknownName};
 pub use progress::{NoProgress, Progress};
+pub use read_full::read_full;
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};
 pub use source::{DiskInput, FileDisk, PaddedDisk, RandomAccessDisk, SequentialDisk, StreamDisk};
 #[cfg(any(feature = "xva", feature = "xend"))]

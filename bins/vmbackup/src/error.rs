@@ -112,6 +112,9 @@ pub enum VmBackupError {
     /// The run was interrupted (Ctrl-C or SIGTERM); what was in progress was cleaned up.
     #[error("interrupted")]
     Interrupted,
+    /// Saving a stream into a backup file failed (writing, verifying, its size).
+    #[error(transparent)]
+    Save(Box<backup_core::batch::SaveError>),
     /// A backup on disk is not what its manifest says, or a request cannot be met.
     #[error("{0}")]
     Backup(String),
@@ -150,6 +153,21 @@ impl VmBackupError {
         VmBackupError::Mail {
             action: action.into(),
             source: source.into(),
+        }
+    }
+}
+
+impl From<backup_core::batch::Interrupted> for VmBackupError {
+    fn from(_: backup_core::batch::Interrupted) -> Self {
+        VmBackupError::Interrupted
+    }
+}
+
+impl From<backup_core::batch::SaveError> for VmBackupError {
+    fn from(error: backup_core::batch::SaveError) -> Self {
+        match error {
+            backup_core::batch::SaveError::Interrupted => VmBackupError::Interrupted,
+            other => VmBackupError::Save(Box::new(other)),
         }
     }
 }

@@ -17,7 +17,9 @@ use vmbackup::inventory::Inventory;
 use vmbackup::mail::{RunReport, send_report};
 use vmbackup::pool_db::dump_pool_db;
 use vmbackup::run::{RunSettings, VmReport, chain, local_now, run_jobs};
-use vmbackup::status_log::{Counts, StatusLog, node_name, short_host_name, stdout_prefix};
+use vmbackup::status_log::{
+    Counts, StatusLog, VmOutcome, node_name, short_host_name, stdout_prefix,
+};
 use vmbackup::tag::weekday_tag;
 use vmbackup::{Config, JobKind, Selection, Selector, resolve};
 
@@ -353,7 +355,10 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         eprintln!("error: interrupted: what was in progress was cleaned up");
         return Ok(Outcome::PartialFailure);
     }
-    let failed = reports.iter().any(|r| r.status == "failed") || !errors.is_empty();
+    let failed = reports
+        .iter()
+        .any(|r| matches!(r.result.outcome, VmOutcome::Failed(_)))
+        || !errors.is_empty();
     Ok(if status_log_problem.is_some() {
         Outcome::ConfigurationProblem
     } else if failed {
