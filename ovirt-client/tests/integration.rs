@@ -3,6 +3,7 @@
 //! real ovirt-imageio daemon (file and NBD backends, TLS), results checked with `qemu-img`.
 
 mod integration {
+    mod backup;
     mod engine;
     mod engine_tls;
     mod imageio;

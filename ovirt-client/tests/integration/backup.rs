@@ -1,0 +1,200 @@
+//! Snapshot backups against the simulated engine with the real imageio daemon: the imageio
+//! way and the appliance way, the records kept, the stop flag, and faults at every step;
+//! bytes checked with `qemu-img compare`, each test ending with a clean audit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use disk_image::{NoProgress, RawFileSink};
+use ovirt_client::snapshot_backup::appliance::Appliance;
+use ovirt_client::{BackupSettings, Connection, OvirtError, Owner, SnapshotBackup, VmRecords};
+use ovirt_sim::{APPLIANCE_VM, Call};
+
+use super::support::assert_identical;
+use super::support::{connect, sim};
+
+/// Short deadlines for the simulator's quick engine.
+pub fn settings() -> BackupSettings {
+    BackupSettings {
+        snapshot_timeout: Duration::from_secs(20),
+        remove_timeout: Duration::from_secs(20),
+        ..BackupSettings::default()
+    }
+}
+
+pub fn description(label: &str) -> String {
+    Owner::this_process("vmbackup").describe(label, jiff::Timestamp::now())
+}
+
+fn vm_id(engine: &Connection, name: &str) -> String {
+    engine.find_vm(name, false).unwrap().unwrap().id.unwrap()
+}
+
+#[test]
+fn an_imageio_backup_downloads_every_disk_and_keeps_the_records() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let backup =
+        SnapshotBackup::start(&engine, &vm, &description("BU_imageio"), &settings()).unwrap();
+    let disks = backup.disks().to_vec();
+    assert_eq!(disks.len(), 2);
+    assert!(disks[0].bootable, "the boot disk comes first: {disks:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for disk in &disks {
+        let path = dir.path().join(format!("{}.raw", disk.id));
+        let file = std::fs::File::create(&path).unwrap();
+        let summary = backup
+            .download(disk, &mut RawFileSink::new(&file, "disk"), &NoProgress)
+            .unwrap();
+        assert!(summary.data_bytes < disk.size / 4, "sparse: {summary:?}");
+        assert_identical(&s.sim.disk_file(&disk.id).unwrap(), &path);
+    }
+    let records = backup.records().clone();
+    assert!(
+        records
+            .ovf
+            .as_deref()
+            .is_some_and(|o| o.contains("ovf:Envelope"))
+    );
+    assert_eq!(records.nics.len(), 1);
+    assert_eq!(records.disks.len(), 2);
+    assert_eq!(records.vm.name.as_deref(), Some("vm1"));
+    // The records round-trip through their files.
+    let files = records.files().unwrap();
+    let back = VmRecords::from_files(|name| {
+        Ok(files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.clone()))
+    })
+    .unwrap();
+    assert_eq!(back, records);
+    let snapshot = backup.snapshot().id().to_owned();
+    assert!(
+        !s.sim.audit().is_clean(),
+        "the snapshot exists during the backup"
+    );
+    backup.finish().unwrap();
+    assert!(engine.snapshot(&vm, &snapshot).unwrap_err().is_not_found());
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
+
+#[test]
+fn a_dropped_backup_still_removes_its_snapshot_and_the_stop_flag_stops_it() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut with_stop = settings();
+    with_stop.stop = Some(Arc::clone(&stop));
+    let backup = SnapshotBackup::start(&engine, &vm, &description("BU_stop"), &with_stop).unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let disk = backup.disks()[0].clone();
+    let file = tempfile::tempfile().unwrap();
+    let error = backup
+        .download(&disk, &mut RawFileSink::new(&file, "disk"), &NoProgress)
+        .unwrap_err();
+    assert!(matches!(error, OvirtError::Cancelled { .. }), "{error:?}");
+    drop(backup);
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
+
+#[test]
+fn the_appliance_reads_each_snapshot_disk_by_serial_and_detaches_it() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let dir = tempfile::tempdir().unwrap();
+    let smbios = dir.path().join("product_uuid");
+    std::fs::write(&smbios, vm_id(&engine, APPLIANCE_VM).to_uppercase()).unwrap();
+    let mut appliance = Appliance::new(Appliance::this_vm(&smbios).unwrap());
+    appliance.by_id_dir = s.by_id().to_path_buf();
+    appliance.appear_timeout = Duration::from_secs(10);
+    let backup =
+        SnapshotBackup::start(&engine, &vm, &description("BU_appliance"), &settings()).unwrap();
+    for disk in backup.disks().to_vec() {
+        let path = dir.path().join(format!("{}.raw", disk.id));
+        let file = std::fs::File::create(&path).unwrap();
+        let summary = backup
+            .read_through_appliance(
+                &appliance,
+                &disk,
+                &mut RawFileSink::new(&file, "disk"),
+                &NoProgress,
+            )
+            .unwrap();
+        assert!(
+            summary.data_bytes < disk.size / 4,
+            "zero blocks skipped: {summary:?}"
+        );
+        assert_identical(&s.sim.disk_file(&disk.id).unwrap(), &path);
+        assert!(!appliance.device_of(&disk.id).exists(), "detached");
+    }
+    backup.finish().unwrap();
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
+
+#[test]
+fn faults_at_each_step_leave_nothing_behind() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let faults = s.sim.faults();
+
+    // The snapshot is refused.
+    faults.fail_call(
+        Call::new("POST", "snapshots"),
+        1,
+        400,
+        "Cannot create Snapshot.",
+    );
+    assert!(SnapshotBackup::start(&engine, &vm, &description("BU_f1"), &settings()).is_err());
+
+    // The transfer is refused; the snapshot goes with the backup.
+    let backup = SnapshotBackup::start(&engine, &vm, &description("BU_f2"), &settings()).unwrap();
+    faults.fail_call(
+        Call::new("POST", "imagetransfers"),
+        1,
+        400,
+        "Cannot transfer.",
+    );
+    let disk = backup.disks()[0].clone();
+    let file = tempfile::tempfile().unwrap();
+    assert!(
+        backup
+            .download(&disk, &mut RawFileSink::new(&file, "d"), &NoProgress)
+            .is_err()
+    );
+    // Finalizing fails: the download is an error, the transfer is over.
+    faults.fail_next_finalize();
+    let error = backup
+        .download(&disk, &mut RawFileSink::new(&file, "d"), &NoProgress)
+        .unwrap_err();
+    assert!(matches!(error, OvirtError::Failed { .. }), "{error:?}");
+    // A 401 in the middle: a new token, the run goes on.
+    faults.unauthorized_once();
+    let file = tempfile::tempfile().unwrap();
+    backup
+        .download(&disk, &mut RawFileSink::new(&file, "d"), &NoProgress)
+        .unwrap();
+    // The snapshot cannot be deleted once: the error is returned, and the snapshot stays
+    // for the sweep (it is ours and marked).
+    faults.fail_call(
+        Call::new("DELETE", "snapshots"),
+        1,
+        400,
+        "Cannot remove Snapshot.",
+    );
+    assert!(backup.finish().is_err());
+    drop(engine);
+    let audit = s.sim.audit();
+    assert_eq!(audit.leftovers.len(), 1, "{audit}");
+}
