@@ -194,7 +194,115 @@ fn faults_at_each_step_leave_nothing_behind() {
         "Cannot remove Snapshot.",
     );
     assert!(backup.finish().is_err());
+    assert_eq!(
+        s.sim.audit().leftovers.len(),
+        2,
+        "the snapshot and the token"
+    );
+    // After the run (this process stands for a later one: the owner recorded is gone
+    // once we pretend to be another process), the sweep removes it.
+    let mut later = Owner::this_process("vmbackup");
+    later.start += 1;
+    let far = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(72);
+    let report =
+        ovirt_client::sweep_leftovers(&engine, &later, far, &[vm], None, Duration::from_secs(20))
+            .unwrap();
+    assert_eq!(report.snapshots.len(), 1, "{report:?}");
     drop(engine);
     let audit = s.sim.audit();
-    assert_eq!(audit.leftovers.len(), 1, "{audit}");
+    assert!(audit.is_clean(), "{audit}");
+}
+
+#[test]
+fn the_sweep_removes_exactly_what_dead_runs_left() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let appliance = vm_id(&engine, APPLIANCE_VM);
+    let here = Owner::this_process("vmbackup");
+    let now = jiff::Timestamp::now();
+    let dead = Owner {
+        start: here.start + 1,
+        ..here.clone()
+    };
+    // A dead run's snapshot, one of its disks on the appliance, another being downloaded.
+    let left = engine
+        .create_snapshot(&vm, &dead.describe("BU_dead", now), None, None)
+        .unwrap();
+    let left_id = left.id.unwrap();
+    engine
+        .wait_snapshot_ok(&vm, &left_id, Duration::from_secs(20))
+        .unwrap();
+    let disks = engine.snapshot_disks(&vm, &left_id).unwrap();
+    let attached = disks[0].id.clone().unwrap();
+    engine
+        .attach_disk_snapshot(
+            &appliance,
+            &attached,
+            &left_id,
+            ovirt_client::types::DiskInterface::Virtio,
+        )
+        .unwrap();
+    let transfer = engine
+        .start_download(
+            disks[1].id.as_deref().unwrap(),
+            &ovirt_client::TransferSettings {
+                snapshot: disks[1].image_id.clone(),
+                ..ovirt_client::TransferSettings::default()
+            },
+        )
+        .unwrap();
+    std::mem::forget(transfer); // the run was killed: nobody finalizes it
+    // A snapshot of a live run (this process) and one that is not ours.
+    for description in [
+        here.describe("BU_live", now),
+        "BU_20190708_120001".to_owned(),
+    ] {
+        let made = engine
+            .create_snapshot(&vm, &description, None, None)
+            .unwrap();
+        engine
+            .wait_snapshot_ok(&vm, made.id.as_deref().unwrap(), Duration::from_secs(20))
+            .unwrap();
+    }
+    let report = ovirt_client::sweep_leftovers(
+        &engine,
+        &here,
+        jiff::Timestamp::now(),
+        std::slice::from_ref(&vm),
+        Some(&appliance),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.snapshots.len(), 1, "{report:?}");
+    assert_eq!(report.snapshots[0].id, left_id);
+    assert_eq!(report.attachments, [(appliance.clone(), attached)]);
+    assert_eq!(report.transfers.len(), 1, "{report:?}");
+    assert_eq!(report.live.len(), 1, "{report:?}");
+    let kept: Vec<String> = engine
+        .snapshots(&vm)
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| s.description)
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().any(|d| d == "BU_20190708_120001"));
+    assert_eq!(
+        s.sim.audit().leftovers.len(),
+        3,
+        "the two kept snapshots and the token"
+    );
+    for snapshot in engine.snapshots(&vm).unwrap() {
+        engine
+            .remove_snapshot(
+                &vm,
+                snapshot.id.as_deref().unwrap(),
+                Duration::from_secs(20),
+            )
+            .unwrap();
+    }
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
 }

@@ -201,6 +201,8 @@ impl Phase {
 pub(crate) struct Transfer {
     pub id: String,
     pub disk: String,
+    /// The disk snapshot (volume) a download was asked for.
+    pub snapshot_image: Option<String>,
     pub upload: bool,
     pub format: Format,
     pub phase: Phase,

@@ -286,6 +286,9 @@ pub(crate) fn transfer(engine: &Engine, t: &Transfer, x: &mut Xml) {
     x.leaf("transferred", 0);
     x.link("host", "hosts", &engine.host.0);
     x.empty("image", &[("id", &t.disk)]);
+    if let Some(image) = &t.snapshot_image {
+        x.empty("snapshot", &[("id", image)]);
+    }
     if let Some(backup) = &t.backup {
         x.empty("backup", &[("id", backup)]);
     }
