@@ -91,6 +91,7 @@ pub mod imageio;
 mod jobs;
 pub mod owner;
 pub mod records;
+pub mod restore;
 pub mod snapshot_backup;
 mod snapshots;
 pub mod sweep;
@@ -106,6 +107,7 @@ pub use connection::{AuthMethod, ConnectOptions, Connection, PollPolicy, RetryPo
 pub use error::{OvirtError, Result};
 pub use owner::{Mark, Owner};
 pub use records::VmRecords;
+pub use restore::{NewDisk, NewNic, RestoreChoices, RestorePlan, TargetDomain, VmBuild};
 pub use snapshot_backup::{BackupSettings, SnapshotBackup, SnapshotDisk, StopFlag, VmSnapshot};
 pub use sweep::{SweepReport, sweep_leftovers};
 pub use tls::{Fingerprint, Trust};

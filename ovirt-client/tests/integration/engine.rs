@@ -175,8 +175,10 @@ fn vms_disks_uploads_and_attachments() {
     let vm = engine
         .create_vm(&NewVm {
             name: "made".into(),
+            description: None,
             cluster: "Default".into(),
             memory: 1 << 30,
+            guaranteed_memory: None,
             max_memory: Some(2 << 30),
             sockets: 1,
             cores: 2,
@@ -184,6 +186,7 @@ fn vms_disks_uploads_and_attachments() {
             os_type: "other_linux".into(),
             vm_type: VmType::Server,
             bios: Some(BiosType::Q35Ovmf),
+            boot_devices: Vec::new(),
         })
         .unwrap();
     let vm_id = id(vm.id.as_ref()).to_owned();

@@ -149,13 +149,13 @@ pub(crate) fn vm(engine: &Engine, vm: &Vm, all_content: bool, follow: Option<&st
     }
     x.leaf("memory", vm.memory);
     x.open("memory_policy", &[])
-        .leaf("guaranteed", vm.memory)
-        .leaf("max", vm.memory * 4);
+        .leaf("guaranteed", vm.guaranteed_memory)
+        .leaf("max", vm.max_memory);
     x.close("memory_policy");
-    x.open("os", &[])
-        .open("boot", &[])
-        .open("devices", &[])
-        .leaf("device", "hd");
+    x.open("os", &[]).open("boot", &[]).open("devices", &[]);
+    for device in &vm.boot {
+        x.leaf("device", device);
+    }
     x.close("devices")
         .close("boot")
         .leaf("type", &vm.os_type)
