@@ -103,18 +103,30 @@ struct Attached<'c> {
     connection: &'c Connection,
     vm: String,
     disk: String,
+    open: bool,
+}
+
+impl Attached<'_> {
+    /// Detaches (a plain detach: the disk stays); a disk already gone is success.
+    fn detach(&mut self) -> Result<()> {
+        self.open = false;
+        match self.connection.detach_disk(&self.vm, &self.disk) {
+            Ok(()) => {
+                tracing::info!(appliance = %self.vm, disk = %self.disk, "snapshot disk detached");
+                Ok(())
+            }
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
 }
 
 impl Drop for Attached<'_> {
     fn drop(&mut self) {
-        match self.connection.detach_disk(&self.vm, &self.disk) {
-            Ok(()) => {
-                tracing::info!(appliance = %self.vm, disk = %self.disk, "snapshot disk detached");
-            }
-            Err(error) if error.is_not_found() => {}
-            Err(error) => {
-                tracing::error!(appliance = %self.vm, disk = %self.disk, %error, "could not detach a snapshot disk; the next run's leftover sweep will");
-            }
+        if self.open
+            && let Err(error) = self.detach()
+        {
+            tracing::error!(appliance = %self.vm, disk = %self.disk, %error, "could not detach a snapshot disk; the next run's leftover sweep will");
         }
     }
 }
@@ -147,16 +159,18 @@ impl SnapshotBackup<'_> {
             self.snapshot.id(),
             appliance.interface,
         )?;
-        let attached = Attached {
+        let mut attached = Attached {
             connection: self.connection,
             vm: appliance.vm.clone(),
             disk: disk.id.clone(),
+            open: true,
         };
         tracing::info!(appliance = %appliance.vm, "snapshot disk attached");
         let path = appliance.device_of(&disk.id);
         let device = self.wait_for_device(&path, appliance.appear_timeout, &what)?;
         let summary = self.read_device(&device, disk, sink, progress, &what)?;
-        drop(attached);
+        drop(device);
+        attached.detach()?;
         Ok(summary)
     }
 

@@ -306,3 +306,130 @@ fn the_sweep_removes_exactly_what_dead_runs_left() {
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");
 }
+
+/// A sink that revokes the transfer's ticket when it receives its first bytes.
+struct RevokingSink<'a> {
+    inner: RawFileSink<'a>,
+    sim: &'a ovirt_sim::Simulator,
+    revoked: bool,
+}
+
+impl disk_image::DiskSink for RevokingSink<'_> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> disk_image::Result<()> {
+        if !self.revoked {
+            self.sim.revoke_tickets();
+            self.revoked = true;
+        }
+        self.inner.write_at(offset, data)
+    }
+
+    fn finish(&mut self, size: u64) -> disk_image::Result<()> {
+        self.inner.finish(size)
+    }
+}
+
+#[test]
+fn a_stuck_snapshot_a_revoked_ticket_and_a_missing_or_stuck_appliance_disk() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let faults = s.sim.faults();
+
+    // The snapshot stays locked past the deadline: the backup fails, and the guard waits
+    // (retrying the engine's busy answers) until it can remove the snapshot.
+    faults.keep_snapshots_locked(Some(Duration::from_secs(3)));
+    let mut short = settings();
+    short.snapshot_timeout = Duration::from_secs(1);
+    let error = SnapshotBackup::start(&engine, &vm, &description("BU_stuck"), &short)
+        .err()
+        .expect("the snapshot never became ok");
+    assert!(matches!(error, OvirtError::Timeout { .. }), "{error:?}");
+    faults.keep_snapshots_locked(None);
+    assert_eq!(s.sim.audit().leftovers.len(), 1, "only the token");
+
+    // The ticket is revoked in the middle of a download: a 403 (or the daemon closing the
+    // connection it was serving), the transfer finalized.
+    let mut small_pieces = settings();
+    small_pieces.options.connections = 1;
+    small_pieces.options.piece_size = 4096;
+    small_pieces.remove_timeout = Duration::from_secs(2);
+    let backup =
+        SnapshotBackup::start(&engine, &vm, &description("BU_ticket"), &small_pieces).unwrap();
+    let disk = backup.disks()[0].clone();
+    let file = tempfile::tempfile().unwrap();
+    let mut sink = RevokingSink {
+        inner: RawFileSink::new(&file, "d"),
+        sim: &s.sim,
+        revoked: false,
+    };
+    let error = backup.download(&disk, &mut sink, &NoProgress).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            OvirtError::Imageio { status: 403, .. } | OvirtError::Http { .. }
+        ),
+        "{error:?}"
+    );
+
+    // The appliance: a disk that never shows up is detached and the read fails.
+    let mut appliance = Appliance::new(vm_id(&engine, APPLIANCE_VM));
+    appliance.by_id_dir = s.by_id().to_path_buf();
+    appliance.appear_timeout = Duration::from_secs(1);
+    faults.hide_appliance_devices(true);
+    let error = backup
+        .read_through_appliance(
+            &appliance,
+            &disk,
+            &mut RawFileSink::new(&file, "d"),
+            &NoProgress,
+        )
+        .unwrap_err();
+    assert!(matches!(error, OvirtError::Timeout { .. }), "{error:?}");
+    faults.hide_appliance_devices(false);
+    assert_eq!(
+        s.sim.audit().leftovers.len(),
+        2,
+        "the snapshot and the token"
+    );
+
+    // Detaching fails: the read is an error, the attachment and the snapshot stay (the
+    // snapshot cannot go while its disk is attached), and the next run's sweep removes both.
+    faults.fail_call(
+        Call::new("DELETE", "diskattachments"),
+        1,
+        400,
+        "Cannot detach.",
+    );
+    let file = tempfile::tempfile().unwrap();
+    let error = backup
+        .read_through_appliance(
+            &appliance,
+            &disk,
+            &mut RawFileSink::new(&file, "d"),
+            &NoProgress,
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("Cannot detach"), "{error}");
+    drop(backup); // cannot remove the snapshot: logged, left for the sweep
+    assert_eq!(
+        s.sim.audit().leftovers.len(),
+        3,
+        "snapshot, attachment, token"
+    );
+    let mut later = Owner::this_process("vmbackup");
+    later.start += 1;
+    let report = ovirt_client::sweep_leftovers(
+        &engine,
+        &later,
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(72),
+        &[vm],
+        Some(&appliance.vm),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.attachments.len(), 1, "{report:?}");
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
