@@ -109,7 +109,7 @@ pub use owner::{Mark, Owner};
 pub use records::VmRecords;
 pub use restore::{NewDisk, NewNic, RestoreChoices, RestorePlan, TargetDomain, VmBuild};
 pub use snapshot_backup::{BackupSettings, SnapshotBackup, SnapshotDisk, StopFlag, VmSnapshot};
-pub use sweep::{SweepReport, sweep_leftovers};
+pub use sweep::{SweepReport, sweep_leftovers, sweep_unfinished_vms};
 pub use tls::{Fingerprint, Trust};
 pub use transfers::{Download, TransferSettings, Upload};
 pub use vms::NewVm;

@@ -14,6 +14,9 @@
 //!
 //! Snapshots of live runs, of other tools, and without a mark are left alone and counted.
 //! A failure on one object is recorded and the sweep goes on.
+//!
+//! [`sweep_unfinished_vms`] does the same for VMs a restore or a migration was building
+//! when its run died (their description is still the owner mark).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -215,4 +218,34 @@ fn is_open_download(transfer: &ImageTransfer) -> bool {
                     | ImageTransferPhase::PausedUser
             )
         )
+}
+
+/// Removes, with their disks, the VMs that dead runs of `here.tool` were building (a
+/// [`crate::VmBuild`] not committed carries its owner mark as the VM's description; a
+/// committed one has its final description). Returns the ids removed; a VM that cannot be
+/// removed is recorded as a failure.
+pub fn sweep_unfinished_vms(
+    connection: &Connection,
+    here: &Owner,
+    now: Timestamp,
+) -> Result<(Vec<String>, Vec<OvirtError>)> {
+    let mut removed = Vec::new();
+    let mut failures = Vec::new();
+    for vm in connection.vms(None)? {
+        let (Some(id), Some(description)) = (vm.id, vm.description) else {
+            continue;
+        };
+        if !Mark::parse(&description).is_some_and(|m| m.is_leftover(here, now)) {
+            continue;
+        }
+        match connection.remove_vm(&id, false) {
+            Ok(()) => {
+                tracing::info!(vm = %id, %description, "unfinished VM of a dead run removed");
+                removed.push(id);
+            }
+            Err(error) if error.is_not_found() => {}
+            Err(error) => failures.push(error),
+        }
+    }
+    Ok((removed, failures))
 }

@@ -167,6 +167,47 @@ fn a_restore_that_fails_removes_the_vm_and_its_disks() {
         assert_eq!(attachment.interface, Some(DiskInterface::VirtioScsi));
     }
     engine.remove_vm(&id, false).unwrap();
+
+    // A run killed while building a VM leaves it marked; the next run's sweep removes it
+    // with its disks, and leaves the VMs of live runs and everyone else's alone.
+    let here = Owner::this_process("vmbackup");
+    let dead = Owner {
+        start: here.start + 1,
+        ..here.clone()
+    };
+    let now = jiff::Timestamp::now();
+    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let mut live_plan = plan.clone();
+    live_plan.vm.name = "being-built".into();
+    live_plan.vm.description = Some(here.describe("restoring", now));
+    let live = VmBuild::create(&engine, &live_plan.vm, &[], &build_settings()).unwrap();
+    plan.vm.name = "half-made".into();
+    plan.vm.description = Some(dead.describe("restoring", now));
+    let mut half = VmBuild::create(&engine, &plan.vm, &[], &build_settings()).unwrap();
+    let source = FileDisk::open(
+        dir.path()
+            .join(format!("{}.raw", plan.disks[0].source.as_deref().unwrap())),
+    )
+    .unwrap();
+    half.add_disk(
+        &plan.disks[0],
+        &domain,
+        DiskInput::Random(&source),
+        &NoProgress,
+    )
+    .unwrap();
+    let half_id = half.vm().to_owned();
+    std::mem::forget(half); // killed
+    let (removed, failures) =
+        ovirt_client::sweep_unfinished_vms(&engine, &here, jiff::Timestamp::now()).unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(removed, [half_id]);
+    assert_eq!(
+        s.sim.vm_names(),
+        [vms_before, vec!["being-built".to_owned()]].concat()
+    );
+    drop(live);
+    assert_eq!(s.sim.disk_list(), disks_before);
     drop(engine);
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");
