@@ -92,6 +92,7 @@ mod jobs;
 pub mod owner;
 pub mod records;
 pub mod restore;
+pub mod simplebackup;
 pub mod snapshot_backup;
 mod snapshots;
 pub mod sweep;

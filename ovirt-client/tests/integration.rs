@@ -9,5 +9,6 @@ mod integration {
     mod imageio;
     mod restore;
     mod samples;
+    mod simplebackup;
     mod support;
 }
