@@ -89,6 +89,7 @@ mod disks;
 pub mod error;
 pub mod imageio;
 mod jobs;
+pub mod ovf;
 pub mod owner;
 pub mod records;
 pub mod restore;

@@ -14,8 +14,12 @@
 //! - [`RestorePlan::from_records`] turns a backup's [`VmRecords`] into the settings: the
 //!   source's memory, CPU topology, OS type, firmware and boot order, its NICs (their MACs
 //!   with `keep_macs`, else the engine chooses), its disks' sizes, interfaces and boot flags.
-//!   xen2ovirt builds a [`RestorePlan`] from XenServer's records instead and runs the same
-//!   steps.
+//! - [`RestorePlan::from_ovf`] does the same from an OVF ([`OvfVm`]: a backup without
+//!   records, such as oVirtSimpleBackup's `data.xml`); the OVF knows networks by name only,
+//!   so its NICs go on the profile the caller chooses.
+//!
+//! xen2ovirt builds a [`RestorePlan`] from XenServer's records instead and runs the same
+//! steps.
 
 use std::time::Duration;
 
@@ -24,6 +28,7 @@ use disk_image::{DiskInput, Progress};
 use crate::connection::Connection;
 use crate::error::{OvirtError, Result};
 use crate::imageio::{TransferOptions, UploadSummary};
+use crate::ovf::{OvfDisk, OvfVm};
 use crate::records::VmRecords;
 use crate::transfers::TransferSettings;
 use crate::types::{
@@ -358,14 +363,87 @@ impl RestorePlan {
                 source: Some(id),
             });
         }
-        disks.sort_by_key(|d| !d.bootable);
-        for (index, disk) in disks.iter_mut().enumerate() {
-            disk.name = format!("{}_Disk{}", choices.name, index + 1);
-        }
         Ok(RestorePlan {
             vm: new_vm,
             nics,
-            disks,
+            disks: named(disks, &choices.name),
         })
     }
+
+    /// The plan that makes the VM an OVF describes; `exact_size` gives a disk's size in
+    /// bytes when the caller knows it (the OVF rounds to GiB), for instance from
+    /// oVirtSimpleBackup's `DiskN.dat`.
+    pub fn from_ovf(
+        ovf: &OvfVm,
+        choices: &RestoreChoices,
+        exact_size: impl Fn(&OvfDisk) -> Option<u64>,
+    ) -> Result<RestorePlan> {
+        let source = ovf.name.as_deref().unwrap_or("the OVF's VM");
+        let failed = |state: String| OvirtError::Failed {
+            what: format!("planning the restore of `{source}`"),
+            state,
+        };
+        let memory = ovf
+            .memory
+            .ok_or_else(|| failed("the OVF gives no memory".into()))?;
+        let (sockets, cores, threads) = ovf.topology.unwrap_or((1, 1, 1));
+        let vm = NewVm {
+            name: choices.name.clone(),
+            description: Some(choices.description.clone()),
+            cluster: choices.cluster.clone(),
+            memory,
+            guaranteed_memory: ovf.guaranteed_memory.map(|g| g.min(memory)),
+            max_memory: ovf.max_memory.filter(|&m| m >= memory),
+            sockets,
+            cores,
+            threads,
+            os_type: ovf.os_type.clone().unwrap_or_else(|| "other".to_owned()),
+            vm_type: ovf.vm_type.unwrap_or(VmType::Server),
+            bios: ovf.bios,
+            boot_devices: Vec::new(),
+        };
+        let mut nics = Vec::with_capacity(ovf.nics.len());
+        for nic in &ovf.nics {
+            let vnic_profile = choices.vnic_profile.clone().ok_or_else(|| {
+                failed(format!(
+                    "NIC `{}` is on network `{}`: choose a vNIC profile",
+                    nic.name,
+                    nic.network.as_deref().unwrap_or("?")
+                ))
+            })?;
+            nics.push(NewNic {
+                name: nic.name.clone(),
+                interface: nic.interface,
+                vnic_profile,
+                mac: nic.mac.clone().filter(|_| choices.keep_macs),
+            });
+        }
+        let mut disks = Vec::with_capacity(ovf.disks.len());
+        for disk in &ovf.disks {
+            let size = exact_size(disk)
+                .or(disk.size)
+                .ok_or_else(|| failed("a disk without a size".into()))?;
+            disks.push(NewDisk {
+                name: String::new(),
+                size,
+                interface: disk.interface.unwrap_or(DiskInterface::Virtio),
+                bootable: disk.bootable,
+                source: disk.disk_id.clone(),
+            });
+        }
+        Ok(RestorePlan {
+            vm,
+            nics,
+            disks: named(disks, &choices.name),
+        })
+    }
+}
+
+/// Boot disks first, then named `<vm>_Disk<N>` in that order.
+fn named(mut disks: Vec<NewDisk>, vm: &str) -> Vec<NewDisk> {
+    disks.sort_by_key(|d| !d.bootable);
+    for (index, disk) in disks.iter_mut().enumerate() {
+        disk.name = format!("{vm}_Disk{}", index + 1);
+    }
+    disks
 }

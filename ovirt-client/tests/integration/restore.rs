@@ -212,3 +212,116 @@ fn a_restore_that_fails_removes_the_vm_and_its_disks() {
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");
 }
+
+#[test]
+fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let records = back_up(&engine, &vm, work.path());
+    // Lay the backup out as oVirtSimpleBackup does: data.xml, DiskN.dat, gzip'ed DiskN.img.
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join(format!("vm1/{vm}/BU_20261201_120000"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("data.xml"), records.ovf.as_deref().unwrap()).unwrap();
+    let mut ordered = records.disks.clone();
+    ordered.sort_by_key(|d| {
+        !records
+            .attachment_of(d.id.as_deref().unwrap())
+            .unwrap()
+            .bootable
+            .unwrap()
+    });
+    for (index, disk) in ordered.iter().enumerate() {
+        let n = index + 1;
+        let id = disk.id.as_deref().unwrap();
+        let raw = work.path().join(format!("{id}.raw"));
+        super::support::run(
+            "sh",
+            &[
+                "-c",
+                &format!(
+                    "dd if={} bs=1M status=none | gzip -c | dd of={}/Disk{n}.img.gz bs=1M status=none",
+                    raw.display(),
+                    dir.display()
+                ),
+            ],
+        );
+        let attachment = records.attachment_of(id).unwrap();
+        let dat = [
+            format!("Disk{n}"),
+            id.to_owned(),
+            disk.name.clone().unwrap(),
+            attachment.bootable.unwrap().to_string(),
+            attachment.interface.unwrap().to_string(),
+            disk.provisioned_size.unwrap().to_string(),
+            format!("vd{}", char::from(b'b' + u8::try_from(index).unwrap())),
+            "vm1".into(),
+            "BU_20261201_120000".into(),
+            vm.clone(),
+        ];
+        std::fs::write(
+            dir.join(format!("Disk{n}.dat")),
+            dat.join("\n") + "\n" + &" \n".repeat(7),
+        )
+        .unwrap();
+    }
+    let backup = ovirt_client::simplebackup::list(root.path())
+        .unwrap()
+        .remove(0);
+    let ovf = ovirt_client::ovf::OvfVm::parse(&backup.ovf().unwrap().unwrap()).unwrap();
+    let profile = records.nics[0].vnic_profile.as_ref().unwrap().id.clone();
+    let mut choices = choices("vm1-from-seed", false);
+    choices.vnic_profile = profile;
+    let plan = RestorePlan::from_ovf(&ovf, &choices, |d| {
+        backup
+            .disks
+            .iter()
+            .filter_map(|b| b.info.as_ref())
+            .find(|i| Some(&i.disk_id) == d.disk_id.as_ref())
+            .map(|i| i.size)
+    })
+    .unwrap();
+    assert_eq!(plan.vm.memory, records.vm.memory.unwrap());
+    assert_eq!(plan.nics.len(), 1);
+    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let mut build = VmBuild::create(&engine, &plan.vm, &plan.nics, &build_settings()).unwrap();
+    for disk in &plan.disks {
+        let seed = backup
+            .disks
+            .iter()
+            .find(|b| b.info.as_ref().map(|i| &i.disk_id) == disk.source.as_ref())
+            .unwrap();
+        let mut stream = disk_image::StreamDisk::new(
+            seed.open(&ovirt_client::simplebackup::SystemLzop).unwrap(),
+            disk.size,
+            seed.image.display().to_string(),
+        );
+        let summary = build
+            .add_disk(disk, &domain, DiskInput::Stream(&mut stream), &NoProgress)
+            .unwrap();
+        assert!(
+            summary.zeroed_bytes > summary.data_bytes,
+            "zeros as PATCH: {summary:?}"
+        );
+    }
+    let id = build
+        .commit("restored from an oVirtSimpleBackup backup")
+        .unwrap();
+    for (attachment, disk) in engine.attachments(&id).unwrap().iter().zip(&plan.disks) {
+        let source = disk.source.as_deref().unwrap();
+        assert_eq!(
+            attachment.bootable,
+            records.attachment_of(source).unwrap().bootable
+        );
+        assert_identical(
+            &work.path().join(format!("{source}.raw")),
+            &s.sim.disk_file(attachment.id.as_deref().unwrap()).unwrap(),
+        );
+    }
+    engine.remove_vm(&id, false).unwrap();
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
