@@ -213,16 +213,11 @@ fn a_restore_that_fails_removes_the_vm_and_its_disks() {
     assert!(audit.is_clean(), "{audit}");
 }
 
-#[test]
-fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
-    let s = sim();
-    let engine = connect(&s.sim);
-    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let records = back_up(&engine, &vm, work.path());
+/// Lays the backup in `work` out under `root` as oVirtSimpleBackup does: `data.xml`,
+/// `DiskN.dat`, and `DiskN.img.gz` written by `dd | gzip -c | dd`, boot disk first.
+fn seed_layout(records: &VmRecords, work: &Path, root: &Path, vm: &str) {
     // Lay the backup out as oVirtSimpleBackup does: data.xml, DiskN.dat, gzip'ed DiskN.img.
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join(format!("vm1/{vm}/BU_20261201_120000"));
+    let dir = root.join(format!("vm1/{vm}/BU_20261201_120000"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("data.xml"), records.ovf.as_deref().unwrap()).unwrap();
     let mut ordered = records.disks.clone();
@@ -236,7 +231,7 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
     for (index, disk) in ordered.iter().enumerate() {
         let n = index + 1;
         let id = disk.id.as_deref().unwrap();
-        let raw = work.path().join(format!("{id}.raw"));
+        let raw = work.join(format!("{id}.raw"));
         super::support::run(
             "sh",
             &[
@@ -259,7 +254,7 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
             format!("vd{}", char::from(b'b' + u8::try_from(index).unwrap())),
             "vm1".into(),
             "BU_20261201_120000".into(),
-            vm.clone(),
+            vm.to_owned(),
         ];
         std::fs::write(
             dir.join(format!("Disk{n}.dat")),
@@ -267,6 +262,17 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
         )
         .unwrap();
     }
+}
+
+#[test]
+fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let records = back_up(&engine, &vm, work.path());
+    let root = tempfile::tempdir().unwrap();
+    seed_layout(&records, work.path(), root.path(), &vm);
     let backup = ovirt_client::simplebackup::list(root.path())
         .unwrap()
         .remove(0);
