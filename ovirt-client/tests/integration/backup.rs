@@ -6,13 +6,28 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use disk_image::{NoProgress, RawFileSink};
+use disk_image::{NoProgress, RawFileSink, RawStreamSink};
 use ovirt_client::snapshot_backup::appliance::Appliance;
 use ovirt_client::{BackupSettings, Connection, OvirtError, Owner, SnapshotBackup, VmRecords};
 use ovirt_sim::{APPLIANCE_VM, Call};
+use sha2::{Digest, Sha256};
 
 use super::support::assert_identical;
 use super::support::{connect, sim};
+
+/// A writer that only hashes (the digest wrapper a backup tool puts around its file).
+struct Hashing<'a>(&'a mut Sha256);
+
+impl std::io::Write for Hashing<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.update(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Short deadlines for the simulator's quick engine.
 pub fn settings() -> BackupSettings {
@@ -51,6 +66,21 @@ fn an_imageio_backup_downloads_every_disk_and_keeps_the_records() {
         assert!(summary.data_bytes < disk.size / 4, "sparse: {summary:?}");
         assert_identical(&s.sim.disk_file(&disk.id).unwrap(), &path);
     }
+    // Disks in parallel, streamed through a caller's digest (zeros included, in order).
+    std::thread::scope(|scope| {
+        for disk in &disks {
+            let backup = &backup;
+            let expected = dir.path().join(format!("{}.raw", disk.id));
+            scope.spawn(move || {
+                let mut hasher = Sha256::new();
+                let mut sink = RawStreamSink::new(Hashing(&mut hasher), "digest");
+                backup.download(disk, &mut sink, &NoProgress).unwrap();
+                drop(sink);
+                let digest = hasher.finalize();
+                assert_eq!(digest, Sha256::digest(std::fs::read(expected).unwrap()));
+            });
+        }
+    });
     let records = backup.records().clone();
     assert!(
         records
