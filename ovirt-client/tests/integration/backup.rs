@@ -463,3 +463,33 @@ fn a_stuck_snapshot_a_revoked_ticket_and_a_missing_or_stuck_appliance_disk() {
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");
 }
+
+/// A sink that panics on its first bytes.
+struct PanickingSink;
+
+impl disk_image::DiskSink for PanickingSink {
+    fn write_at(&mut self, _: u64, _: &[u8]) -> disk_image::Result<()> {
+        panic!("the sink broke");
+    }
+
+    fn finish(&mut self, _: u64) -> disk_image::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panic_mid_download_still_finalizes_the_transfer_and_removes_the_snapshot() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = vm_id(&engine, "vm1");
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let backup =
+            SnapshotBackup::start(&engine, &vm, &description("BU_panic"), &settings()).unwrap();
+        let disk = backup.disks()[0].clone();
+        let _ = backup.download(&disk, &mut PanickingSink, &NoProgress);
+    }));
+    assert!(caught.is_err(), "the sink panicked");
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
