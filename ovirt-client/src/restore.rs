@@ -182,14 +182,15 @@ impl<'c> VmBuild<'c> {
         &self.vm
     }
 
-    /// Creates `disk` on `domain`, uploads `input` into it and attaches it.
+    /// Creates `disk` on `domain`, uploads `input` into it and attaches it; returns the new
+    /// disk's id (to download it again for a check) and what the upload did.
     pub fn add_disk(
         &mut self,
         disk: &NewDisk,
         domain: &TargetDomain,
         input: DiskInput<'_>,
         progress: &dyn Progress,
-    ) -> Result<UploadSummary> {
+    ) -> Result<(String, UploadSummary)> {
         let span = tracing::info_span!("disk", name = %disk.name);
         let _entered = span.enter();
         if input.size() > disk.size {
@@ -222,7 +223,7 @@ impl<'c> VmBuild<'c> {
         self.connection
             .attach_disk(&self.vm, &id, disk.interface, disk.bootable)?;
         tracing::info!(disk = %id, data = summary.data_bytes, "disk restored");
-        Ok(summary)
+        Ok((id, summary))
     }
 
     /// Keeps the VM: sets its final description (replacing the owner mark) and returns

@@ -57,6 +57,9 @@ pub struct BackupSettings {
     pub options: TransferOptions,
     /// The caller's stop flag.
     pub stop: Option<StopFlag>,
+    /// Snapshot only these disks (ids; `None`: all). Shareable and direct-LUN disks
+    /// cannot be snapshotted: leave them out.
+    pub disks: Option<Vec<String>>,
 }
 
 impl Default for BackupSettings {
@@ -67,6 +70,7 @@ impl Default for BackupSettings {
             transfer: TransferSettings::default(),
             options: TransferOptions::default(),
             stop: None,
+            disks: None,
         }
     }
 }
@@ -104,7 +108,11 @@ impl<'c> VmSnapshot<'c> {
                 what: format!("snapshotting VM {vm}"),
             });
         }
-        let created = connection.create_snapshot(vm, description, None, None);
+        let only: Option<Vec<&str>> = settings
+            .disks
+            .as_ref()
+            .map(|ids| ids.iter().map(String::as_str).collect());
+        let created = connection.create_snapshot(vm, description, only.as_deref(), None);
         let record = match created {
             Ok(record) => record,
             Err(error @ OvirtError::Http { .. }) => {

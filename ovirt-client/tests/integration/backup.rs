@@ -130,6 +130,13 @@ fn a_dropped_backup_still_removes_its_snapshot_and_the_stop_flag_stops_it() {
         .unwrap_err();
     assert!(matches!(error, OvirtError::Cancelled { .. }), "{error:?}");
     drop(backup);
+    // A snapshot of one disk only (shareable and direct-LUN disks must be left out).
+    let mut one = settings();
+    one.disks = Some(vec![disk.id.clone()]);
+    let backup = SnapshotBackup::start(&engine, &vm, &description("BU_one"), &one).unwrap();
+    assert_eq!(backup.disks().len(), 1);
+    assert_eq!(backup.disks()[0].id, disk.id);
+    drop(backup);
     drop(engine);
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");

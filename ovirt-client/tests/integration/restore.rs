@@ -304,7 +304,7 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
             disk.size,
             seed.image.display().to_string(),
         );
-        let summary = build
+        let (_, summary) = build
             .add_disk(disk, &domain, DiskInput::Stream(&mut stream), &NoProgress)
             .unwrap();
         assert!(
