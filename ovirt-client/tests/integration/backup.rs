@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use disk_image::{NoProgress, RawFileSink, RawStreamSink};
+use ovirt_client::snapshot_backup::SeekSink;
 use ovirt_client::snapshot_backup::appliance::Appliance;
 use ovirt_client::{BackupSettings, Connection, OvirtError, Owner, SnapshotBackup, VmRecords};
 use ovirt_sim::{APPLIANCE_VM, Call};
@@ -66,6 +67,18 @@ fn an_imageio_backup_downloads_every_disk_and_keeps_the_records() {
         assert!(summary.data_bytes < disk.size / 4, "sparse: {summary:?}");
         assert_identical(&s.sim.disk_file(&disk.id).unwrap(), &path);
     }
+    // Any `Write + Seek` (here a file through `SeekSink`): gaps seeked over, still sparse.
+    let seek_path = dir.path().join("seek.raw");
+    let mut sink = SeekSink::new(std::fs::File::create(&seek_path).unwrap(), "seek");
+    backup.download(&disks[0], &mut sink, &NoProgress).unwrap();
+    drop(sink);
+    assert_identical(&s.sim.disk_file(&disks[0].id).unwrap(), &seek_path);
+    let allocated =
+        std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&seek_path).unwrap()) * 512;
+    assert!(
+        allocated < disks[0].size / 4,
+        "sparse: {allocated} bytes allocated"
+    );
     // Disks in parallel, streamed through a caller's digest (zeros included, in order).
     std::thread::scope(|scope| {
         for disk in &disks {
