@@ -97,6 +97,24 @@ fn the_seeds_layout_is_listed_and_each_compression_reads_back() {
         assert_identical(&src, &out);
     }
 
+    for disk in &backup.disks {
+        assert_eq!(disk.verify(&SystemLzop).unwrap(), size);
+    }
+    // A cut gzip stream and a short raw image fail the verify.
+    let gz = &backup.disks[1];
+    let bytes = std::fs::read(&gz.image).unwrap();
+    std::fs::write(&gz.image, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(gz.verify(&SystemLzop).is_err());
+    let raw = &backup.disks[0];
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&raw.image)
+        .unwrap()
+        .set_len(size - 512)
+        .unwrap();
+    let error = raw.verify(&SystemLzop).unwrap_err();
+    assert!(error.to_string().contains("Disk1.dat says"), "{error}");
+
     // A corrupt lzop file is an error, not a short disk.
     let lzo = &backup.disks[2];
     std::fs::write(&lzo.image, b"not lzop").unwrap();
