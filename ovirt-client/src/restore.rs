@@ -191,6 +191,21 @@ impl<'c> VmBuild<'c> {
         input: DiskInput<'_>,
         progress: &dyn Progress,
     ) -> Result<(String, UploadSummary)> {
+        let (id, summary) = self.upload_disk(disk, domain, input, progress)?;
+        self.attach(&id, disk)?;
+        Ok((id, summary))
+    }
+
+    /// The first half of [`VmBuild::add_disk`]: the disk created and uploaded, not yet
+    /// attached (to fix it up elsewhere first, e.g. on the appliance); it belongs to the
+    /// build and goes with it if the build fails.
+    pub fn upload_disk(
+        &mut self,
+        disk: &NewDisk,
+        domain: &TargetDomain,
+        input: DiskInput<'_>,
+        progress: &dyn Progress,
+    ) -> Result<(String, UploadSummary)> {
         let span = tracing::info_span!("disk", name = %disk.name);
         let _entered = span.enter();
         if input.size() > disk.size {
@@ -220,10 +235,17 @@ impl<'c> VmBuild<'c> {
         )?;
         self.connection
             .wait_disk_ok(&id, self.settings.disk_timeout)?;
-        self.connection
-            .attach_disk(&self.vm, &id, disk.interface, disk.bootable)?;
-        tracing::info!(disk = %id, data = summary.data_bytes, "disk restored");
+        tracing::info!(disk = %id, data = summary.data_bytes, "disk uploaded");
         Ok((id, summary))
+    }
+
+    /// The second half of [`VmBuild::add_disk`]: the uploaded disk `id` attached to the
+    /// VM with `disk`'s interface and boot flag.
+    pub fn attach(&mut self, id: &str, disk: &NewDisk) -> Result<()> {
+        self.connection
+            .attach_disk(&self.vm, id, disk.interface, disk.bootable)?;
+        tracing::info!(disk = %id, vm = %self.vm, "disk attached");
+        Ok(())
     }
 
     /// Keeps the VM: sets its final description (replacing the owner mark) and returns

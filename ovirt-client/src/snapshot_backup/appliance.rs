@@ -12,9 +12,11 @@
 //!   sink (a sparse sink leaves holes), so the backup follows the data, not the size.
 //! - Only what this run attached is detached, always as a plain detach
 //!   (`detach_only=true`): removing a snapshot disk would remove the original disk.
+//! - [`Appliance::attach_disk`] plugs a disk itself (not a snapshot) the same way, for a
+//!   migration that fixes a new disk up through its device before the first boot.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use disk_image::{DiskSink, FileDisk, Progress, RandomAccessDisk, is_zero};
@@ -98,21 +100,32 @@ pub struct ApplianceSummary {
     pub data_bytes: u64,
 }
 
-/// A snapshot disk attached to the appliance by this run: detached when dropped.
-struct Attached<'c> {
+/// A disk attached to the appliance by this run, with its device: detached when dropped
+/// (a plain detach: the disk stays), unless [`ApplianceDisk::detach`] did it.
+pub struct ApplianceDisk<'c> {
     connection: &'c Connection,
     vm: String,
     disk: String,
+    device: PathBuf,
     open: bool,
 }
 
-impl Attached<'_> {
-    /// Detaches (a plain detach: the disk stays); a disk already gone is success.
-    fn detach(&mut self) -> Result<()> {
+impl ApplianceDisk<'_> {
+    /// The device under the by-id directory.
+    pub fn device(&self) -> &Path {
+        &self.device
+    }
+
+    /// Detaches now.
+    pub fn detach(mut self) -> Result<()> {
+        self.detach_now()
+    }
+
+    fn detach_now(&mut self) -> Result<()> {
         self.open = false;
         match self.connection.detach_disk(&self.vm, &self.disk) {
             Ok(()) => {
-                tracing::info!(appliance = %self.vm, disk = %self.disk, "snapshot disk detached");
+                tracing::info!(appliance = %self.vm, disk = %self.disk, "disk detached from the appliance");
                 Ok(())
             }
             Err(error) if error.is_not_found() => Ok(()),
@@ -121,13 +134,65 @@ impl Attached<'_> {
     }
 }
 
-impl Drop for Attached<'_> {
+impl Drop for ApplianceDisk<'_> {
     fn drop(&mut self) {
         if self.open
-            && let Err(error) = self.detach()
+            && let Err(error) = self.detach_now()
         {
-            tracing::error!(appliance = %self.vm, disk = %self.disk, %error, "could not detach a snapshot disk; the next run's leftover sweep will");
+            tracing::error!(appliance = %self.vm, disk = %self.disk, %error, "could not detach a disk from the appliance; the next run's leftover sweep will");
         }
+    }
+}
+
+impl Appliance {
+    /// Attaches the disk `disk` itself (a disk this run made, such as a migrated disk to
+    /// fix up before its first boot: writes reach it) to the appliance, and waits until
+    /// its device shows up. `stop` ends the wait with [`OvirtError::Cancelled`].
+    pub fn attach_disk<'c>(
+        &self,
+        connection: &'c Connection,
+        disk: &str,
+        stop: Option<&AtomicBool>,
+    ) -> Result<ApplianceDisk<'c>> {
+        connection.attach_disk(&self.vm, disk, self.interface, false)?;
+        self.plugged(connection, disk, stop)
+    }
+
+    /// The guard of a disk just attached: waits for its device (detaching it if the wait
+    /// fails).
+    fn plugged<'c>(
+        &self,
+        connection: &'c Connection,
+        disk: &str,
+        stop: Option<&AtomicBool>,
+    ) -> Result<ApplianceDisk<'c>> {
+        let mut attached = ApplianceDisk {
+            connection,
+            vm: self.vm.clone(),
+            disk: disk.to_owned(),
+            device: self.device_of(disk),
+            open: true,
+        };
+        tracing::info!(appliance = %self.vm, disk, "disk attached to the appliance");
+        let what = format!("disk {disk} showing up on the appliance {}", self.vm);
+        let started = Instant::now();
+        let (_, pause) = connection.poll_intervals();
+        while !attached.device.exists() {
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(OvirtError::Cancelled { what });
+            }
+            if started.elapsed() >= self.appear_timeout {
+                let error = OvirtError::Timeout {
+                    what,
+                    state: format!("{} not there", attached.device.display()),
+                    waited: started.elapsed(),
+                };
+                attached.detach_now()?;
+                return Err(error);
+            }
+            std::thread::sleep(pause.min(self.appear_timeout.saturating_sub(started.elapsed())));
+        }
+        Ok(attached)
     }
 }
 
@@ -159,45 +224,16 @@ impl SnapshotBackup<'_> {
             self.snapshot.id(),
             appliance.interface,
         )?;
-        let mut attached = Attached {
-            connection: self.connection,
-            vm: appliance.vm.clone(),
-            disk: disk.id.clone(),
-            open: true,
-        };
-        tracing::info!(appliance = %appliance.vm, "snapshot disk attached");
-        let path = appliance.device_of(&disk.id);
-        let device = self.wait_for_device(&path, appliance.appear_timeout, &what)?;
+        let attached =
+            appliance.plugged(self.connection, &disk.id, self.settings.stop.as_deref())?;
+        let device = FileDisk::open(attached.device()).map_err(|source| OvirtError::Disk {
+            what: what.clone(),
+            source,
+        })?;
         let summary = self.read_device(&device, disk, sink, progress, &what)?;
         drop(device);
         attached.detach()?;
         Ok(summary)
-    }
-
-    fn wait_for_device(&self, path: &Path, timeout: Duration, what: &str) -> Result<FileDisk> {
-        let started = Instant::now();
-        let (_, pause) = self.connection.poll_intervals();
-        loop {
-            if self.settings.stopped() {
-                return Err(OvirtError::Cancelled {
-                    what: what.to_owned(),
-                });
-            }
-            if path.exists() {
-                return FileDisk::open(path).map_err(|source| OvirtError::Disk {
-                    what: what.to_owned(),
-                    source,
-                });
-            }
-            if started.elapsed() >= timeout {
-                return Err(OvirtError::Timeout {
-                    what: what.to_owned(),
-                    state: format!("{} not there", path.display()),
-                    waited: started.elapsed(),
-                });
-            }
-            std::thread::sleep(pause.min(timeout.saturating_sub(started.elapsed())));
-        }
     }
 
     fn read_device(

@@ -331,3 +331,60 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");
 }
+
+#[test]
+fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let records = back_up(&engine, &vm, dir.path());
+    let plan = RestorePlan::from_records(&records, &choices("fixed", false)).unwrap();
+    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let mut build = VmBuild::create(&engine, &plan.vm, &plan.nics, &build_settings()).unwrap();
+    let disk = &plan.disks[0];
+    let source = dir
+        .path()
+        .join(format!("{}.raw", disk.source.as_deref().unwrap()));
+    let (id, _) = build
+        .upload_disk(
+            disk,
+            &domain,
+            DiskInput::Random(&FileDisk::open(&source).unwrap()),
+            &NoProgress,
+        )
+        .unwrap();
+    let appliance_id = engine
+        .find_vm(ovirt_sim::APPLIANCE_VM, false)
+        .unwrap()
+        .unwrap()
+        .id
+        .unwrap();
+    let mut appliance = ovirt_client::snapshot_backup::appliance::Appliance::new(appliance_id);
+    appliance.by_id_dir = s.by_id().to_path_buf();
+    appliance.appear_timeout = Duration::from_secs(10);
+    let plugged = appliance.attach_disk(&engine, &id, None).unwrap();
+    assert_identical(&source, plugged.device());
+    // The "fix-up": a write through the device reaches the disk.
+    {
+        use std::os::unix::fs::FileExt;
+        let device = std::fs::OpenOptions::new()
+            .write(true)
+            .open(plugged.device())
+            .unwrap();
+        device.write_all_at(b"fixed", 3 << 20).unwrap();
+        device.sync_all().unwrap();
+    }
+    let device = plugged.device().to_path_buf();
+    plugged.detach().unwrap();
+    assert!(!device.exists(), "detached");
+    build.attach(&id, disk).unwrap();
+    let made = build.commit("migrated").unwrap();
+    let bytes = std::fs::read(s.sim.disk_file(&id).unwrap()).unwrap();
+    assert_eq!(&bytes[3 << 20..(3 << 20) + 5], b"fixed");
+    assert_eq!(engine.attachments(&made).unwrap().len(), 1);
+    engine.remove_vm(&made, false).unwrap();
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
