@@ -70,7 +70,7 @@ impl SweepReport {
 /// Removes what dead runs of `here.tool` left on the VMs `vms` (ids) and on the appliance
 /// `appliance` (a VM id, when the tool reads disks there), as seen at `now`; each
 /// snapshot removal may take `remove_timeout`. Only listing a VM's snapshots fails the
-/// sweep; everything else is recorded in the report.
+/// sweep (a VM that is gone is skipped); everything else is recorded in the report.
 pub fn sweep_leftovers(
     connection: &Connection,
     here: &Owner,
@@ -83,7 +83,12 @@ pub fn sweep_leftovers(
     let mut leftovers = Vec::new();
     let mut live_disks = BTreeSet::new();
     for vm in vms {
-        for snapshot in connection.snapshots(vm)? {
+        let snapshots = match connection.snapshots(vm) {
+            Ok(snapshots) => snapshots,
+            Err(error) if error.is_not_found() => continue, // the VM is gone
+            Err(error) => return Err(error),
+        };
+        for snapshot in snapshots {
             let (Some(id), Some(description)) = (snapshot.id, snapshot.description) else {
                 continue;
             };

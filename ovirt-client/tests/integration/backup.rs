@@ -319,7 +319,7 @@ fn the_sweep_removes_exactly_what_dead_runs_left() {
         &engine,
         &here,
         jiff::Timestamp::now(),
-        std::slice::from_ref(&vm),
+        &[vm.clone(), "a-vm-removed-since".to_owned()],
         Some(&appliance),
         Duration::from_secs(20),
     )
