@@ -7,16 +7,19 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "xva")]
+use disk_image::NoProgress;
 use disk_image::compress::{Compression, decompressed};
 use disk_image::vhd::{VhdCheck, VhdDisk};
+#[cfg(feature = "xva")]
 use disk_image::xva::XvaReader;
-use disk_image::{ImageFormat, NoProgress, RandomAccessDisk};
+use disk_image::{ImageFormat, RandomAccessDisk};
 use serde::Serialize;
 
 use super::digest::{FileDigest, read_digested};
 use super::error::{Result, StoreError, chain};
 use super::manifest::{Manifest, ManifestFile};
-use super::words::{FileRole, ManifestState};
+use super::words::{DigestKind, FileRole, ManifestState};
 
 /// What checking one backup found.
 #[derive(Debug, Clone, Serialize)]
@@ -124,7 +127,6 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
         .compression
         .known()
         .map_err(|value| unknown("compression", value))?;
-    let shown = path.display().to_string();
     let image = |e| StoreError::image("verifying", path, e);
     let read = |e| StoreError::io("reading", path, e);
     match &file.role {
@@ -137,27 +139,7 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
             })
         }
         FileRole::Xva | FileRole::MetadataXva | FileRole::BackupSrXva => {
-            read_digested(path, kind, |bytes| {
-                let (archive, detected) = decompressed(bytes).map_err(read)?;
-                check_compression(path, compression, detected.into())?;
-                if file.role != FileRole::Xva {
-                    // Records only (small): ova.xml and the archive's whole structure.
-                    let mut bytes = Vec::new();
-                    archive
-                        .take(METADATA_LIMIT)
-                        .read_to_end(&mut bytes)
-                        .map_err(read)?;
-                    XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
-                    return check_whole_tar(&bytes, path);
-                }
-                let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
-                while reader
-                    .read_disk(None, true, &NoProgress)
-                    .map_err(image)?
-                    .is_some()
-                {}
-                reader.finish().map_err(image)
-            })
+            verify_xva(path, file, kind, compression)
         }
         FileRole::Disk => {
             let Some(disk) = manifest.disks.iter().find(|d| d.file == file.path) else {
@@ -188,6 +170,56 @@ fn check_file(path: &Path, file: &ManifestFile, manifest: &Manifest) -> Result<F
             Ok(digest)
         }
     }
+}
+
+/// Verifies an XVA archive (a whole VM, or records only): its digest, its compression and,
+/// through disk-image's reader, every chunk checksum and the archive's structure.
+#[cfg(feature = "xva")]
+fn verify_xva(
+    path: &Path,
+    file: &ManifestFile,
+    kind: DigestKind,
+    compression: Compression,
+) -> Result<FileDigest> {
+    let shown = path.display().to_string();
+    let image = |e| StoreError::image("verifying", path, e);
+    let read = |e| StoreError::io("reading", path, e);
+    read_digested(path, kind, |bytes| {
+        let (archive, detected) = decompressed(bytes).map_err(read)?;
+        check_compression(path, compression, detected.into())?;
+        if file.role != FileRole::Xva {
+            // Records only (small): ova.xml and the archive's whole structure.
+            let mut bytes = Vec::new();
+            archive
+                .take(METADATA_LIMIT)
+                .read_to_end(&mut bytes)
+                .map_err(read)?;
+            XvaReader::open(&bytes[..], shown.clone()).map_err(image)?;
+            return check_whole_tar(&bytes, path);
+        }
+        let mut reader = XvaReader::open(archive, shown.clone()).map_err(image)?;
+        while reader
+            .read_disk(None, true, &NoProgress)
+            .map_err(image)?
+            .is_some()
+        {}
+        reader.finish().map_err(image)
+    })
+}
+
+/// Without the `xva` feature an XVA archive cannot be checked, so it is not verified: a
+/// failure, never a pass.
+#[cfg(not(feature = "xva"))]
+fn verify_xva(
+    path: &Path,
+    _file: &ManifestFile,
+    _kind: DigestKind,
+    _compression: Compression,
+) -> Result<FileDigest> {
+    Err(StoreError::damaged(
+        path,
+        "an XVA archive, and this build cannot check XVA archives (backup-core's `xva` feature)",
+    ))
 }
 
 /// Checks that `archive` (a metadata-only XVA, small) is a whole tar archive: every
