@@ -1,0 +1,180 @@
+//! A run: connect to both sides, read the source, plan, and (unless `--dry-run`) create
+//! the target and stream the disks, with a tracing span per VM and per disk.
+
+use anyhow::{Context, Result};
+use std::io::Write;
+
+use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
+use ovirt_client::{ConnectOptions, Connection, Trust};
+use serde::Serialize;
+use xenapi::{Session, SessionOptions, TlsTrust};
+
+use crate::cli::{Cli, OvirtArgs, XenArgs};
+use crate::migrate::{DataOptions, DiskReport, copy_disk};
+use crate::plan::{Choices, Plan};
+use crate::{target, xapi};
+
+/// Where the XAPI password comes from without `--xen-password-file`.
+pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
+/// Where the engine password comes from without `--ovirt-password-file`.
+pub const OVIRT_PASSWORD_ENV: &str = "XEN2OVIRT_OVIRT_PASSWORD";
+
+fn password(file: Option<&std::path::PathBuf>, env: &str, prompt: String) -> SecretSource {
+    match file {
+        Some(file) => SecretSource::File(file.clone()),
+        None if std::env::var_os(env).is_some() => SecretSource::Env(env.to_owned()),
+        None => SecretSource::Prompt(prompt),
+    }
+}
+
+fn connect_xen(args: &XenArgs) -> Result<Session> {
+    let tls = if args.insecure {
+        TlsTrust::Insecure
+    } else if let Some(file) = &args.ca_file {
+        TlsTrust::CaFile(file.clone())
+    } else if args.fingerprints.is_empty() {
+        TlsTrust::SystemRoots
+    } else {
+        TlsTrust::Pinned(args.fingerprints.clone())
+    };
+    let secret = password(
+        args.password_file.as_ref(),
+        XEN_PASSWORD_ENV,
+        format!("Password of {} on {}: ", args.user, args.url),
+    )
+    .read()?;
+    let options = SessionOptions {
+        tls,
+        ..SessionOptions::default()
+    };
+    Session::login(&args.url, &args.user, secret.expose(), options)
+        .with_context(|| format!("logging in to {} as {}", args.url, args.user))
+}
+
+fn connect_ovirt(args: &OvirtArgs) -> Result<Connection> {
+    let mut options = ConnectOptions::new(&args.url, &args.user);
+    options.trust = if args.insecure {
+        Trust::Insecure
+    } else if let Some(file) = &args.ca_file {
+        Trust::CaFile(file.clone())
+    } else if let Some(fingerprint) = args.ca_fingerprint {
+        Trust::PinnedCa(fingerprint)
+    } else {
+        Trust::SystemRoots
+    };
+    let secret = password(
+        args.password_file.as_ref(),
+        OVIRT_PASSWORD_ENV,
+        format!("Password of {} on {}: ", args.user, args.url),
+    )
+    .read()?;
+    Connection::connect(options, secret.expose())
+        .with_context(|| format!("connecting to {} as {}", args.url, args.user))
+}
+
+/// What `--json` prints.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum Report<'a> {
+    /// `--dry-run`: the plan only.
+    Plan { plan: &'a Plan },
+    /// The VM was migrated.
+    Migrated {
+        plan: &'a Plan,
+        vm_id: String,
+        disks: Vec<DiskReport>,
+    },
+}
+
+/// The whole run.
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let session = connect_xen(&cli.xen)?;
+    let (_, record) = xapi::find_vm(&session, &cli.vm)?;
+    let found = xapi::read_vm(&session, &record)?;
+    let source = &found.source;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let engine = connect_ovirt(&cli.ovirt)?;
+    let choices = Choices {
+        name: cli.target.name.clone(),
+        cluster: cli.target.cluster.clone(),
+        storage_domain: cli.target.storage_domain.clone(),
+        networks: cli.target.networks.clone(),
+        keep_macs: !cli.target.no_keep_macs,
+        bus: cli.target.disk_interface,
+        os_type: cli.target.os_type.clone(),
+    };
+    let name = choices.name.as_deref().unwrap_or(&source.name);
+    let inventory = target::inventory(&engine, name)?;
+    let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
+    if cli.dry_run {
+        if cli.json {
+            print_json(&Report::Plan { plan: &plan })?;
+        } else {
+            write!(Stdout::lock(), "{plan}")?;
+        }
+        return Ok(Outcome::Success);
+    }
+    if !cli.json {
+        write!(Stdout::lock(), "{plan}")?;
+    }
+    let marker = format!(
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
+        source.uuid, source.name, cli.xen.url
+    );
+    let created = target::create(&engine, &plan.target, &marker)?;
+    let options = DataOptions {
+        connections: usize::from(cli.connections),
+        verify: cli.verify,
+    };
+    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
+    let mut disks = Vec::new();
+    for ((planned, vdi), disk_id) in plan
+        .target
+        .disks
+        .iter()
+        .zip(&found.vdis)
+        .zip(&created.disks)
+    {
+        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
+        let _entered = span.enter();
+        let report = copy_disk(
+            &session,
+            vdi,
+            &engine,
+            disk_id,
+            planned,
+            options,
+            progress.item().as_ref(),
+        )?;
+        disks.push(report);
+    }
+    let vm_id = created.id.clone();
+    created.keep();
+    if cli.json {
+        print_json(&Report::Migrated {
+            plan: &plan,
+            vm_id,
+            disks,
+        })?;
+    } else {
+        let mut out = Stdout::lock();
+        for disk in &disks {
+            writeln!(
+                out,
+                "disk `{}` ({}): {} bytes streamed, {}{}",
+                disk.name,
+                disk.id,
+                disk.stream_bytes,
+                disk.digest,
+                if disk.verified == Some(true) {
+                    ", verified"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        writeln!(out, "migrated: VM `{}` ({vm_id})", plan.target.name)?;
+    }
+    Ok(Outcome::Success)
+}
