@@ -63,7 +63,7 @@ pub fn copy_disk(
     let name = format!("{} ({})", planned.name, planned.source_uuid);
     let transfer = engine
         .start_upload(disk_id, &TransferSettings::default())
-        .with_context(|| format!("starting the upload of disk {name}"))?;
+        .with_context(|| format!("disk {name}"))?;
     let first = transfer.imageio()?;
     let connections = options.connections.min(first.server().max_writers).max(1);
     let mut clients = vec![first];
@@ -72,7 +72,7 @@ pub fn copy_disk(
     }
     let mut download = session
         .export_raw_vdi(vdi, DiskFormat::Vhd, None)
-        .with_context(|| format!("starting the export of disk {name}"))?;
+        .with_context(|| format!("exporting disk {name} from the source"))?;
     progress.start(&planned.name, planned.size);
     let ((summary, digest), sent) = upload(&clients, progress, |push| {
         let mut digest = BlockDigest::new(planned.size);

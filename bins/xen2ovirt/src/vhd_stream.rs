@@ -90,7 +90,11 @@ impl<R: Read> Stream<R> {
         let at = self.position;
         self.reader.read_exact(buf).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
-                anyhow::anyhow!("`{}` ends at byte {}: the stream was cut", self.name, at)
+                anyhow::anyhow!(
+                    "`{}` ends within the {} bytes from byte {at}: the stream was cut",
+                    self.name,
+                    buf.len()
+                )
             } else {
                 anyhow::Error::new(e).context(format!("reading `{}` at byte {at}", self.name))
             }
