@@ -12,8 +12,10 @@ Passwords come from --xen-password-file / --ovirt-password-file, else the enviro
 
 Every network the VM has a NIC on must be mapped to a vNIC profile (by its name, or
 NETWORK/PROFILE); a source network is named by its name, its UUID or its bridge.
-The VM must be shut down. It is never changed; on failure the new VM and its disks are
-removed.
+The VM must be shut down, or be shut down by --shutdown (cleanly, within
+--shutdown-timeout; hard after it only with --force-shutdown), and is started again if the
+migration then fails. Nothing else of the source is ever changed; on failure the new VM and
+its disks are removed.
 
 Examples:
   xen2ovirt --xen https://xs1.example --xen-fingerprint AB:CD:… \\
@@ -44,6 +46,21 @@ pub struct Cli {
     /// nothing is created or changed.
     #[arg(long)]
     pub dry_run: bool,
+    /// Shut a running source VM down cleanly first (it is started again if the migration
+    /// fails, and stays off when it succeeds).
+    #[arg(long)]
+    pub shutdown: bool,
+    /// How long the clean shutdown may take.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 300,
+        requires = "shutdown"
+    )]
+    pub shutdown_timeout: u64,
+    /// After the deadline, shut the VM down hard (pull the plug).
+    #[arg(long, requires = "shutdown")]
+    pub force_shutdown: bool,
     /// After each disk's upload, download it again and compare digests.
     #[arg(long)]
     pub verify: bool,

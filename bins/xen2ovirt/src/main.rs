@@ -15,6 +15,7 @@ mod cli;
 mod digest;
 mod migrate;
 mod plan;
+mod power;
 mod run;
 mod source;
 mod target;

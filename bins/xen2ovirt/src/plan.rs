@@ -8,7 +8,7 @@ mod render;
 
 use serde::Serialize;
 
-use crate::source::{Firmware, SourceVm, Virtualisation};
+use crate::source::{Firmware, Power, SourceVm, Virtualisation};
 
 /// A vNIC profile of the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,6 +74,8 @@ pub struct Choices {
     pub bus: DiskBus,
     /// The engine's OS type (default: guessed from the source).
     pub os_type: Option<String>,
+    /// Shut a running source down first.
+    pub shutdown: bool,
 }
 
 /// A NIC of the target VM.
@@ -195,12 +197,7 @@ impl Plan {
         for item in &source.left_out {
             warnings.push(format!("not migrated: {item}"));
         }
-        if source.running {
-            problems.push(format!(
-                "VM `{}` is running: shut it down first (its disks cannot be read while it runs)",
-                source.name
-            ));
-        }
+        check_power(source, choices.shutdown, &mut problems, &mut warnings);
         let (Some(cluster), Some(domain)) = (cluster, domain) else {
             return Err(PlanProblems(problems));
         };
@@ -257,6 +254,37 @@ impl Plan {
             },
             warnings,
         })
+    }
+}
+
+/// A running source is shut down only when asked; a paused or suspended one never.
+fn check_power(
+    source: &SourceVm,
+    shutdown: bool,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    match (source.power, shutdown) {
+        (Power::Halted, _) => {}
+        (Power::Running, true) => warnings.push(format!(
+            "VM `{}` is running: it will be shut down cleanly first (and started again if \
+             the migration fails)",
+            source.name
+        )),
+        (Power::Running, false) => problems.push(format!(
+            "VM `{}` is running: shut it down first, or give --shutdown (its disks cannot be \
+             read while it runs)",
+            source.name
+        )),
+        (Power::Paused | Power::Suspended, _) => problems.push(format!(
+            "VM `{}` is {}: resume and shut it down first",
+            source.name,
+            if source.power == Power::Paused {
+                "paused"
+            } else {
+                "suspended"
+            }
+        )),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use std::io::Write;
+use std::time::Duration;
 
 use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
 use ovirt_client::{ConnectOptions, Connection, Trust};
@@ -12,7 +13,8 @@ use xenapi::{Session, SessionOptions, TlsTrust};
 use crate::cli::{Cli, OvirtArgs, XenArgs};
 use crate::migrate::{DataOptions, DiskReport, copy_disk};
 use crate::plan::{Choices, Plan};
-use crate::{target, xapi};
+use crate::source::Power;
+use crate::{power, target, xapi};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -86,16 +88,8 @@ enum Report<'a> {
     },
 }
 
-/// The whole run.
-pub fn run(cli: &Cli) -> Result<Outcome> {
-    let session = connect_xen(&cli.xen)?;
-    let (_, record) = xapi::find_vm(&session, &cli.vm)?;
-    let found = xapi::read_vm(&session, &record)?;
-    let source = &found.source;
-    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
-    let _entered = span.enter();
-    let engine = connect_ovirt(&cli.ovirt)?;
-    let choices = Choices {
+fn choices(cli: &Cli) -> Choices {
+    Choices {
         name: cli.target.name.clone(),
         cluster: cli.target.cluster.clone(),
         storage_domain: cli.target.storage_domain.clone(),
@@ -103,7 +97,20 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         keep_macs: !cli.target.no_keep_macs,
         bus: cli.target.disk_interface,
         os_type: cli.target.os_type.clone(),
-    };
+        shutdown: cli.shutdown,
+    }
+}
+
+/// The whole run.
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let session = connect_xen(&cli.xen)?;
+    let (vm, record) = xapi::find_vm(&session, &cli.vm)?;
+    let found = xapi::read_vm(&session, &record)?;
+    let source = &found.source;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let engine = connect_ovirt(&cli.ovirt)?;
+    let choices = choices(cli);
     let name = choices.name.as_deref().unwrap_or(&source.name);
     let inventory = target::inventory(&engine, name)?;
     let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
@@ -118,6 +125,17 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     if !cli.json {
         write!(Stdout::lock(), "{plan}")?;
     }
+    let shut_down = if source.power == Power::Running {
+        Some(power::shut_down(
+            &session,
+            &vm,
+            &source.name,
+            Duration::from_secs(cli.shutdown_timeout),
+            cli.force_shutdown,
+        )?)
+    } else {
+        None
+    };
     let marker = format!(
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
         source.uuid, source.name, cli.xen.url
@@ -151,12 +169,17 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     }
     let vm_id = created.id.clone();
     created.keep();
-    if cli.json {
-        print_json(&Report::Migrated {
-            plan: &plan,
-            vm_id,
-            disks,
-        })?;
+    if let Some(shut_down) = shut_down {
+        shut_down.migrated();
+    }
+    print_result(cli.json, &plan, vm_id, disks)?;
+    Ok(Outcome::Success)
+}
+
+/// What a completed migration prints.
+fn print_result(json: bool, plan: &Plan, vm_id: String, disks: Vec<DiskReport>) -> Result<()> {
+    if json {
+        print_json(&Report::Migrated { plan, vm_id, disks })?;
     } else {
         let mut out = Stdout::lock();
         for disk in &disks {
@@ -176,5 +199,5 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         }
         writeln!(out, "migrated: VM `{}` ({vm_id})", plan.target.name)?;
     }
-    Ok(Outcome::Success)
+    Ok(())
 }

@@ -6,7 +6,9 @@
 //! reads the records from a pool.
 
 use serde::Serialize;
-use xenapi::records::{NetworkRecord, VbdMode, VbdRecord, VbdType, VdiRecord, VifRecord, VmRecord};
+use xenapi::records::{
+    NetworkRecord, PowerState, VbdMode, VbdRecord, VbdType, VdiRecord, VifRecord, VmRecord,
+};
 
 /// How the guest is virtualised on the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +20,20 @@ pub enum Virtualisation {
     Hvm,
     /// PVH (paravirtualised, no emulated devices).
     Pvh,
+}
+
+/// The VM's power state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Power {
+    /// Shut down: its disks can be read.
+    Halted,
+    /// Running.
+    Running,
+    /// Paused in memory.
+    Paused,
+    /// Suspended to disk.
+    Suspended,
 }
 
 /// The firmware the guest boots with.
@@ -113,8 +129,8 @@ pub struct SourceVm {
     pub uuid: String,
     /// Free text.
     pub description: String,
-    /// Whether it runs now.
-    pub running: bool,
+    /// Its power state when read.
+    pub power: Power,
     /// Memory in bytes (the static maximum: what the guest sees).
     pub memory: u64,
     /// vCPUs.
@@ -220,7 +236,12 @@ impl SourceVm {
             name: name.clone(),
             uuid: vm.uuid.clone(),
             description: vm.name_description.clone(),
-            running: vm.power_state != xenapi::records::PowerState::Halted,
+            power: match vm.power_state {
+                PowerState::Halted => Power::Halted,
+                PowerState::Running => Power::Running,
+                PowerState::Paused => Power::Paused,
+                PowerState::Suspended => Power::Suspended,
+            },
             memory,
             cpus,
             virtualisation,

@@ -7,5 +7,6 @@ mod integration {
     mod dry_run;
     mod faults;
     mod migrate;
+    mod shutdown;
     mod support;
 }

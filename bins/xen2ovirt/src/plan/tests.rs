@@ -1,5 +1,5 @@
 use super::*;
-use crate::source::{Cpus, SourceDisk, SourceNic};
+use crate::source::{Cpus, Power, SourceDisk, SourceNic};
 
 fn source() -> SourceVm {
     let disk = |position: u32, bootable: bool| SourceDisk {
@@ -25,7 +25,7 @@ fn source() -> SourceVm {
         name: "web-01".into(),
         uuid: "vm-uuid".into(),
         description: String::new(),
-        running: false,
+        power: Power::Halted,
         memory: 2 << 30,
         cpus: Cpus {
             count: 4,
@@ -84,6 +84,7 @@ fn choices() -> Choices {
         keep_macs: true,
         bus: DiskBus::Virtio,
         os_type: None,
+        shutdown: false,
     }
 }
 
@@ -149,7 +150,7 @@ fn block_storage_new_macs_and_a_new_name() {
 #[test]
 fn every_problem_is_named_at_once() {
     let mut source = source();
-    source.running = true;
+    source.power = Power::Running;
     let mut inventory = inventory();
     inventory.name_taken = true;
     inventory.clusters.push("Other".into());
@@ -172,6 +173,25 @@ fn every_problem_is_named_at_once() {
     ] {
         assert!(text.contains(expected), "{expected:?} missing from {text}");
     }
+}
+
+#[test]
+fn a_running_source_is_shut_down_only_when_asked() {
+    let mut source = source();
+    source.power = Power::Running;
+    let mut choices = choices();
+    choices.shutdown = true;
+    let plan = Plan::build(&source, &inventory(), &choices).unwrap();
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("shut down cleanly first"))
+    );
+    source.power = Power::Suspended;
+    let text = Plan::build(&source, &inventory(), &choices)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("is suspended"), "{text}");
 }
 
 #[test]

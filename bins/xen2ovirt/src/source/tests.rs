@@ -99,7 +99,7 @@ fn an_hvm_uefi_guest_with_two_disks_a_cd_and_two_nics() {
     let vm = SourceVm::from_xapi(&hvm_vm(), &disks, &nics).unwrap();
     assert_eq!(vm.name, "web-01");
     assert_eq!(vm.memory, 2 << 30);
-    assert!(!vm.running);
+    assert_eq!(vm.power, Power::Halted);
     assert_eq!(vm.virtualisation, Virtualisation::Hvm);
     assert_eq!(vm.firmware, Firmware::Uefi);
     assert_eq!(
@@ -158,7 +158,7 @@ fn a_pv_guest_boots_on_a_bios_from_its_bootable_disk() {
     let vm = SourceVm::from_xapi(&record, &disks, &[]).unwrap();
     assert_eq!(vm.virtualisation, Virtualisation::Pv);
     assert_eq!(vm.firmware, Firmware::Bios);
-    assert!(vm.running);
+    assert_eq!(vm.power, Power::Running);
     assert_eq!(vm.disks[0].name, "root");
     assert_eq!(vm.disks[1].name, "swap");
     assert_eq!((vm.cpus.sockets(), vm.cpus.cores()), (1, 1));

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ovirt_client::{ConnectOptions, Connection, Trust};
 use tempfile::TempDir;
 use xapi_sim::{CreatedVm, DiskContents, NewDisk, NewVm, SimHandle};
+use xenapi::records::PowerState;
 
 /// The name of the network every VM of xapi-sim is on.
 pub const XEN_NETWORK: &str = "Pool-wide network associated with eth0";
@@ -33,6 +34,11 @@ fn pattern(seed: u64, mib: u64) -> DiskContents {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::with_source(PowerState::Halted)
+    }
+
+    /// The same, the source VM in `power`.
+    pub fn with_source(power: PowerState) -> Fixture {
         let xen = xapi_sim::Simulator::start(xapi_sim::SimConfig::new()).expect("xapi-sim starts");
         let mut vm = NewVm::new("web-01")
             .disk(NewDisk::new("web-01 system", 40 << 20, pattern(7, 6)))
@@ -42,6 +48,7 @@ impl Fixture {
         vm.cd_drive = true;
         vm.vcpus = 2;
         vm.memory = 1536 << 20;
+        vm.power_state = power;
         let source = xen.add_vm(&vm).expect("add the source VM");
         let mut config = ovirt_sim::SimConfig::new();
         config.timing = ovirt_sim::Timing {
@@ -131,6 +138,11 @@ impl Fixture {
         assert!(xen.is_clean(), "xapi-sim: {xen:?}");
         let ovirt = self.ovirt.audit();
         assert!(ovirt.is_clean(), "ovirt-sim: {ovirt}");
+    }
+
+    /// The source VM's power state.
+    pub fn source_power(&self) -> Option<PowerState> {
+        self.xen.vm(&self.source.vm).map(|vm| vm.power_state)
     }
 
     /// The sparse file of the source's `n`-th disk.
