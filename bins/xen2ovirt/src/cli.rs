@@ -50,6 +50,10 @@ pub struct Cli {
     /// fails, and stays off when it succeeds).
     #[arg(long)]
     pub shutdown: bool,
+    /// Copy a running source VM from a snapshot, without stopping it (crash-consistent: as
+    /// after a power cut); the snapshot is always destroyed.
+    #[arg(long, conflicts_with = "shutdown")]
+    pub live: bool,
     /// How long the clean shutdown may take.
     #[arg(
         long,

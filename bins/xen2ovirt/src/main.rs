@@ -17,6 +17,7 @@ mod migrate;
 mod plan;
 mod power;
 mod run;
+mod snapshot;
 mod source;
 mod target;
 mod upload;

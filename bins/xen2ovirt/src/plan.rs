@@ -74,8 +74,19 @@ pub struct Choices {
     pub bus: DiskBus,
     /// The engine's OS type (default: guessed from the source).
     pub os_type: Option<String>,
-    /// Shut a running source down first.
-    pub shutdown: bool,
+    /// What to do with a running source.
+    pub running: WhenRunning,
+}
+
+/// What to do with a running source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenRunning {
+    /// Refuse to start.
+    Refuse,
+    /// Shut it down first (`--shutdown`).
+    ShutDown,
+    /// Copy it from a snapshot (`--live`).
+    Snapshot,
 }
 
 /// A NIC of the target VM.
@@ -197,7 +208,7 @@ impl Plan {
         for item in &source.left_out {
             warnings.push(format!("not migrated: {item}"));
         }
-        check_power(source, choices.shutdown, &mut problems, &mut warnings);
+        check_power(source, choices.running, &mut problems, &mut warnings);
         let (Some(cluster), Some(domain)) = (cluster, domain) else {
             return Err(PlanProblems(problems));
         };
@@ -257,23 +268,29 @@ impl Plan {
     }
 }
 
-/// A running source is shut down only when asked; a paused or suspended one never.
+/// A running source is shut down or snapshotted only when asked; a paused or suspended one
+/// never.
 fn check_power(
     source: &SourceVm,
-    shutdown: bool,
+    running: WhenRunning,
     problems: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) {
-    match (source.power, shutdown) {
+    match (source.power, running) {
         (Power::Halted, _) => {}
-        (Power::Running, true) => warnings.push(format!(
+        (Power::Running, WhenRunning::Snapshot) => warnings.push(format!(
+            "VM `{}` is running: its disks are copied from a snapshot, as a power cut would \
+             leave them (crash-consistent); it keeps running",
+            source.name
+        )),
+        (Power::Running, WhenRunning::ShutDown) => warnings.push(format!(
             "VM `{}` is running: it will be shut down cleanly first (and started again if \
              the migration fails)",
             source.name
         )),
-        (Power::Running, false) => problems.push(format!(
-            "VM `{}` is running: shut it down first, or give --shutdown (its disks cannot be \
-             read while it runs)",
+        (Power::Running, WhenRunning::Refuse) => problems.push(format!(
+            "VM `{}` is running: shut it down first, or give --shutdown or --live (its disks \
+             cannot be read while it runs)",
             source.name
         )),
         (Power::Paused | Power::Suspended, _) => problems.push(format!(

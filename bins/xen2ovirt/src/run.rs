@@ -12,7 +12,8 @@ use xenapi::{Session, SessionOptions, TlsTrust};
 
 use crate::cli::{Cli, OvirtArgs, XenArgs};
 use crate::migrate::{DataOptions, DiskReport, copy_disk};
-use crate::plan::{Choices, Plan};
+use crate::plan::{Choices, Plan, WhenRunning};
+use crate::snapshot::Snapshot;
 use crate::source::Power;
 use crate::{power, target, xapi};
 
@@ -97,7 +98,13 @@ fn choices(cli: &Cli) -> Choices {
         keep_macs: !cli.target.no_keep_macs,
         bus: cli.target.disk_interface,
         os_type: cli.target.os_type.clone(),
-        shutdown: cli.shutdown,
+        running: if cli.shutdown {
+            WhenRunning::ShutDown
+        } else if cli.live {
+            WhenRunning::Snapshot
+        } else {
+            WhenRunning::Refuse
+        },
     }
 }
 
@@ -125,7 +132,17 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     if !cli.json {
         write!(Stdout::lock(), "{plan}")?;
     }
-    let shut_down = if source.power == Power::Running {
+    let running = source.power == Power::Running;
+    let snapshot = if running && cli.live {
+        Some(Snapshot::take(&session, &vm, &source.name)?)
+    } else {
+        None
+    };
+    let vdis = match &snapshot {
+        Some(snapshot) => snapshot.vdis(&source.disks)?,
+        None => found.vdis.clone(),
+    };
+    let shut_down = if running && cli.shutdown {
         Some(power::shut_down(
             &session,
             &vm,
@@ -147,13 +164,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     };
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
     let mut disks = Vec::new();
-    for ((planned, vdi), disk_id) in plan
-        .target
-        .disks
-        .iter()
-        .zip(&found.vdis)
-        .zip(&created.disks)
-    {
+    for ((planned, vdi), disk_id) in plan.target.disks.iter().zip(&vdis).zip(&created.disks) {
         let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
         let _entered = span.enter();
         let report = copy_disk(

@@ -84,7 +84,7 @@ fn choices() -> Choices {
         keep_macs: true,
         bus: DiskBus::Virtio,
         os_type: None,
-        shutdown: false,
+        running: WhenRunning::Refuse,
     }
 }
 
@@ -180,7 +180,7 @@ fn a_running_source_is_shut_down_only_when_asked() {
     let mut source = source();
     source.power = Power::Running;
     let mut choices = choices();
-    choices.shutdown = true;
+    choices.running = WhenRunning::ShutDown;
     let plan = Plan::build(&source, &inventory(), &choices).unwrap();
     assert!(
         plan.warnings
