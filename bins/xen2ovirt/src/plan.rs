@@ -179,7 +179,12 @@ impl Plan {
     ) -> Result<Plan, PlanProblems> {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
-        let name = choices.name.clone().unwrap_or_else(|| source.name.clone());
+        let name = target_name(
+            source,
+            choices.name.as_deref(),
+            &mut problems,
+            &mut warnings,
+        );
         if inventory.name_taken {
             problems.push(format!(
                 "the engine has a VM named `{name}` already (choose another with --name)"
@@ -266,6 +271,68 @@ impl Plan {
             warnings,
         })
     }
+}
+
+/// The longest VM name the engine takes.
+const MAX_NAME: usize = 64;
+
+/// Whether the engine takes `name` as a VM name: ASCII letters, digits, `_`, `-` and `.`,
+/// at most [`MAX_NAME`] characters.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The target VM's name: `--name`, else the source's name with every character the engine
+/// refuses replaced by `-`.
+pub fn planned_name(source: &SourceVm, wanted: Option<&str>) -> String {
+    if let Some(wanted) = wanted {
+        return wanted.to_owned();
+    }
+    let name: String = source
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(MAX_NAME)
+        .collect();
+    if name.is_empty() {
+        format!("vm-{}", source.uuid.chars().take(8).collect::<String>())
+    } else {
+        name
+    }
+}
+
+/// [`planned_name`], with a problem for a `--name` the engine refuses and a warning for a
+/// source name it had to change.
+fn target_name(
+    source: &SourceVm,
+    wanted: Option<&str>,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> String {
+    let name = planned_name(source, wanted);
+    match wanted {
+        Some(wanted) if !valid_name(wanted) => problems.push(format!(
+            "--name `{wanted}`: a VM name is 1 to {MAX_NAME} ASCII letters, digits, `_`, `-` \
+             or `.`"
+        )),
+        None if name != source.name => warnings.push(format!(
+            "the engine does not take the name `{}`: the new VM is named `{name}` (choose \
+             another with --name)",
+            source.name
+        )),
+        _ => {}
+    }
+    name
 }
 
 /// A running source is shut down or snapshotted only when asked; a paused or suspended one

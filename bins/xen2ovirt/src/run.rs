@@ -12,7 +12,7 @@ use xenapi::{Session, SessionOptions, TlsTrust};
 
 use crate::cli::{Cli, OvirtArgs, XenArgs};
 use crate::migrate::{DataOptions, DiskReport, copy_disk};
-use crate::plan::{Choices, Plan, WhenRunning};
+use crate::plan::{self, Choices, Plan, WhenRunning};
 use crate::snapshot::Snapshot;
 use crate::source::Power;
 use crate::{power, target, xapi};
@@ -118,8 +118,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let _entered = span.enter();
     let engine = connect_ovirt(&cli.ovirt)?;
     let choices = choices(cli);
-    let name = choices.name.as_deref().unwrap_or(&source.name);
-    let inventory = target::inventory(&engine, name)?;
+    let name = plan::planned_name(source, choices.name.as_deref());
+    let inventory = target::inventory(&engine, &name)?;
     let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
     if cli.dry_run {
         if cli.json {

@@ -195,6 +195,26 @@ fn a_running_source_is_shut_down_only_when_asked() {
 }
 
 #[test]
+fn names_the_engine_refuses_are_mapped_or_refused() {
+    let mut source = source();
+    source.name = "Debian 12 (web) ü".into();
+    let plan = Plan::build(&source, &inventory(), &choices()).unwrap();
+    assert_eq!(plan.target.name, "Debian-12--web---");
+    assert_eq!(plan.target.disks[0].name, "Debian-12--web---_disk0");
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("does not take the name"))
+    );
+    let mut choices = choices();
+    choices.name = Some("a b".into());
+    let text = Plan::build(&source, &inventory(), &choices)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("--name `a b`"), "{text}");
+}
+
+#[test]
 fn unknown_names_list_what_exists() {
     let mut choices = choices();
     choices.cluster = Some("Nope".into());
