@@ -23,6 +23,7 @@ Examples:
             --network xenbr0=ovirtmgmt --storage-domain data1 web-01 --dry-run
   xen2ovirt … --network 'Pool-wide network associated with eth0=ovirtmgmt' --verify web-01
   xen2ovirt … --name web-01-new --no-keep-macs --disk-interface virtio-scsi --json 6c5e4d8f-…
+  xen2ovirt --xva /backup/web-01.xva.zst --ovirt … --network xenbr0=ovirtmgmt --verify
 
 Exit codes: 0 migrated (or planned), 1 the migration failed (nothing is left on the
 target), 2 the migration cannot start as asked (unmapped networks, unknown names, a running
@@ -35,7 +36,12 @@ VM, bad options).";
 #[allow(clippy::struct_excessive_bools)] // the flags of a command line
 pub struct Cli {
     /// The source VM: its name (unique among VMs) or its UUID.
-    pub vm: String,
+    #[arg(required_unless_present = "xva", conflicts_with = "xva")]
+    pub vm: Option<String>,
+    /// Migrate the VM of this XVA file (plain, gzip or zstd; an export or a vmbackup backup)
+    /// instead of one of a pool: no source host needed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["xen_url", "shutdown", "live"])]
+    pub xva: Option<PathBuf>,
     #[command(flatten)]
     pub xen: XenArgs,
     #[command(flatten)]
@@ -87,8 +93,13 @@ pub struct Cli {
 #[command(next_help_heading = "Source (XenServer / XCP-ng)")]
 pub struct XenArgs {
     /// The pool master, `https://host[:port]`.
-    #[arg(id = "xen_url", long = "xen", value_name = "URL")]
-    pub url: String,
+    #[arg(
+        id = "xen_url",
+        long = "xen",
+        value_name = "URL",
+        required_unless_present = "xva"
+    )]
+    pub url: Option<String>,
     /// The XAPI user.
     #[arg(
         id = "xen_user",

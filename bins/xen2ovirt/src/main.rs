@@ -23,6 +23,7 @@ mod target;
 mod upload;
 mod vhd_stream;
 mod xapi;
+mod xva;
 
 use std::process::ExitCode;
 

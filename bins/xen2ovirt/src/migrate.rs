@@ -1,7 +1,8 @@
-//! One disk's way: `/export_raw_vdi?format=vhd` from XAPI, read as it streams, into an
-//! imageio upload of the new disk, its digest computed on the way; the XAPI task's verdict
-//! before the transfer is finalized; with `--verify`, the uploaded disk downloaded again and
-//! its digest compared. Nothing is held whole in memory or written locally.
+//! One disk's way: its pieces from the source (XAPI's `/export_raw_vdi?format=vhd` read as
+//! it streams, or an XVA's chunks) into an imageio upload of the new disk, its digest
+//! computed on the way; the source's verdict before the transfer is finalized; with
+//! `--verify`, the uploaded disk downloaded again and its digest compared. Nothing is held
+//! whole in memory or written locally.
 
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use xenapi::{DiskFormat, Ref, Session};
 use crate::digest::{BlockDigest, DigestSink};
 use crate::plan::PlannedDisk;
 use crate::upload::{Sent, upload};
-use crate::vhd_stream::read_vhd;
+use crate::vhd_stream::{Piece, read_vhd};
 
 /// How disks move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +50,8 @@ pub struct DiskReport {
     pub seconds: f64,
 }
 
-/// Streams the source disk `vdi` into the engine's disk `disk_id`.
-pub fn copy_disk(
+/// Streams the source disk `vdi` (XAPI's VHD export) into the engine's disk `disk_id`.
+pub fn copy_xapi_disk(
     session: &Session,
     vdi: &Ref,
     engine: &Connection,
@@ -59,8 +60,45 @@ pub fn copy_disk(
     options: DataOptions,
     progress: &dyn Progress,
 ) -> Result<DiskReport> {
+    let name = label(planned);
+    copy_disk(engine, disk_id, planned, options, progress, |push| {
+        let mut download = session
+            .export_raw_vdi(vdi, DiskFormat::Vhd, None)
+            .with_context(|| format!("exporting disk {name} from the source"))?;
+        let summary = read_vhd(&mut download, &name, push)?;
+        ensure!(
+            summary.size == planned.size,
+            "the export of disk {name} holds {} bytes, the disk has {}",
+            summary.size,
+            planned.size
+        );
+        // The task's verdict, before the upload is flushed and finalized.
+        download
+            .finish()
+            .with_context(|| format!("the export of disk {name} failed on the source"))?;
+        Ok(summary.stream_bytes)
+    })
+}
+
+/// How a disk is named in messages: its target name and its source UUID.
+pub fn label(planned: &PlannedDisk) -> String {
+    format!("{} ({})", planned.name, planned.source_uuid)
+}
+
+/// Uploads what `produce` hands over (every byte of the disk once, as data or zeros; it
+/// returns the bytes it read from the source) into the engine's disk `disk_id`, with the
+/// digest computed on the way; finalizes; with `options.verify`, downloads it again and
+/// compares digests. On failure the transfer is cancelled (and the engine deletes the disk).
+pub fn copy_disk(
+    engine: &Connection,
+    disk_id: &str,
+    planned: &PlannedDisk,
+    options: DataOptions,
+    progress: &dyn Progress,
+    produce: impl FnOnce(&mut dyn FnMut(Piece) -> Result<()>) -> Result<u64>,
+) -> Result<DiskReport> {
     let started = Instant::now();
-    let name = format!("{} ({})", planned.name, planned.source_uuid);
+    let name = label(planned);
     let transfer = engine
         .start_upload(disk_id, &TransferSettings::default())
         .with_context(|| format!("disk {name}"))?;
@@ -70,35 +108,22 @@ pub fn copy_disk(
     for _ in 1..connections {
         clients.push(transfer.imageio()?);
     }
-    let mut download = session
-        .export_raw_vdi(vdi, DiskFormat::Vhd, None)
-        .with_context(|| format!("exporting disk {name} from the source"))?;
     progress.start(&planned.name, planned.size);
-    let ((summary, digest), sent) = upload(&clients, progress, |push| {
-        let mut digest = BlockDigest::new(planned.size);
-        let summary = read_vhd(&mut download, &name, &mut |piece| {
+    let mut digest = BlockDigest::new(planned.size);
+    let (stream_bytes, sent) = upload(&clients, progress, |push| {
+        produce(&mut |piece| {
             digest.add(&piece)?;
             push(piece)
-        })?;
-        Ok((summary, digest))
+        })
     })
     .with_context(|| format!("copying disk {name}"))?;
     progress.finish();
-    ensure!(
-        summary.size == planned.size,
-        "the export of disk {name} holds {} bytes, the disk has {}",
-        summary.size,
-        planned.size
-    );
-    download
-        .finish()
-        .with_context(|| format!("the export of disk {name} failed on the source"))?;
     let digest = digest.finish()?;
     transfer
         .finish()
         .with_context(|| format!("finalizing the upload of disk {name}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(disk = %planned.name, bytes = summary.stream_bytes, seconds, %digest, "disk copied");
+    tracing::info!(disk = %planned.name, bytes = stream_bytes, seconds, %digest, "disk copied");
     let verified = if options.verify {
         let mut sink = DigestSink::new(planned.size);
         engine
@@ -125,7 +150,7 @@ pub fn copy_disk(
         id: disk_id.to_owned(),
         source_uuid: planned.source_uuid.clone(),
         size: planned.size,
-        stream_bytes: summary.stream_bytes,
+        stream_bytes,
         sent,
         digest,
         verified,

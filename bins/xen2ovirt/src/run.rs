@@ -2,7 +2,9 @@
 //! the target and stream the disks, with a tracing span per VM and per disk.
 
 use anyhow::{Context, Result};
+use disk_image::NoProgress;
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
@@ -11,11 +13,12 @@ use serde::Serialize;
 use xenapi::{Session, SessionOptions, TlsTrust};
 
 use crate::cli::{Cli, OvirtArgs, XenArgs};
-use crate::migrate::{DataOptions, DiskReport, copy_disk};
+use crate::migrate::{self, DataOptions, DiskReport, copy_disk, copy_xapi_disk};
 use crate::plan::{self, Choices, Plan, WhenRunning};
 use crate::snapshot::Snapshot;
-use crate::source::Power;
-use crate::{power, target, xapi};
+use crate::source::{Power, SourceVm};
+use crate::xva::PieceSink;
+use crate::{power, target, xapi, xva};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -30,7 +33,7 @@ fn password(file: Option<&std::path::PathBuf>, env: &str, prompt: String) -> Sec
     }
 }
 
-fn connect_xen(args: &XenArgs) -> Result<Session> {
+fn connect_xen(args: &XenArgs, url: &str) -> Result<Session> {
     let tls = if args.insecure {
         TlsTrust::Insecure
     } else if let Some(file) = &args.ca_file {
@@ -43,15 +46,15 @@ fn connect_xen(args: &XenArgs) -> Result<Session> {
     let secret = password(
         args.password_file.as_ref(),
         XEN_PASSWORD_ENV,
-        format!("Password of {} on {}: ", args.user, args.url),
+        format!("Password of {} on {url}: ", args.user),
     )
     .read()?;
     let options = SessionOptions {
         tls,
         ..SessionOptions::default()
     };
-    Session::login(&args.url, &args.user, secret.expose(), options)
-        .with_context(|| format!("logging in to {} as {}", args.url, args.user))
+    Session::login(url, &args.user, secret.expose(), options)
+        .with_context(|| format!("logging in to {url} as {}", args.user))
 }
 
 fn connect_ovirt(args: &OvirtArgs) -> Result<Connection> {
@@ -110,28 +113,53 @@ fn choices(cli: &Cli) -> Choices {
 
 /// The whole run.
 pub fn run(cli: &Cli) -> Result<Outcome> {
-    let session = connect_xen(&cli.xen)?;
-    let (vm, record) = xapi::find_vm(&session, &cli.vm)?;
-    let found = xapi::read_vm(&session, &record)?;
-    let source = &found.source;
-    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
-    let _entered = span.enter();
+    match &cli.xva {
+        Some(path) => run_xva(cli, path),
+        None => run_xapi(cli),
+    }
+}
+
+/// Connects to the engine and plans; prints the plan. `None` after a dry run.
+fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     let engine = connect_ovirt(&cli.ovirt)?;
     let choices = choices(cli);
     let name = plan::planned_name(source, choices.name.as_deref());
     let inventory = target::inventory(&engine, &name)?;
     let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
-    if cli.dry_run {
-        if cli.json {
+    if cli.json {
+        if cli.dry_run {
             print_json(&Report::Plan { plan: &plan })?;
-        } else {
-            write!(Stdout::lock(), "{plan}")?;
         }
-        return Ok(Outcome::Success);
-    }
-    if !cli.json {
+    } else {
         write!(Stdout::lock(), "{plan}")?;
     }
+    Ok((!cli.dry_run).then_some((engine, plan)))
+}
+
+fn data_options(cli: &Cli) -> DataOptions {
+    DataOptions {
+        connections: usize::from(cli.connections),
+        verify: cli.verify,
+    }
+}
+
+/// A VM of a XenServer / XCP-ng pool.
+fn run_xapi(cli: &Cli) -> Result<Outcome> {
+    let url = cli
+        .xen
+        .url
+        .as_deref()
+        .context("--xen or --xva is required")?;
+    let wanted = cli.vm.as_deref().context("the source VM is required")?;
+    let session = connect_xen(&cli.xen, url)?;
+    let (vm, record) = xapi::find_vm(&session, wanted)?;
+    let found = xapi::read_vm(&session, &record)?;
+    let source = &found.source;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let Some((engine, plan)) = plan(cli, source)? else {
+        return Ok(Outcome::Success);
+    };
     let running = source.power == Power::Running;
     let snapshot = if running && cli.live {
         Some(Snapshot::take(&session, &vm, &source.name)?)
@@ -154,26 +182,22 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         None
     };
     let marker = format!(
-        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
-        source.uuid, source.name, cli.xen.url
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {url}",
+        source.uuid, source.name
     );
     let created = target::create(&engine, &plan.target, &marker)?;
-    let options = DataOptions {
-        connections: usize::from(cli.connections),
-        verify: cli.verify,
-    };
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
     let mut disks = Vec::new();
     for ((planned, vdi), disk_id) in plan.target.disks.iter().zip(&vdis).zip(&created.disks) {
         let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
         let _entered = span.enter();
-        let report = copy_disk(
+        let report = copy_xapi_disk(
             &session,
             vdi,
             &engine,
             disk_id,
             planned,
-            options,
+            data_options(cli),
             progress.item().as_ref(),
         )?;
         disks.push(report);
@@ -183,6 +207,70 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     if let Some(shut_down) = shut_down {
         shut_down.migrated();
     }
+    print_result(cli.json, &plan, vm_id, disks)?;
+    Ok(Outcome::Success)
+}
+
+/// The VM of an XVA file: its disks in archive order, each checksum verified.
+fn run_xva(cli: &Cli, path: &Path) -> Result<Outcome> {
+    let (mut reader, source) = xva::open(path)?;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let Some((engine, plan)) = plan(cli, &source)? else {
+        return Ok(Outcome::Success);
+    };
+    let marker = format!(
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
+        source.uuid,
+        source.name,
+        path.display()
+    );
+    let created = target::create(&engine, &plan.target, &marker)?;
+    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
+    let mut disks: Vec<Option<DiskReport>> = vec![None; plan.target.disks.len()];
+    while let Some(next) = reader.next_disk().map(|d| d.vdi.uuid.clone()) {
+        let Some(index) = plan.target.disks.iter().position(|d| d.source_uuid == next) else {
+            xva::skip_disk(&mut reader)?;
+            continue;
+        };
+        let planned = &plan.target.disks[index];
+        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
+        let _entered = span.enter();
+        let report = copy_disk(
+            &engine,
+            &created.disks[index],
+            planned,
+            data_options(cli),
+            progress.item().as_ref(),
+            |push| {
+                let mut sink = PieceSink::new(push);
+                let read = reader.read_disk(Some(&mut sink), true, &NoProgress);
+                if let Some(failure) = sink.failure() {
+                    return Err(failure);
+                }
+                let report = read?.context("the archive ended before the disk")?;
+                Ok(report.data_bytes)
+            },
+        )?;
+        disks[index] = Some(report);
+    }
+    reader
+        .finish()
+        .with_context(|| format!("reading the end of {}", path.display()))?;
+    let disks = disks
+        .into_iter()
+        .zip(&plan.target.disks)
+        .map(|(report, planned)| {
+            report.with_context(|| {
+                format!(
+                    "the archive holds no data for disk {}",
+                    migrate::label(planned)
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let vm_id = created.id.clone();
+    created.keep();
     print_result(cli.json, &plan, vm_id, disks)?;
     Ok(Outcome::Success)
 }

@@ -307,7 +307,7 @@ pub fn read_vhd(
 }
 
 /// Hands a block's bytes at `start` to the sink as data runs and all-zero runs.
-fn split(start: u64, data: &[u8], sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
+pub fn split(start: u64, data: &[u8], sink: &mut dyn FnMut(Piece) -> Result<()>) -> Result<()> {
     let zero: Vec<bool> = data.chunks(ZERO_GRANULE).map(disk_image::is_zero).collect();
     let mut from = 0;
     while from < zero.len() {

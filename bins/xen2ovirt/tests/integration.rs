@@ -9,4 +9,5 @@ mod integration {
     mod migrate;
     mod shutdown;
     mod support;
+    mod xva;
 }

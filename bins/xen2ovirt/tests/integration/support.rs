@@ -109,20 +109,10 @@ impl Fixture {
 
     /// Runs the binary with the connection flags and `extra` only.
     pub fn run_unmapped(&self, extra: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_xen2ovirt"))
-            .args(self.connection_args())
-            .args(extra)
-            .env_remove("XEN2OVIRT_XEN_PASSWORD")
-            .env_remove("XEN2OVIRT_OVIRT_PASSWORD")
-            .output()
-            .expect("run xen2ovirt");
-        eprintln!(
-            "xen2ovirt {extra:?}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        let mut args = self.connection_args();
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_raw(&args)
     }
 
     /// A client of the engine, for checks.
@@ -149,6 +139,24 @@ impl Fixture {
     pub fn source_disk(&self, n: usize) -> PathBuf {
         self.xen.vdi_path(&self.source.vdis[n]).expect("a VDI file")
     }
+}
+
+/// Runs the binary with `args` alone.
+pub fn run_raw(args: &[&str]) -> Output {
+    let extra = args;
+    let output = Command::new(env!("CARGO_BIN_EXE_xen2ovirt"))
+        .args(args)
+        .env_remove("XEN2OVIRT_XEN_PASSWORD")
+        .env_remove("XEN2OVIRT_OVIRT_PASSWORD")
+        .output()
+        .expect("run xen2ovirt");
+    eprintln!(
+        "xen2ovirt {extra:?}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// The exit code.
