@@ -71,6 +71,22 @@ pub struct Cli {
     /// After the deadline, shut the VM down hard (pull the plug).
     #[arg(long, requires = "shutdown")]
     pub force_shutdown: bool,
+    /// Start the new VM once migrated and wait until the engine says it is up (a PV guest
+    /// boots only after its fix-up, which this version does not do).
+    #[arg(long)]
+    pub start: bool,
+    /// How long the new VM may take to come up with --start.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 600,
+        requires = "start"
+    )]
+    pub start_timeout: u64,
+    /// Keep the new VM and its disks when the migration fails (to look at them); they are
+    /// removed otherwise.
+    #[arg(long)]
+    pub keep_failed: bool,
     /// After each disk's upload, download it again and compare digests.
     #[arg(long)]
     pub verify: bool,

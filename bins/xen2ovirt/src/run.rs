@@ -185,7 +185,7 @@ fn run_xapi(cli: &Cli) -> Result<Outcome> {
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {url}",
         source.uuid, source.name
     );
-    let created = target::create(&engine, &plan.target, &marker)?;
+    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
     let mut disks = Vec::new();
     for ((planned, vdi), disk_id) in plan.target.disks.iter().zip(&vdis).zip(&created.disks) {
@@ -207,8 +207,7 @@ fn run_xapi(cli: &Cli) -> Result<Outcome> {
     if let Some(shut_down) = shut_down {
         shut_down.migrated();
     }
-    print_result(cli.json, &plan, vm_id, disks)?;
-    Ok(Outcome::Success)
+    finish(cli, &engine, &plan, vm_id, disks)
 }
 
 /// The VM of an XVA file: its disks in archive order, each checksum verified.
@@ -225,7 +224,7 @@ fn run_xva(cli: &Cli, path: &Path) -> Result<Outcome> {
         source.name,
         path.display()
     );
-    let created = target::create(&engine, &plan.target, &marker)?;
+    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
     let mut disks: Vec<Option<DiskReport>> = vec![None; plan.target.disks.len()];
     while let Some(next) = reader.next_disk().map(|d| d.vdi.uuid.clone()) {
@@ -271,7 +270,22 @@ fn run_xva(cli: &Cli, path: &Path) -> Result<Outcome> {
         .collect::<Result<Vec<_>>>()?;
     let vm_id = created.id.clone();
     created.keep();
-    print_result(cli.json, &plan, vm_id, disks)?;
+    finish(cli, &engine, &plan, vm_id, disks)
+}
+
+/// `--start`, then the result.
+fn finish(
+    cli: &Cli,
+    engine: &Connection,
+    plan: &Plan,
+    vm_id: String,
+    disks: Vec<DiskReport>,
+) -> Result<Outcome> {
+    if cli.start {
+        let timeout = Duration::from_secs(cli.start_timeout);
+        target::start(engine, &vm_id, &plan.target.name, timeout)?;
+    }
+    print_result(cli.json, plan, vm_id, disks)?;
     Ok(Outcome::Success)
 }
 

@@ -9,7 +9,7 @@ use ovirt_client::Connection;
 use ovirt_client::NewVm;
 use ovirt_client::types::{
     BiosType, Disk, DiskFormat, DiskInterface, NicInterface, StorageDomain, StorageDomainType,
-    VmType,
+    VmStatus, VmType,
 };
 
 use crate::plan::{DiskBus, Domain, Inventory, PlannedDisk, Profile, TargetVm};
@@ -89,6 +89,8 @@ pub struct CreatedVm<'c> {
     /// Its disks' ids, in the plan's order (as far as they were made).
     pub disks: Vec<String>,
     kept: bool,
+    /// Keep it even when the migration fails (`--keep-failed`).
+    keep_failed: bool,
 }
 
 impl CreatedVm<'_> {
@@ -98,9 +100,22 @@ impl CreatedVm<'_> {
     }
 }
 
+/// `--start`: starts the migrated VM and waits until it is up.
+pub fn start(engine: &Connection, vm: &str, name: &str, timeout: Duration) -> Result<()> {
+    engine
+        .start_vm(vm)
+        .and_then(|()| engine.wait_vm_status(vm, VmStatus::Up, timeout))
+        .map(drop)
+        .with_context(|| format!("VM `{name}` was migrated but did not start"))
+}
+
 impl Drop for CreatedVm<'_> {
     fn drop(&mut self) {
         if self.kept {
+            return;
+        }
+        if self.keep_failed {
+            tracing::warn!(vm = %self.id, "the migration failed: the new VM and its disks are kept, as asked");
             return;
         }
         tracing::warn!(vm = %self.id, "the migration failed: removing the new VM and its disks");
@@ -112,10 +127,12 @@ impl Drop for CreatedVm<'_> {
 
 /// Creates the VM, its NICs and its (empty) disks, and waits until the disks are `ok`.
 /// `marker` is the disks' description, which says where they come from and who made them.
+/// With `keep_failed`, a failed migration leaves the VM as it got.
 pub fn create<'c>(
     engine: &'c Connection,
     target: &TargetVm,
     marker: &str,
+    keep_failed: bool,
 ) -> Result<CreatedVm<'c>> {
     let new = NewVm {
         name: target.name.clone(),
@@ -141,6 +158,7 @@ pub fn create<'c>(
         id,
         disks: Vec::new(),
         kept: false,
+        keep_failed,
     };
     for nic in &target.nics {
         engine

@@ -91,3 +91,27 @@ fn a_running_source_is_refused_before_anything_starts() {
     assert!(fixture.engine().vms(None).unwrap().is_empty());
     fixture.assert_clean();
 }
+
+#[test]
+fn keep_failed_leaves_the_half_made_target_for_a_look() {
+    let fixture = Fixture::new();
+    fixture.ovirt.faults().fail_call(
+        Call::new("POST", "imagetransfers"),
+        2,
+        500,
+        "Failed to create the image transfer",
+    );
+    let output = fixture.run(&["--storage-domain", "data1", "--keep-failed", "web-01"]);
+    assert_eq!(code(&output), 1);
+    let engine = fixture.engine();
+    let vm = engine
+        .find_vm("web-01", false)
+        .unwrap()
+        .expect("the kept VM");
+    assert_eq!(
+        engine.attachments(vm.id.as_deref().unwrap()).unwrap().len(),
+        2
+    );
+    drop(engine);
+    fixture.assert_clean();
+}

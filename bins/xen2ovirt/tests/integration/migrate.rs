@@ -5,7 +5,7 @@ use std::path::Path;
 
 use disk_image::{NoProgress, RawFileSink};
 use ovirt_client::imageio::TransferOptions;
-use ovirt_client::types::{BiosType, DiskInterface};
+use ovirt_client::types::{BiosType, DiskInterface, VmStatus};
 use ovirt_client::{Connection, TransferSettings};
 
 use super::support::{Fixture, assert_identical, code, json};
@@ -105,7 +105,7 @@ fn a_pv_vm_moves_with_its_settings_and_its_bytes() {
 }
 
 #[test]
-fn a_new_name_virtio_scsi_block_storage_and_new_macs() {
+fn a_new_name_virtio_scsi_block_storage_new_macs_and_a_start() {
     let fixture = Fixture::new();
     let output = fixture.run(&[
         "--name",
@@ -115,6 +115,7 @@ fn a_new_name_virtio_scsi_block_storage_and_new_macs() {
         "--storage-domain",
         "block1",
         "--no-keep-macs",
+        "--start",
         "--json",
         "web-01",
     ]);
@@ -126,6 +127,11 @@ fn a_new_name_virtio_scsi_block_storage_and_new_macs() {
         .find_vm("web-copy", false)
         .unwrap()
         .expect("the new VM");
+    assert_eq!(
+        vm.status,
+        Some(VmStatus::Up),
+        "--start waits until it is up"
+    );
     let vm_id = vm.id.unwrap();
     let attachments = engine.attachments(&vm_id).unwrap();
     assert_eq!(attachments.len(), 2);
