@@ -4,6 +4,8 @@
 //! `--verify`, the uploaded disk downloaded again and its digest compared. Nothing is held
 //! whole in memory or written locally.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -19,12 +21,14 @@ use crate::upload::{Sent, upload};
 use crate::vhd_stream::{Piece, read_vhd};
 
 /// How disks move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DataOptions {
     /// imageio connections per disk, at most (the server may allow fewer).
     pub connections: usize,
     /// Download each uploaded disk again and compare digests.
     pub verify: bool,
+    /// Set by SIGINT or SIGTERM: the copy stops at the next piece and the guards clean up.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// What happened to one disk.
@@ -57,7 +61,7 @@ pub fn copy_xapi_disk(
     engine: &Connection,
     disk_id: &str,
     planned: &PlannedDisk,
-    options: DataOptions,
+    options: &DataOptions,
     progress: &dyn Progress,
 ) -> Result<DiskReport> {
     let name = label(planned);
@@ -93,7 +97,7 @@ pub fn copy_disk(
     engine: &Connection,
     disk_id: &str,
     planned: &PlannedDisk,
-    options: DataOptions,
+    options: &DataOptions,
     progress: &dyn Progress,
     produce: impl FnOnce(&mut dyn FnMut(Piece) -> Result<()>) -> Result<u64>,
 ) -> Result<DiskReport> {
@@ -112,6 +116,9 @@ pub fn copy_disk(
     let mut digest = BlockDigest::new(planned.size);
     let (stream_bytes, sent) = upload(&clients, progress, |push| {
         produce(&mut |piece| {
+            if options.stop.load(Ordering::SeqCst) {
+                bail!("interrupted by a signal: removing what was made");
+            }
             digest.add(&piece)?;
             push(piece)
         })

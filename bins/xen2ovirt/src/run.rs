@@ -5,6 +5,8 @@ use anyhow::{Context, Result};
 use disk_image::NoProgress;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
@@ -33,7 +35,7 @@ fn password(file: Option<&std::path::PathBuf>, env: &str, prompt: String) -> Sec
     }
 }
 
-fn connect_xen(args: &XenArgs, url: &str) -> Result<Session> {
+fn connect_xen(args: &XenArgs, url: &str, stop: &Arc<AtomicBool>) -> Result<Session> {
     let tls = if args.insecure {
         TlsTrust::Insecure
     } else if let Some(file) = &args.ca_file {
@@ -51,6 +53,7 @@ fn connect_xen(args: &XenArgs, url: &str) -> Result<Session> {
     .read()?;
     let options = SessionOptions {
         tls,
+        stop: Some(xenapi::Stop::from_flag(Arc::clone(stop))),
         ..SessionOptions::default()
     };
     Session::login(url, &args.user, secret.expose(), options)
@@ -113,9 +116,10 @@ fn choices(cli: &Cli) -> Choices {
 
 /// The whole run.
 pub fn run(cli: &Cli) -> Result<Outcome> {
+    let stop = stop_on_signals()?;
     match &cli.xva {
-        Some(path) => run_xva(cli, path),
-        None => run_xapi(cli),
+        Some(path) => run_xva(cli, path, &stop),
+        None => run_xapi(cli, &stop),
     }
 }
 
@@ -136,22 +140,37 @@ fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     Ok((!cli.dry_run).then_some((engine, plan)))
 }
 
-fn data_options(cli: &Cli) -> DataOptions {
+fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
     DataOptions {
         connections: usize::from(cli.connections),
         verify: cli.verify,
+        stop: Arc::clone(stop),
     }
 }
 
+/// The first SIGINT or SIGTERM sets the flag (the run stops and cleans up); a second one
+/// ends the process at once (exit 130).
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&flag))
+            .context("installing the signal handler")?;
+    }
+    Ok(flag)
+}
+
 /// A VM of a XenServer / XCP-ng pool.
-fn run_xapi(cli: &Cli) -> Result<Outcome> {
+fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let url = cli
         .xen
         .url
         .as_deref()
         .context("--xen or --xva is required")?;
     let wanted = cli.vm.as_deref().context("the source VM is required")?;
-    let session = connect_xen(&cli.xen, url)?;
+    let session = connect_xen(&cli.xen, url, stop)?;
     let (vm, record) = xapi::find_vm(&session, wanted)?;
     let found = xapi::read_vm(&session, &record)?;
     let source = &found.source;
@@ -197,7 +216,7 @@ fn run_xapi(cli: &Cli) -> Result<Outcome> {
             &engine,
             disk_id,
             planned,
-            data_options(cli),
+            &data_options(cli, stop),
             progress.item().as_ref(),
         )?;
         disks.push(report);
@@ -211,7 +230,7 @@ fn run_xapi(cli: &Cli) -> Result<Outcome> {
 }
 
 /// The VM of an XVA file: its disks in archive order, each checksum verified.
-fn run_xva(cli: &Cli, path: &Path) -> Result<Outcome> {
+fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let (mut reader, source) = xva::open(path)?;
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
@@ -239,7 +258,7 @@ fn run_xva(cli: &Cli, path: &Path) -> Result<Outcome> {
             &engine,
             &created.disks[index],
             planned,
-            data_options(cli),
+            &data_options(cli, stop),
             progress.item().as_ref(),
             |push| {
                 let mut sink = PieceSink::new(push);

@@ -1,6 +1,8 @@
 //! Faults at each step of the data path: the run fails (exit 1), the new VM and its disks
 //! are gone, the source VM is as it was, and both simulators' audits are clean.
 
+use std::time::{Duration, Instant};
+
 use ovirt_sim::Call;
 use xapi_sim::{Endpoint, NewVm, TransferFault};
 use xenapi::records::PowerState;
@@ -113,5 +115,40 @@ fn keep_failed_leaves_the_half_made_target_for_a_look() {
         2
     );
     drop(engine);
+    fixture.assert_clean();
+}
+
+#[test]
+fn sigterm_during_a_stalled_export_removes_the_target() {
+    let fixture = Fixture::new();
+    fixture.xen.faults().transfer(
+        Endpoint::ExportRawVdi,
+        TransferFault::Stall {
+            at_byte: 2 << 20,
+            duration: Duration::from_secs(30),
+        },
+    );
+    let before = fixture.xen.vm(&fixture.source.vm).expect("the source VM");
+    let running = fixture.spawn(&["--storage-domain", "data1", "web-01"]);
+    let engine = fixture.engine();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while engine.find_vm("web-01", false).unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the target VM never appeared");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1)); // into the stall
+    running.terminate();
+    let stopped = Instant::now();
+    assert_eq!(running.wait(), 1);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(20),
+        "the stop waited for the stalled export"
+    );
+    assert!(
+        engine.vms(None).unwrap().is_empty(),
+        "the target VM is left"
+    );
+    drop(engine);
+    assert_eq!(fixture.xen.vm(&fixture.source.vm), Some(before));
     fixture.assert_clean();
 }

@@ -115,6 +115,20 @@ impl Fixture {
         run_raw(&args)
     }
 
+    /// Starts the binary with the connection flags, the network map and `extra`, without
+    /// waiting; the process is killed if the test ends first.
+    pub fn spawn(&self, extra: &[&str]) -> Running {
+        let map = format!("{XEN_NETWORK}=ovirtmgmt");
+        let child = Command::new(env!("CARGO_BIN_EXE_xen2ovirt"))
+            .args(self.connection_args())
+            .args(["--network", map.as_str()])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start xen2ovirt");
+        Running(Some(child))
+    }
+
     /// A client of the engine, for checks.
     pub fn engine(&self) -> Connection {
         let mut options = ConnectOptions::new(self.ovirt.engine_url(), self.ovirt.credentials().0);
@@ -157,6 +171,41 @@ pub fn run_raw(args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// A running xen2ovirt, killed when dropped.
+pub struct Running(Option<std::process::Child>);
+
+impl Running {
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.0.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits for the exit; its code.
+    pub fn wait(mut self) -> i32 {
+        let status = self
+            .0
+            .take()
+            .expect("running")
+            .wait()
+            .expect("wait for xen2ovirt");
+        status.code().expect("an exit code, not a signal")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The exit code.
