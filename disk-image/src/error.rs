@@ -50,6 +50,7 @@ pub enum DiskImageError {
         computed: String,
     },
     /// `ova.xml` is not the XML-RPC document XAPI writes.
+    #[cfg(feature = "xva")]
     #[error("{location}: invalid ova.xml")]
     Metadata {
         /// The archive.
@@ -57,16 +58,6 @@ pub enum DiskImageError {
         /// What the codec reported.
         #[source]
         source: xenapi::rpc::CodecError,
-    },
-    /// A line of a xend guest configuration that cannot be used.
-    #[error("`{}` line {line}: {problem}", path.display())]
-    Config {
-        /// The configuration file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong with it.
-        problem: String,
     },
     /// A request that makes no sense (an unknown disk index, an empty VM, …).
     #[error("{0}")]

@@ -10,7 +10,7 @@
 //!   as a [`DiskInput`].
 //! - **The chunk pipeline** ([`chunks`]): 1 MiB chunks read, zero-checked and hashed on
 //!   every core, delivered in order to one consumer, with a fixed pool of buffers.
-//! - **Writers.** [`xva::write_xva`] (a VM described by a [`VmSpec`]) and
+//! - **Writers.** [`xva::write_xva`] (a VM described by a `VmSpec`) and
 //!   [`xva::write_archive`] (ready `ova.xml` records) write XenServer's VM archive;
 //!   [`DiskSink`]s receive a disk front to back: [`RawFileSink`] (sparse), [`RawStreamSink`],
 //!   [`vhd::DynamicVhdSink`], [`vhd::FixedVhdSink`]; [`copy_disk`] drives one from a source.
@@ -18,10 +18,22 @@
 //!   chunks exactly as XAPI's importer does, and verifies every checksum.
 //! - **Around them.** [`compress`] (zstd on several threads, gzip; magic-byte detection),
 //!   [`AtomicFile`] (output that appears only when complete), [`Progress`] (reporting without
-//!   terminal code), [`xend`] (xend guest configurations read as data into a [`VmSpec`]).
+//!   terminal code), `xend` (xend guest configurations read as data into a `VmSpec`; feature
+//!   `xend`).
 //!
 //! Errors are one type, [`DiskImageError`], whose message names the file, the archive member
-//! or the offset.
+//! or the offset; the xend parser has its own, `xend::XendError`, naming the line.
+//!
+//! # Crate features
+//!
+//! - `xva` (default): [`xva`], XenServer's VM archive, and the [`VmSpec`] it is built from.
+//!   It needs `xenapi`'s codec and records (without its client).
+//! - `xend`: `xend`, xend / xl guest configurations read as data into a `VmSpec`.
+//!
+//! Without either (`default-features = false`), the crate is the streaming core: sources,
+//! the chunk pipeline, raw and VHD, compression, checksums, [`AtomicFile`] and
+//! [`Progress`], and does not compile the XAPI codec. A tool that only streams blocks
+//! (lvmbackup, cli-common) depends on it that way.
 //!
 //! # Design notes
 //!
@@ -32,12 +44,13 @@
 //!   (plain files with fixed names, no extensions), and the reader must tell a complete
 //!   archive from one cut at a member boundary. Everything else (zstd, gzip, SHA-1, XXH64,
 //!   `SEEK_DATA`) comes from the usual crates.
-//! - [`xend`] lives here, not in a binary, because a xend configuration is one more way to
-//!   describe the [`VmSpec`] an XVA is built from, and more than one tool reads them.
+//! - `xend` lives here, not in a binary, because a xend configuration is one more way to
+//!   describe the `VmSpec` an XVA is built from, and more than one tool reads them.
 //!
 //! # Example: a raw disk into an XVA, and back
 //!
 //! ```
+//! # #[cfg(feature = "xva")] {
 //! use disk_image::xva::{XvaOptions, XvaReader, write_xva};
 //! use disk_image::{DiskInput, DiskSpec, FileDisk, NoProgress, RawFileSink, VmSpec};
 //! # use std::os::unix::fs::FileExt;
@@ -62,6 +75,7 @@
 //! reader.read_disk(Some(&mut RawFileSink::new(&copy, "copy.raw")), true, &NoProgress)?;
 //! reader.finish()?;
 //! assert_eq!(copy.metadata()?.len(), 64 << 20);
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -71,24 +85,33 @@ pub mod chunks;
 pub mod compress;
 mod copy;
 mod error;
+mod format;
 mod progress;
 mod read_full;
 mod sink;
 mod source;
+#[cfg(any(feature = "xva", feature = "xend"))]
 mod spec;
 mod zero;
 
 pub mod vhd;
 pub mod writeback;
+#[cfg(feature = "xenapi-wire")]
+mod xenapi_wire;
+#[cfg(feature = "xend")]
 pub mod xend;
+#[cfg(feature = "xva")]
 pub mod xva;
 
 pub use atomic::AtomicFile;
 pub use checksum::ChecksumKind;
 pub use copy::copy_disk;
 pub use error::{DiskImageError, Result};
+pub use format::{ImageFormat, UnknownName};
 pub use progress::{NoProgress, Progress};
+pub use read_full::read_full;
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};
 pub use source::{DiskInput, FileDisk, PaddedDisk, RandomAccessDisk, SequentialDisk, StreamDisk};
+#[cfg(any(feature = "xva", feature = "xend"))]
 pub use spec::{Actions, Boot, DiskSpec, Platform, VifSpec, VmSpec};
 pub use zero::is_zero;

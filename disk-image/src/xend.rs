@@ -29,6 +29,7 @@
 //! ```
 
 mod disk;
+mod error;
 mod keys;
 mod lexer;
 mod literal;
@@ -43,10 +44,10 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::IoContext;
-use crate::{DiskImageError, Result, VmSpec};
+use crate::VmSpec;
 
 pub use disk::{DiskFormat, XendDisk};
+pub use error::{Result, XendError};
 pub use to_spec::DEFAULT_NETWORK;
 pub use vif::XendVif;
 
@@ -137,29 +138,28 @@ pub struct XendConfig {
 
 /// Reads and parses the configuration at `path`.
 pub fn read(path: &Path) -> Result<XendConfig> {
-    let reading = || format!("reading xend configuration `{}`", path.display());
-    let metadata = fs::metadata(path).context(reading)?;
+    let reading = |source| XendError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let not_a_config = |problem: String| XendError::NotAConfig {
+        path: path.to_owned(),
+        problem,
+    };
+    let metadata = fs::metadata(path).map_err(reading)?;
     // Checked before opening: opening a FIFO would wait for a writer, and a device's
     // length says nothing of what reading it yields (`/dev/zero` never ends).
     if !metadata.is_file() {
-        return Err(DiskImageError::Invalid(format!(
-            "`{}` is not a regular file: a xend configuration is a small text file",
-            path.display()
-        )));
+        return Err(not_a_config("is not a regular file".to_owned()));
     }
-    let too_large = |size: u64| {
-        DiskImageError::Invalid(format!(
-            "`{}` is {size} bytes: a xend configuration is a small text file",
-            path.display()
-        ))
-    };
+    let too_large = |size: u64| not_a_config(format!("is {size} bytes"));
     if metadata.len() > MAX_CONFIG_BYTES {
         return Err(too_large(metadata.len()));
     }
     let mut bytes = Vec::new();
     fs::File::open(path)
         .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-        .context(reading)?;
+        .map_err(reading)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
@@ -185,7 +185,7 @@ pub fn read(path: &Path) -> Result<XendConfig> {
 
 /// Parses configuration `text`; `path` names it in errors and warnings.
 pub fn parse(text: &str, path: &Path) -> Result<XendConfig> {
-    let at = |problem: Problem| DiskImageError::Config {
+    let at = |problem: Problem| XendError::Line {
         path: path.to_owned(),
         line: problem.line,
         problem: problem.message,
@@ -248,7 +248,7 @@ impl XendConfig {
     ///
     /// Errors name the line of the key at fault, or the last line for a missing key.
     pub fn to_vm_spec(&self) -> Result<VmSpec> {
-        to_spec::vm_spec(self).map_err(|problem| DiskImageError::Config {
+        to_spec::vm_spec(self).map_err(|problem| XendError::Line {
             path: self.path.clone(),
             line: problem.line,
             problem: problem.message,

@@ -4,5 +4,6 @@
 mod integration {
     mod support;
     mod vhd;
+    #[cfg(feature = "xva")]
     mod xva;
 }

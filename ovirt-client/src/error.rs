@@ -138,6 +138,12 @@ pub enum OvirtError {
         #[source]
         source: disk_image::DiskImageError,
     },
+    /// The caller's stop flag was raised while waiting or moving data.
+    #[error("{what}: stopped on request")]
+    Cancelled {
+        /// What was being done.
+        what: String,
+    },
     /// A local I/O error.
     #[error("{what}: {source}")]
     Io {

@@ -24,6 +24,20 @@
 //! - **The data path** ([`imageio`]): `OPTIONS`, extents (`zero` and `dirty`), ranged `GET`s
 //!   into a [`disk_image::DiskSink`], parallel `PUT`s from a [`disk_image::DiskInput`] (a raw
 //!   file with its holes, a VHD, an XVA disk, an HTTP body), `PATCH` zero, one flush.
+//! - **The platform's backup and restore steps**, each a guard-based operation a backup
+//!   tool's job (vmbackup) or a migration (xen2ovirt) calls:
+//!   - [`snapshot_backup`]: a snapshot without memory whose description marks it as ours
+//!     with its owner ([`owner`]), waited until `ok` (deadline, stop flag), removed and
+//!     awaited on every path; each disk downloaded through an image transfer of its disk
+//!     snapshot (sparse, into any [`disk_image::DiskSink`]) or read on the backup appliance
+//!     by serial ([`snapshot_backup::appliance`]); the VM's OVF and records ([`records`]);
+//!   - [`sweep`]: what dead runs left (snapshots, their transfers and appliance
+//!     attachments, half-built VMs), found by the owner mark, removed — only those;
+//!   - [`restore`]: a new VM with given settings, NICs (MACs kept when asked) and disks
+//!     (sparse where the domain allows), uploaded through imageio, removed if anything
+//!     fails; its plan from a backup's records or from an OVF ([`ovf`]);
+//!   - [`simplebackup`]: oVirtSimpleBackup's backup layout, listed and read (gzip, lzop,
+//!     bzip2).
 //! - **Wire types** ([`types`]): every object as one serde struct for reading and writing;
 //!   unknown elements ignored, unknown enumeration values refused.
 //!
@@ -82,6 +96,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! # Example: the steps of a backup job
+//!
+//! ```no_run
+//! use disk_image::{NoProgress, RawFileSink};
+//! use ovirt_client::{BackupSettings, Connection, Owner, SnapshotBackup};
+//!
+//! # fn job(engine: &Connection, vm_id: &str) -> ovirt_client::Result<()> {
+//! let owner = Owner::this_process("vmbackup");
+//! let description = owner.describe("BU_20261201_225500", jiff::Timestamp::now());
+//! let backup = SnapshotBackup::start(engine, vm_id, &description, &BackupSettings::default())?;
+//! for (name, text) in backup.records().files()? {
+//!     std::fs::write(name, text).expect("write a record");
+//! }
+//! for (n, disk) in backup.disks().iter().enumerate() {
+//!     let file = std::fs::File::create(format!("Disk{}.img", n + 1)).expect("create");
+//!     backup.download(disk, &mut RawFileSink::new(&file, &disk.name), &NoProgress)?;
+//! }
+//! backup.finish() // the snapshot deleted and awaited; dropping the backup does it too
+//! # }
+//! ```
+
 mod attachments;
 pub mod backups;
 pub mod connection;
@@ -89,7 +124,14 @@ mod disks;
 pub mod error;
 pub mod imageio;
 mod jobs;
+pub mod ovf;
+pub mod owner;
+pub mod records;
+pub mod restore;
+pub mod simplebackup;
+pub mod snapshot_backup;
 mod snapshots;
+pub mod sweep;
 pub mod tls;
 pub mod transfers;
 pub mod types;
@@ -100,6 +142,11 @@ pub mod xml;
 pub use backups::VmBackup;
 pub use connection::{AuthMethod, ConnectOptions, Connection, PollPolicy, RetryPolicy};
 pub use error::{OvirtError, Result};
+pub use owner::{Mark, Owner};
+pub use records::VmRecords;
+pub use restore::{NewDisk, NewNic, RestoreChoices, RestorePlan, TargetDomain, VmBuild};
+pub use snapshot_backup::{BackupSettings, SnapshotBackup, SnapshotDisk, StopFlag, VmSnapshot};
+pub use sweep::{SweepReport, sweep_leftovers, sweep_unfinished_vms};
 pub use tls::{Fingerprint, Trust};
 pub use transfers::{Download, TransferSettings, Upload};
 pub use vms::NewVm;

@@ -8,7 +8,8 @@
 //!   panic), it is **cancelled, and cancelling an upload makes the engine delete the
 //!   disk**: from the transfer's start the transfer owns the disk, and a half-written disk
 //!   is not left behind. Create a fresh disk for every upload.
-//! - Finalize: poll until `finished_success`; `finished_failure` fails; on engines that
+//! - Finalize: a refused finalize request cancels the transfer (it would hold the disk
+//!   otherwise); then poll until `finished_success`; `finished_failure` fails; on engines that
 //!   drop the transfer (404, before 4.4.7) the disk decides: `ok` is success, gone means the
 //!   engine's verification failed and removed it.
 //! - The data goes to `transfer_url` (the host's daemon); `proxy_url` (the engine's proxy)
@@ -173,13 +174,20 @@ impl<'c> Transfer<'c> {
     fn finalize(&mut self) -> Result<()> {
         self.open = false;
         let what = format!("finalizing transfer {} of disk {}", self.id, self.disk);
-        self.connection.action(
+        if let Err(error) = self.connection.action(
             &self.path(),
             "finalize",
             &Query::new(),
             &Action::default(),
             &what,
-        )?;
+        ) {
+            // The engine refused to finalize: the transfer would stay open and hold the
+            // disk. Cancel it (an upload's disk goes with it, as after any failed upload).
+            if !error.is_not_found() {
+                self.cancel();
+            }
+            return Err(error);
+        }
         self.connection
             .wait_for(&what, self.settings.finalize_timeout, || match self.get() {
                 Ok(record) => match record.phase {

@@ -18,8 +18,12 @@ pub struct NewVm {
     pub name: String,
     /// Its cluster, by name.
     pub cluster: String,
+    /// Free text (a restore puts its owner mark here while it builds the VM).
+    pub description: Option<String>,
     /// Memory in bytes.
     pub memory: u64,
+    /// Memory always available, in bytes (`None`: the engine's default).
+    pub guaranteed_memory: Option<u64>,
     /// Hot-plug maximum in bytes (`None`: the engine's default).
     pub max_memory: Option<u64>,
     /// Sockets.
@@ -34,19 +38,24 @@ pub struct NewVm {
     pub vm_type: VmType,
     /// BIOS or UEFI (`None`: the cluster's default).
     pub bios: Option<BiosType>,
+    /// Boot devices in order (`hd`, `cdrom`, `network`); empty: `hd` only.
+    pub boot_devices: Vec<String>,
 }
 
 impl NewVm {
     fn body(&self) -> Vm {
         Vm {
             name: Some(self.name.clone()),
+            description: self.description.clone(),
             cluster: Some(Ref::name(&self.cluster)),
             template: Some(Ref::name("Blank")),
             memory: Some(self.memory),
-            memory_policy: self.max_memory.map(|max| MemoryPolicy {
-                max: Some(max),
-                ..MemoryPolicy::default()
-            }),
+            memory_policy: (self.max_memory.is_some() || self.guaranteed_memory.is_some())
+                .then_some(MemoryPolicy {
+                    guaranteed: self.guaranteed_memory,
+                    max: self.max_memory,
+                    ..MemoryPolicy::default()
+                }),
             cpu: Some(Cpu {
                 topology: Some(CpuTopology {
                     sockets: Some(self.sockets),
@@ -58,7 +67,11 @@ impl NewVm {
             os: Some(Os {
                 os_type: Some(self.os_type.clone()),
                 boot: Some(Boot {
-                    devices: Some(BootDevices::from(vec!["hd".to_owned()])),
+                    devices: Some(BootDevices::from(if self.boot_devices.is_empty() {
+                        vec!["hd".to_owned()]
+                    } else {
+                        self.boot_devices.clone()
+                    })),
                 }),
             }),
             vm_type: Some(self.vm_type),
@@ -155,6 +168,19 @@ impl Connection {
             &query,
             &body,
             &format!("creating VM `{name}` from an OVF"),
+        )
+    }
+
+    /// Sets a VM's description.
+    pub fn set_vm_description(&self, id: &str, description: &str) -> Result<Vm> {
+        let body = Vm {
+            description: Some(description.to_owned()),
+            ..Vm::default()
+        };
+        self.update(
+            &format!("/vms/{id}"),
+            &body,
+            &format!("setting the description of VM {id}"),
         )
     }
 
@@ -256,8 +282,10 @@ mod tests {
     fn an_empty_vm_body_is_what_the_engine_expects() {
         let vm = NewVm {
             name: "newvm".into(),
+            description: None,
             cluster: "Default".into(),
             memory: 2 << 30,
+            guaranteed_memory: None,
             max_memory: Some(4 << 30),
             sockets: 2,
             cores: 2,
@@ -265,6 +293,7 @@ mod tests {
             os_type: "other_linux".into(),
             vm_type: VmType::Server,
             bios: Some(BiosType::Q35Ovmf),
+            boot_devices: Vec::new(),
         };
         let xml = crate::xml::write(&vm.body(), "test").unwrap();
         assert_eq!(

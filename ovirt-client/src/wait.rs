@@ -2,6 +2,7 @@
 //! [`crate::PollPolicy`] (doubling intervals), and ends in the awaited state, a failure
 //! state, or a [`crate::OvirtError::Timeout`] naming the last state seen.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
@@ -21,12 +22,29 @@ impl Connection {
         &self,
         what: &str,
         timeout: Duration,
+        probe: impl FnMut() -> Result<Poll<T>>,
+    ) -> Result<T> {
+        self.wait_for_unless(what, timeout, None, probe)
+    }
+
+    /// [`Connection::wait_for`] that also ends, with [`OvirtError::Cancelled`], when `stop`
+    /// is raised (checked before every look).
+    pub(crate) fn wait_for_unless<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        stop: Option<&AtomicBool>,
         mut probe: impl FnMut() -> Result<Poll<T>>,
     ) -> Result<T> {
         let (min, max) = self.poll_intervals();
         let started = Instant::now();
         let mut interval = min;
         loop {
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(OvirtError::Cancelled {
+                    what: what.to_owned(),
+                });
+            }
             match probe()? {
                 Poll::Ready(value) => return Ok(value),
                 Poll::Pending(state) => {

@@ -3,9 +3,12 @@
 //! real ovirt-imageio daemon (file and NBD backends, TLS), results checked with `qemu-img`.
 
 mod integration {
+    mod backup;
     mod engine;
     mod engine_tls;
     mod imageio;
+    mod restore;
     mod samples;
+    mod simplebackup;
     mod support;
 }

@@ -69,11 +69,17 @@
 //! - `client`: everything that talks to a host: sessions, typed calls, tasks, changed
 //!   blocks, transfers and TLS (adds `rustls` with the `ring` provider,
 //!   `rustls-native-certs`, `sha2`, `base64` and `tracing`; implies `json`). No async runtime.
+//! - `dom0`: `dom0`, a host's dom0 over SSH / SFTP with its host key checked (uploads,
+//!   remote files read as streams), for what XAPI does not offer and for plain Xen hosts
+//!   (adds `ssh2`, which builds libssh2 and links the system's OpenSSL, `base64` and
+//!   `tracing`). Independent of `client`.
 
 #[cfg(feature = "client")]
 pub mod api;
 #[cfg(feature = "client")]
 mod cbt;
+#[cfg(feature = "dom0")]
+pub mod dom0;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]

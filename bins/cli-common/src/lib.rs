@@ -2,12 +2,15 @@
 //! logging setup, progress reporting fit for a terminal or for cron, the exit-code
 //! convention (0 all good, 1 some items failed, 2 usage or configuration error), and
 //! passwords read from files, the environment or a prompt ([`secrets`]), never from argv,
+//! the connection flags every tool that logs in to a host shares, with their conflicts and
+//! the one password lookup ([`ConnectArgs`], [`PasswordLookup`]),
 //! and a standard output that ends quietly when its reader goes away ([`Stdout`]).
 //!
 //! It lives beside the binaries (`bins/`) rather than at the top level because only
 //! binaries use it: libraries report progress through `disk_image::Progress` and never
 //! print.
 
+mod connect;
 mod exit;
 pub mod files;
 mod logging;
@@ -16,6 +19,7 @@ mod progress;
 pub mod secrets;
 mod stdout;
 
+pub use connect::{ConnectArgs, PasswordArgs, PasswordLookup, TlsArgs, TlsChoice};
 pub use exit::{Outcome, UsageError, run, run_reporting};
 pub use logging::init_logging;
 pub use printable::printable;

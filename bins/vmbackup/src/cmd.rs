@@ -9,15 +9,13 @@ pub mod verify;
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use cli_common::UsageError;
-use cli_common::secrets::{Secret, SecretSource};
+use cli_common::secrets::Secret;
+use cli_common::{PasswordLookup, TlsChoice, UsageError};
 use vmbackup::cancel::Cancel;
-use vmbackup::config::TlsChoice;
 use vmbackup::connect::PASSWORD_ENV;
 use vmbackup::{Config, Overrides};
 
@@ -110,62 +108,45 @@ pub fn stop_on_signals(cancel: &Cancel) -> Result<()> {
     Ok(())
 }
 
-/// Options naming the pool and how to reach it; they win over the configuration.
+/// Options naming the pool and how to reach it (cli-common's, with vmbackup's help texts);
+/// they win over the configuration.
 #[derive(Debug, Args, Default)]
+#[group(skip)]
+#[command(
+    mut_arg("host", |a| a.help("The pool master (`https://host[:port]`); the configuration's `host=` otherwise")),
+    mut_arg("user", |a| a.help("The XAPI user (default: the configuration's, else root)")),
+    mut_arg("password_file_base64", |a| a.help(
+        "A file holding the password base64-encoded (VmBackup.py's create-password-file)"
+    )),
+)]
 pub struct ConnectArgs {
-    /// The pool master (`https://host[:port]`); the configuration's `host=` otherwise.
-    #[arg(long, value_name = "URL")]
-    pub host: Option<String>,
-    /// The XAPI user (default: the configuration's, else root).
-    #[arg(long)]
-    pub user: Option<String>,
-    /// A file holding the password (plain text).
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-    /// A file holding the password base64-encoded (VmBackup.py's create-password-file).
-    #[arg(long, value_name = "FILE", conflicts_with = "password_file")]
-    pub password_file_base64: Option<PathBuf>,
-    /// Trust only certificates with this SHA-256 fingerprint (repeatable).
-    #[arg(
-        long = "tls-fingerprint",
-        value_name = "HEX",
-        conflicts_with_all = ["tls_ca_file", "tls_insecure"]
-    )]
-    pub tls_fingerprints: Vec<String>,
-    /// Trust the certificates of this PEM file.
-    #[arg(long, value_name = "FILE", conflicts_with = "tls_insecure")]
-    pub tls_ca_file: Option<PathBuf>,
-    /// Accept any certificate (encrypted, not authenticated; warned about).
-    #[arg(long)]
-    pub tls_insecure: bool,
+    /// The shared connection flags.
+    #[command(flatten)]
+    pub shared: cli_common::ConnectArgs,
 }
 
 impl ConnectArgs {
     /// Applies these options over the configuration's (a bad `--host` or
     /// `--tls-fingerprint` is a configuration error, its warnings are printed).
     pub fn apply(&self, config: &mut Config) -> Result<()> {
-        if let Some(host) = &self.host {
+        let args = &self.shared;
+        if let Some(host) = &args.host {
             let before = config.warnings.len();
             config.set_host(host)?;
             for warning in &config.warnings[before..] {
                 eprintln!("warning: {warning}");
             }
         }
-        if let Some(user) = &self.user {
+        if let Some(user) = &args.user {
             config.user.clone_from(user);
         }
-        if let Some(path) = &self.password_file {
-            config.password = Some(SecretSource::File(path.clone()));
+        if let Some(source) = args.password.source() {
+            config.password = Some(source);
         }
-        if let Some(path) = &self.password_file_base64 {
-            config.password = Some(SecretSource::Base64File(path.clone()));
-        }
-        if !self.tls_fingerprints.is_empty() {
-            config.set_tls_fingerprints(&self.tls_fingerprints)?;
-        } else if let Some(path) = &self.tls_ca_file {
-            config.tls = TlsChoice::CaFile(path.clone());
-        } else if self.tls_insecure {
-            config.tls = TlsChoice::Insecure;
+        match args.tls.choice() {
+            Some(TlsChoice::Pinned(prints)) => config.set_tls_fingerprints(&prints)?,
+            Some(choice) => config.tls = choice,
+            None => {}
         }
         Ok(())
     }
@@ -206,23 +187,19 @@ pub fn load_settings(config: Option<&Path>) -> Result<Config> {
     }
 }
 
-/// The XAPI password: the configured source, else `VMBACKUP_PASSWORD`, else a prompt on
-/// the terminal. A password that cannot be had (a missing or empty file, no terminal) is
-/// a configuration error (exit 2).
+/// Where the XAPI password comes from when the configuration names no file.
+const PASSWORD: PasswordLookup<'static> = PasswordLookup {
+    what: "the XAPI password",
+    env_var: PASSWORD_ENV,
+    elsewhere: Some("set password_file= in the configuration"),
+};
+
+/// The XAPI password: the configured source (a flag wins over the file), else
+/// `VMBACKUP_PASSWORD`, else a prompt on the terminal. A password that cannot be had (a
+/// missing or empty file, no terminal) is a configuration error (exit 2).
 pub fn password(config: &Config) -> Result<Secret> {
-    let source = match &config.password {
-        Some(source) => source.clone(),
-        None if std::env::var_os(PASSWORD_ENV).is_some() => {
-            SecretSource::Env(PASSWORD_ENV.to_owned())
-        }
-        None if std::io::stdin().is_terminal() => {
-            SecretSource::Prompt(format!("Password for {}: ", config.user))
-        }
-        None => bail!(UsageError(format!(
-            "no password: set password_file= in the configuration, pass --password-file, or set {PASSWORD_ENV}"
-        ))),
-    };
-    source
-        .read()
-        .map_err(|e| anyhow::Error::new(e).context(UsageError("reading the XAPI password".into())))
+    PASSWORD.read(
+        config.password.as_ref(),
+        &format!("Password for {}: ", config.user),
+    )
 }

@@ -4,7 +4,10 @@
 mod integration {
     mod backup_sr;
     mod backups;
+    mod before_move;
+    mod broken_pipe;
     mod cli;
+    mod connect_flags;
     mod cut_streams;
     mod damaged_backups;
     mod faults;
@@ -16,6 +19,7 @@ mod integration {
     mod restore_checks;
     mod snapshots;
     mod stops;
+    mod store_lock;
     mod support;
     mod tags;
 }

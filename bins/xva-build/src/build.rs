@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use cli_common::{Outcome, UsageError};
-use disk_image::compress::Compression;
+use disk_image::compress::Codec as Compression;
 use disk_image::xva::XvaOptions;
 use disk_image::{Boot, ChecksumKind, DiskSpec, Progress, VifSpec, VmSpec, xend};
 
@@ -102,7 +102,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// Output file, or `-` for standard output (or import straight into a host: --server).
-    #[arg(short, long, value_name = "FILE", required_unless_present_any = ["server", "dry_run"])]
+    #[arg(short, long, value_name = "FILE", required_unless_present_any = ["host", "dry_run"])]
     output: Option<PathBuf>,
     /// Print a JSON summary on standard output.
     #[arg(long)]
@@ -155,7 +155,7 @@ fn parse_vif(text: &str) -> Result<VifSpec, String> {
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
-    if args.output.is_some() && args.server.server.is_some() {
+    if args.output.is_some() && args.server.url().is_some() {
         bail!(UsageError(
             "-o and --server do not go together: write a file, or import into a host".into()
         ));
@@ -214,7 +214,7 @@ pub fn run(args: &BuildArgs, progress: &dyn Progress) -> Result<Outcome> {
         spec,
         disks,
     };
-    match (&args.output, &args.server.server) {
+    match (&args.output, args.server.url()) {
         (Some(output), _) => write_file(&archive, output, &kernel_copies, args.json, progress),
         (None, Some(url)) => crate::server::run(
             url,

@@ -76,8 +76,8 @@ fn main() -> ExitCode {
         |error| {
             error.chain().any(|cause| {
                 matches!(
-                    cause.downcast_ref::<disk_image::DiskImageError>(),
-                    Some(disk_image::DiskImageError::Config { .. })
+                    cause.downcast_ref::<disk_image::xend::XendError>(),
+                    Some(disk_image::xend::XendError::Line { .. })
                 )
             })
         },

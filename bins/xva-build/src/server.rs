@@ -3,11 +3,10 @@
 //! task.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use cli_common::{Outcome, Secret, SecretSource, UsageError};
+use cli_common::{ConnectArgs, Outcome, PasswordLookup, Secret, TlsChoice, UsageError};
 use disk_image::Progress;
 use disk_image::xva::XvaSummary;
 use xenapi::{
@@ -20,76 +19,72 @@ use crate::sftp::{self, SshArgs};
 /// The environment variable the password comes from when no password file is given.
 pub const PASSWORD_ENV: &str = "XVA_BUILD_PASSWORD";
 
-/// Options of `build --server`.
+/// Where the password comes from when no password file is given.
+const PASSWORD: PasswordLookup<'static> = PasswordLookup {
+    what: "the XAPI password",
+    env_var: PASSWORD_ENV,
+    elsewhere: None,
+};
+
+/// Options of `build --server`: cli-common's connection flags (each only with `--server`,
+/// fingerprints checked as they are parsed) and the SR. xva-build spells the host flag
+/// `--server`, as it always has; `--host` (vmbackup's spelling) is its alias.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Import into a host (instead of -o)")]
+#[command(
+    mut_arg("host", |a| a.long("server").visible_alias("host").help(
+        "Import the VM into this XenServer / XCP-ng host (`https://host[:port]`): the XVA is \
+         streamed with PUT /import, nothing is written locally. The password comes from \
+         --password-file, else `XVA_BUILD_PASSWORD` in the environment, else a prompt"
+    )),
+    mut_arg("user", |a| a.help("The XAPI user (default: root)").requires("host")),
+    mut_arg("password_file", |a| a.requires("host")),
+    mut_arg("password_file_base64", |a| a.requires("host")),
+    mut_arg("tls_fingerprints", |a| a.requires("host").value_parser(check_fingerprint)),
+    mut_arg("tls_ca_file", |a| a.requires("host")),
+    mut_arg("tls_insecure", |a| a.requires("host")),
+)]
 pub struct ServerArgs {
-    /// Import the VM into this XenServer / XCP-ng host (`https://host[:port]`): the XVA is
-    /// streamed with PUT /import, nothing is written locally. The password comes from
-    /// --password-file, else `XVA_BUILD_PASSWORD` in the environment, else a prompt.
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
+    /// The host, the user, the password files and the TLS trust.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// The SR for the disks, by UUID or name (default: the pool's default SR).
-    #[arg(long, value_name = "UUID|NAME", requires = "server")]
+    #[arg(long, value_name = "UUID|NAME", requires = "host")]
     sr: Option<String>,
-    /// The XAPI user.
-    #[arg(long, value_name = "USER", default_value = "root", requires = "server")]
-    user: String,
-    /// Read the password from this file (plain text; keep it `chmod 600`).
-    #[arg(long, value_name = "FILE", requires = "server")]
-    password_file: Option<PathBuf>,
-    /// Read the password from this base64 file (NAUbackup's `create-password-file=`).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "server",
-        conflicts_with = "password_file"
-    )]
-    password_file_base64: Option<PathBuf>,
-    /// Trust the host's TLS certificate by its SHA-256 fingerprint (repeatable: list every
-    /// host of the pool). Without a --tls-* option, the system's CAs are trusted.
-    #[arg(long = "tls-fingerprint", value_name = "HEX", requires = "server", value_parser = parse_fingerprint)]
-    tls_fingerprints: Vec<Fingerprint>,
-    /// Trust the certificates of this PEM file (the pool's CA or the host's certificate).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "server",
-        conflicts_with_all = ["tls_fingerprints", "tls_insecure"]
-    )]
-    tls_ca_file: Option<PathBuf>,
-    /// Do not check the host's certificate (warns): the host is not authenticated.
-    #[arg(long, requires = "server", conflicts_with = "tls_fingerprints")]
-    tls_insecure: bool,
 }
 
-fn parse_fingerprint(text: &str) -> Result<Fingerprint, String> {
-    text.parse().map_err(|e: xenapi::XenApiError| e.to_string())
+/// A `--tls-fingerprint` as written, once xenapi has read it.
+fn check_fingerprint(text: &str) -> Result<String, String> {
+    text.parse::<Fingerprint>()
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 impl ServerArgs {
-    fn tls(&self) -> TlsTrust {
-        if self.tls_insecure {
-            TlsTrust::Insecure
-        } else if let Some(file) = &self.tls_ca_file {
-            TlsTrust::CaFile(file.clone())
-        } else if self.tls_fingerprints.is_empty() {
-            TlsTrust::SystemRoots
-        } else {
-            TlsTrust::Pinned(self.tls_fingerprints.clone())
-        }
+    /// The host to import into (`--server URL`), if any.
+    pub fn url(&self) -> Option<&str> {
+        self.connect.host.as_deref()
     }
 
-    fn password_source(&self, endpoint: &Endpoint) -> SecretSource {
-        if let Some(file) = &self.password_file {
-            SecretSource::File(file.clone())
-        } else if let Some(file) = &self.password_file_base64 {
-            SecretSource::Base64File(file.clone())
-        } else if std::env::var_os(PASSWORD_ENV).is_some() {
-            SecretSource::Env(PASSWORD_ENV.to_owned())
-        } else {
-            SecretSource::Prompt(format!("Password of {} on {endpoint}: ", self.user))
-        }
+    fn user(&self) -> &str {
+        self.connect.user.as_deref().unwrap_or("root")
+    }
+
+    fn tls(&self) -> Result<TlsTrust> {
+        Ok(match self.connect.tls.choice().unwrap_or_default() {
+            TlsChoice::SystemRoots => TlsTrust::SystemRoots,
+            TlsChoice::CaFile(file) => TlsTrust::CaFile(file),
+            TlsChoice::Insecure => TlsTrust::Insecure,
+            TlsChoice::Pinned(prints) => TlsTrust::Pinned(
+                prints
+                    .iter()
+                    .map(|p| {
+                        p.parse()
+                            .map_err(|e| UsageError(format!("--tls-fingerprint: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
     }
 }
 
@@ -114,13 +109,18 @@ pub fn run(
     if ssh.upload_kernel {
         sftp::check_upload(ssh, kernel_copies)?;
     }
-    let password = args.password_source(&endpoint).read()?;
+    let tls = args.tls()?;
+    let user = args.user();
+    let password = PASSWORD.read(
+        args.connect.password.source().as_ref(),
+        &format!("Password of {user} on {endpoint}: "),
+    )?;
     let options = SessionOptions {
-        tls: args.tls(),
+        tls,
         ..SessionOptions::default()
     };
-    let session = Session::login(url, &args.user, password.expose(), options)
-        .with_context(|| format!("logging in to {endpoint} as {}", args.user))?;
+    let session = Session::login(url, user, password.expose(), options)
+        .with_context(|| format!("logging in to {endpoint} as {user}"))?;
     let sr = find_sr(&session, args.sr.as_deref())?;
     let uploaded = if ssh.upload_kernel {
         Some(upload_kernel(ssh, &endpoint, &password, kernel_copies)?)
@@ -176,7 +176,7 @@ fn upload_kernel(
     endpoint: &Endpoint,
     password: &Secret,
     kernel_copies: &[KernelCopy],
-) -> Result<sftp::Uploaded> {
+) -> Result<xenapi::dom0::Uploaded> {
     sftp::upload(ssh, endpoint.host(), password, kernel_copies).with_context(|| {
         format!(
             "uploading the PV boot files to {} over SFTP (nothing was imported)",

@@ -5,6 +5,9 @@
 
 #[path = "cli/broken_pipe.rs"]
 mod broken_pipe;
+// xenapi::dom0 itself, against the same real sshd.
+#[path = "cli/dom0.rs"]
+mod dom0;
 #[path = "cli/fix_guest.rs"]
 mod fix_guest;
 #[path = "cli/import.rs"]

@@ -33,7 +33,7 @@ fn ignored(config: &XendConfig) -> Vec<&str> {
 /// The line and message of a parse error.
 fn parse_error(text: &str) -> (usize, String) {
     match parse(text, Path::new("/etc/xen/bad.cfg")) {
-        Err(DiskImageError::Config { line, problem, .. }) => (line, problem),
+        Err(XendError::Line { line, problem, .. }) => (line, problem),
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }
@@ -41,7 +41,7 @@ fn parse_error(text: &str) -> (usize, String) {
 /// The line and message of a mapping error.
 fn spec_error(text: &str) -> (usize, String) {
     match config(text).to_vm_spec() {
-        Err(DiskImageError::Config { line, problem, .. }) => (line, problem),
+        Err(XendError::Line { line, problem, .. }) => (line, problem),
         other => panic!("expected a configuration error, got {other:?}"),
     }
 }

@@ -163,6 +163,7 @@ pub fn run(program: &str, package: &str, args: &[&OsStr]) -> Output {
 }
 
 /// Runs `program` and asserts it succeeded; returns its standard output.
+#[cfg(feature = "xva")]
 pub fn run_ok(program: &str, package: &str, args: &[&OsStr]) -> String {
     let output = run(program, package, args);
     assert!(

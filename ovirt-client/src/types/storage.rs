@@ -2,8 +2,8 @@
 
 use super::{
     DiskBackup, DiskBackupMode, DiskContentType, DiskFormat, DiskInterface, DiskStatus,
-    DiskStorageType, Ref, SnapshotStatus, SnapshotType, StorageDomainType, StorageType, Vm,
-    wire_list, wire_struct,
+    DiskStorageType, Initialization, Ref, SnapshotStatus, SnapshotType, StorageDomainType,
+    StorageType, Vm, wire_list, wire_struct,
 };
 
 wire_struct! {
@@ -115,6 +115,8 @@ wire_struct! {
         snapshot_type: SnapshotType,
         /// The VM configuration at the time.
         vm: Box<Vm>,
+        /// The OVF the snapshot froze, with `all_content`.
+        initialization: Initialization,
         /// In a request: which disks to include (absent: all; empty: none).
         disk_attachments: DiskAttachments,
     }

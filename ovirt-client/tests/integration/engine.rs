@@ -10,34 +10,13 @@ use ovirt_client::types::{
     BiosType, Disk, DiskFormat, DiskInterface, NicInterface, StorageDomain, StorageDomains,
     VmStatus, VmType,
 };
-use ovirt_client::{
-    ConnectOptions, Connection, NewVm, OvirtError, PollPolicy, RetryPolicy, TransferSettings, Trust,
-};
-use ovirt_sim::{APPLIANCE_VM, Call, SimConfig, Simulator};
+use ovirt_client::{Connection, NewVm, OvirtError, TransferSettings, Trust};
+use ovirt_sim::{APPLIANCE_VM, Call, Simulator};
 
-use super::support::{assert_identical, raw_image};
+use super::support::{assert_identical, connect, connect_with, raw_image, sim};
 
 const WAIT: Duration = Duration::from_secs(30);
 const MIB: u64 = 1 << 20;
-
-struct Sim {
-    sim: Simulator,
-    _by_id: tempfile::TempDir,
-}
-
-fn sim() -> Sim {
-    let by_id = tempfile::tempdir().unwrap();
-    let mut config = SimConfig::demo();
-    config.by_id_dir = by_id.path().to_path_buf();
-    Sim {
-        sim: Simulator::start(config).expect("start ovirt-sim"),
-        _by_id: by_id,
-    }
-}
-
-fn connect(sim: &Simulator) -> Connection {
-    connect_with(sim, Trust::CaFile(sim.ca_file().to_path_buf()))
-}
 
 /// The SHA-256 fingerprint of the simulator's CA, as `openssl x509 -fingerprint` prints it
 /// (what an administrator pins).
@@ -55,22 +34,6 @@ fn pinned_ca(sim: &Simulator) -> Trust {
     );
     let fingerprint = out.trim().rsplit('=').next().expect("a fingerprint");
     Trust::PinnedCa(fingerprint.parse().expect("a SHA-256 fingerprint"))
-}
-
-fn connect_with(sim: &Simulator, trust: Trust) -> Connection {
-    let (user, password) = sim.credentials();
-    let mut options = ConnectOptions::new(sim.engine_url(), user);
-    options.trust = trust;
-    options.poll = PollPolicy {
-        min: Duration::from_millis(50),
-        max: Duration::from_millis(200),
-    };
-    options.retry = RetryPolicy {
-        deadline: Duration::from_secs(10),
-        first: Duration::from_millis(50),
-        max: Duration::from_millis(200),
-    };
-    Connection::connect(options, password).expect("log in to ovirt-sim")
 }
 
 fn id(value: Option<&String>) -> &str {
@@ -212,8 +175,10 @@ fn vms_disks_uploads_and_attachments() {
     let vm = engine
         .create_vm(&NewVm {
             name: "made".into(),
+            description: None,
             cluster: "Default".into(),
             memory: 1 << 30,
+            guaranteed_memory: None,
             max_memory: Some(2 << 30),
             sockets: 1,
             cores: 2,
@@ -221,6 +186,7 @@ fn vms_disks_uploads_and_attachments() {
             os_type: "other_linux".into(),
             vm_type: VmType::Server,
             bios: Some(BiosType::Q35Ovmf),
+            boot_devices: Vec::new(),
         })
         .unwrap();
     let vm_id = id(vm.id.as_ref()).to_owned();

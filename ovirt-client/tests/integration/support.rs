@@ -2,7 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use ovirt_client::{ConnectOptions, Connection, PollPolicy, RetryPolicy, Trust};
 use ovirt_sim::imageio::{Imageio, ImageioOptions, TlsFiles};
+use ovirt_sim::{SimConfig, Simulator};
 
 /// Runs a tool (`ovirt_sim::tools::run`), panicking with its output on failure.
 pub fn run(program: &str, args: &[&str]) -> String {
@@ -70,4 +74,51 @@ pub fn log_lines(daemon: &Imageio, word: &str) -> Vec<String> {
         .filter(|l| l.contains(&format!("] {word} ")))
         .map(str::to_owned)
         .collect()
+}
+
+/// A demo simulator whose appliance links disks under a by-id directory of its own.
+pub struct Sim {
+    /// The simulator.
+    pub sim: Simulator,
+    by_id: tempfile::TempDir,
+}
+
+impl Sim {
+    /// The by-id directory.
+    pub fn by_id(&self) -> &Path {
+        self.by_id.path()
+    }
+}
+
+/// Starts the demo engine.
+pub fn sim() -> Sim {
+    let by_id = tempfile::tempdir().unwrap();
+    let mut config = SimConfig::demo();
+    config.by_id_dir = by_id.path().to_path_buf();
+    Sim {
+        sim: Simulator::start(config).expect("start ovirt-sim"),
+        by_id,
+    }
+}
+
+/// Logs in, trusting the simulator's CA file.
+pub fn connect(sim: &Simulator) -> Connection {
+    connect_with(sim, Trust::CaFile(sim.ca_file().to_path_buf()))
+}
+
+/// Logs in with short polls and retries.
+pub fn connect_with(sim: &Simulator, trust: Trust) -> Connection {
+    let (user, password) = sim.credentials();
+    let mut options = ConnectOptions::new(sim.engine_url(), user);
+    options.trust = trust;
+    options.poll = PollPolicy {
+        min: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    };
+    options.retry = RetryPolicy {
+        deadline: Duration::from_secs(10),
+        first: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    };
+    Connection::connect(options, password).expect("log in to ovirt-sim")
 }

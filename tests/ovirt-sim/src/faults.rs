@@ -45,6 +45,8 @@ enum Action {
 struct State {
     rules: Vec<Rule>,
     disk_lock: Option<Duration>,
+    snapshot_lock: Option<Duration>,
+    hide_devices: bool,
     fail_finalize: bool,
     unauthorized: bool,
 }
@@ -96,6 +98,26 @@ impl Faults {
     /// `duration`; `None` ends the knob.
     pub fn keep_disks_locked(&self, duration: Option<Duration>) {
         self.state().disk_lock = duration;
+    }
+
+    /// Every snapshot taken from now on stays `locked` at least `duration` (a snapshot
+    /// stuck in `locked`); `None` ends the knob.
+    pub fn keep_snapshots_locked(&self, duration: Option<Duration>) {
+        self.state().snapshot_lock = duration;
+    }
+
+    /// While on, disks attached to the backup appliance never show up under its by-id
+    /// directory (the attachment itself succeeds).
+    pub fn hide_appliance_devices(&self, on: bool) {
+        self.state().hide_devices = on;
+    }
+
+    pub(crate) fn snapshot_lock(&self) -> Option<Duration> {
+        self.state().snapshot_lock
+    }
+
+    pub(crate) fn devices_hidden(&self) -> bool {
+        self.state().hide_devices
     }
 
     /// The next finalize of a transfer ends in `finalizing_failure` then `finished_failure`

@@ -165,6 +165,40 @@ impl Simulator {
             .map(|d| d.active().path.clone())
     }
 
+    /// The names of all VMs.
+    pub fn vm_names(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .vms
+            .iter()
+            .map(|v| v.name.clone())
+            .collect()
+    }
+
+    /// The ids of all disks.
+    pub fn disk_list(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .disks
+            .iter()
+            .map(|d| d.id.clone())
+            .collect()
+    }
+
+    /// Removes the imageio tickets of every open transfer, as an engine does when it
+    /// pauses or cancels one behind the client's back: the next request of the data path
+    /// gets 403. The transfers themselves stay open (their owner must end them).
+    pub fn revoke_tickets(&self) {
+        let engine = self.shared.lock();
+        if let Some(daemon) = &engine.imageio {
+            for t in engine.transfers.iter().filter(|t| !t.phase.is_over()) {
+                if let Err(error) = daemon.remove_ticket(&t.ticket) {
+                    tracing::warn!(%error, transfer = %t.id, "cannot revoke a ticket");
+                }
+            }
+        }
+    }
+
     /// Whether a disk exists.
     pub fn has_disk(&self, id: &str) -> bool {
         self.shared.lock().disks.iter().any(|d| d.id == id)

@@ -16,8 +16,11 @@
 //! one) attached to it becomes a real loop device linked as
 //! `<by-id dir>/virtio-<first 20 characters of the disk id>`.
 //!
-//! Tests turn fault knobs ([`Faults`]) and check with the [`Audit`] that a client left
-//! nothing behind. [`imageio`] is the harness for the real daemon, usable on its own.
+//! Tests turn fault knobs ([`Faults`]: a call failing or dropped, disks or snapshots stuck
+//! `locked`, a finalize failing, a 401, appliance disks that never show up; and
+//! [`Simulator::revoke_tickets`] for a ticket gone mid-transfer) and check with the
+//! [`Audit`] that a client left nothing behind ([`Simulator::vm_names`] and
+//! [`Simulator::disk_list`] for what a restore made). [`imageio`] is the harness for the real daemon, usable on its own.
 //!
 //! ```no_run
 //! use ovirt_sim::{SimConfig, Simulator};

@@ -145,6 +145,12 @@ pub(crate) struct Vm {
     pub name: String,
     pub description: String,
     pub memory: u64,
+    /// Memory always available (`memory_policy/guaranteed`).
+    pub guaranteed_memory: u64,
+    /// Memory hot-plug maximum (`memory_policy/max`).
+    pub max_memory: u64,
+    /// Boot devices in order (`hd`, `cdrom`, `network`).
+    pub boot: Vec<String>,
     pub sockets: u32,
     pub cores: u32,
     pub threads: u32,
@@ -201,6 +207,8 @@ impl Phase {
 pub(crate) struct Transfer {
     pub id: String,
     pub disk: String,
+    /// The disk snapshot (volume) a download was asked for.
+    pub snapshot_image: Option<String>,
     pub upload: bool,
     pub format: Format,
     pub phase: Phase,

@@ -149,13 +149,13 @@ pub(crate) fn vm(engine: &Engine, vm: &Vm, all_content: bool, follow: Option<&st
     }
     x.leaf("memory", vm.memory);
     x.open("memory_policy", &[])
-        .leaf("guaranteed", vm.memory)
-        .leaf("max", vm.memory * 4);
+        .leaf("guaranteed", vm.guaranteed_memory)
+        .leaf("max", vm.max_memory);
     x.close("memory_policy");
-    x.open("os", &[])
-        .open("boot", &[])
-        .open("devices", &[])
-        .leaf("device", "hd");
+    x.open("os", &[]).open("boot", &[]).open("devices", &[]);
+    for device in &vm.boot {
+        x.leaf("device", device);
+    }
     x.close("devices")
         .close("boot")
         .leaf("type", &vm.os_type)
@@ -286,6 +286,9 @@ pub(crate) fn transfer(engine: &Engine, t: &Transfer, x: &mut Xml) {
     x.leaf("transferred", 0);
     x.link("host", "hosts", &engine.host.0);
     x.empty("image", &[("id", &t.disk)]);
+    if let Some(image) = &t.snapshot_image {
+        x.empty("snapshot", &[("id", image)]);
+    }
     if let Some(backup) = &t.backup {
         x.empty("backup", &[("id", backup)]);
     }

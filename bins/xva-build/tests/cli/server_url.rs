@@ -45,3 +45,54 @@ fn server_urls_never_show_a_password_and_clear_text_is_warned_about() {
         "{shown}"
     );
 }
+
+#[test]
+fn contradictory_trust_flags_are_refused_by_clap_and_host_is_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("d.img");
+    make_disk(&disk, super::MIB);
+    let pin = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+    for flags in [
+        &["--tls-insecure", "--tls-fingerprint", pin][..],
+        &["--tls-ca-file", "/etc/pki/pool.pem", "--tls-insecure"],
+        &[
+            "--tls-fingerprint",
+            pin,
+            "--tls-ca-file",
+            "/etc/pki/pool.pem",
+        ],
+    ] {
+        // `--host` is vmbackup's spelling of `--server`, accepted here too.
+        let mut args = vec![
+            "build",
+            "--disk",
+            path(&disk),
+            "--name",
+            "d",
+            "--host",
+            "https://xs1",
+        ];
+        args.extend(flags);
+        let output = xva_build(&args);
+        let shown = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {shown}");
+        assert!(shown.contains("cannot be used with"), "{flags:?}: {shown}");
+    }
+    // The connection flags only make sense with --server.
+    let output = xva_build(&[
+        "build",
+        "--disk",
+        path(&disk),
+        "--name",
+        "d",
+        "-o",
+        "-",
+        "--tls-insecure",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("--server <URL>"),
+        "{}",
+        text(&output)
+    );
+}

@@ -480,7 +480,7 @@ fn read_takes_a_real_file() {
     );
 
     let missing = read(&dir.path().join("missing.cfg")).unwrap_err();
-    assert!(matches!(missing, DiskImageError::Io { .. }), "{missing}");
+    assert!(matches!(missing, XendError::Read { .. }), "{missing}");
     let big = dir.path().join("disk.img");
     std::fs::File::create(&big)
         .unwrap()

@@ -124,7 +124,7 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str) -> Handled {
         snapshot,
         device: None,
     };
-    if active && engine.appliance.as_deref() == Some(vm_id) {
+    if active && engine.appliance.as_deref() == Some(vm_id) && !engine.faults.devices_hidden() {
         attachment.device = Some(plug(engine, &attachment)?);
     }
     let vm = engine.vm(vm_id)?;

@@ -127,7 +127,11 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str) -> Handled {
         persist_memory,
         disks,
         ovf,
-        ready_at: Instant::now() + engine.timing.snapshot_lock,
+        ready_at: Instant::now()
+            + engine
+                .timing
+                .snapshot_lock
+                .max(engine.faults.snapshot_lock().unwrap_or_default()),
         removing_at: None,
     };
     let vm = engine.vm(vm_id)?;

@@ -197,6 +197,7 @@ fn add(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
     let transfer = Transfer {
         id,
         disk: disk_id,
+        snapshot_image: snapshot_image.map(str::to_owned),
         upload,
         format,
         phase: Phase::Initializing,

@@ -1,5 +1,6 @@
 //! `/vms`: search, get (the OVF with `all_content`), add (from template `Blank` or from an
-//! OVF), remove, power actions, NICs and tags.
+//! OVF), update (the description), remove, power actions, NICs (a MAC given or made) and
+//! tags.
 
 use std::time::Instant;
 
@@ -20,6 +21,17 @@ pub(super) fn route(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
             Ok(Reply::xml(200, x.finish()))
         }
         ("DELETE", ["vms", id]) => remove(engine, r, id),
+        ("PUT", ["vms", id]) => {
+            let body = r.body()?;
+            let vm = engine.vm_mut(id)?;
+            if let Some(description) = body.text_at("description") {
+                description.clone_into(&mut vm.description);
+            }
+            let vm = engine.vm(id)?;
+            let mut x = Xml::new();
+            views::vm(engine, vm, false, None, &mut x);
+            Ok(Reply::xml(200, x.finish()))
+        }
         ("POST", ["vms", id, action @ ("start" | "stop" | "shutdown")]) => {
             power(engine, id, action)
         }
@@ -161,6 +173,27 @@ fn vm_from(engine: &Engine, body: &Node) -> Result<Vm, Reply> {
             "Cannot add VM. Physical Memory Guaranteed cannot exceed Memory Size.",
         ));
     }
+    let max_memory = number(body, "memory_policy/max")?.unwrap_or(memory * 4);
+    if max_memory < memory {
+        return Err(Reply::bad_request(
+            "Cannot add VM. Maximum memory cannot be smaller than the memory size.",
+        ));
+    }
+    let mut boot: Vec<String> = body
+        .at("os/boot/devices")
+        .map(|d| d.all("device").map(|n| n.text.trim().to_owned()).collect())
+        .unwrap_or_default();
+    if let Some(bad) = boot
+        .iter()
+        .find(|d| !["hd", "cdrom", "network"].contains(&d.as_str()))
+    {
+        return Err(Reply::bad_request(&format!(
+            "Invalid value '{bad}' for 'boot device'"
+        )));
+    }
+    if boot.is_empty() {
+        boot.push("hd".to_owned());
+    }
     let count = |path: &str| -> Result<u32, Reply> {
         Ok(number(body, path)?.map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)))
     };
@@ -169,6 +202,9 @@ fn vm_from(engine: &Engine, body: &Node) -> Result<Vm, Reply> {
         name,
         description: body.text_at("description").unwrap_or_default().to_owned(),
         memory,
+        guaranteed_memory: number(body, "memory_policy/guaranteed")?.unwrap_or(memory),
+        max_memory,
+        boot,
         sockets: count("cpu/topology/sockets")?,
         cores: count("cpu/topology/cores")?,
         threads: count("cpu/topology/threads")?,
@@ -284,15 +320,41 @@ fn add_nic(engine: &mut Engine, r: &ApiRequest<'_>, id: &str) -> Handled {
         None => None,
     };
     let _ = boolean(body, "linked")?;
-    let vm = engine.vm_mut(id)?;
     let nic_id = new_id();
-    let mac = format!(
-        "56:6f:{}:{}:{}:{}",
-        &nic_id[0..2],
-        &nic_id[2..4],
-        &nic_id[4..6],
-        &nic_id[6..8]
-    );
+    let mac = match body.text_at("mac/address").filter(|m| !m.is_empty()) {
+        Some(given) => {
+            let mac = given.to_ascii_lowercase();
+            let pairs: Vec<&str> = mac.split(':').collect();
+            let valid = pairs.len() == 6
+                && pairs
+                    .iter()
+                    .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !valid {
+                return Err(Reply::bad_request(&format!(
+                    "Invalid value '{given}' for 'mac.address'"
+                )));
+            }
+            if engine
+                .vms
+                .iter()
+                .flat_map(|v| &v.nics)
+                .any(|n| n.mac == mac)
+            {
+                return Err(Reply::bad_request(&format!(
+                    "[Cannot add Interface. MAC Address {mac} is already in use.]"
+                )));
+            }
+            mac
+        }
+        None => format!(
+            "56:6f:{}:{}:{}:{}",
+            &nic_id[0..2],
+            &nic_id[2..4],
+            &nic_id[4..6],
+            &nic_id[6..8]
+        ),
+    };
+    let vm = engine.vm_mut(id)?;
     let nic = Nic {
         id: nic_id,
         name,

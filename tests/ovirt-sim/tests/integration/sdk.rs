@@ -130,3 +130,20 @@ fn vms_nics_disks_attachments_and_tags_live_and_die_as_on_an_engine() {
     assert!(fixture.sim.vm_id("new-vm").is_none());
     fixture.assert_clean();
 }
+
+#[test]
+fn a_restores_settings_and_kept_mac_reach_the_official_sdk() {
+    let fixture = demo();
+    let out = fixture.sdk("restore_settings", &[]);
+    assert_eq!(out["boot"], serde_json::json!(["network", "hd"]));
+    assert_eq!(
+        out["memory_policy"],
+        serde_json::json!([1u64 << 30, 8u64 << 30])
+    );
+    assert_eq!(out["description"], "building");
+    assert_eq!(out["mac"], "56:6f:aa:bb:cc:dd");
+    assert_eq!(out["duplicate_mac"], 400);
+    assert_eq!(out["updated"], "restored from a backup");
+    assert!(fixture.sim.vm_id("restored").is_none());
+    fixture.assert_clean();
+}

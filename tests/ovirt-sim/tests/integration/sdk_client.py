@@ -382,6 +382,40 @@ def lifecycle():
     out["basic"] = len(Reader.read(urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca)).read()))
 
 
+def restore_settings():
+    """What a restore sends: memory policy, boot order, a description, a NIC with a MAC
+    (refused when another NIC has it), the description updated."""
+    c = connect()
+    system = c.system_service()
+    vms = system.vms_service()
+    network = system.networks_service().list(search="name=ovirtmgmt")[0]
+    profile = system.networks_service().network_service(network.id).vnic_profiles_service().list()[0]
+    vm = vms.add(types.Vm(
+        name="restored", description="building", cluster=types.Cluster(name="Default"),
+        template=types.Template(name="Blank"), memory=2 << 30,
+        memory_policy=types.MemoryPolicy(guaranteed=1 << 30, max=8 << 30),
+        os=types.OperatingSystem(type="other_linux", boot=types.Boot(
+            devices=[types.BootDevice.NETWORK, types.BootDevice.HD]))))
+    vs = vms.vm_service(vm.id)
+    got = vs.get()
+    out["boot"] = [d.value for d in got.os.boot.devices]
+    out["memory_policy"] = [got.memory_policy.guaranteed, got.memory_policy.max]
+    out["description"] = got.description
+    nic = vs.nics_service().add(types.Nic(name="nic1", interface=types.NicInterface.VIRTIO,
+                                          vnic_profile=types.VnicProfile(id=profile.id),
+                                          mac=types.Mac(address="56:6F:AA:BB:CC:DD")))
+    out["mac"] = nic.mac.address
+    try:
+        vs.nics_service().add(types.Nic(name="nic2", vnic_profile=types.VnicProfile(id=profile.id),
+                                        mac=types.Mac(address="56:6f:aa:bb:cc:dd")))
+    except sdk.Error as e:
+        out["duplicate_mac"] = e.code
+    vs.update(types.Vm(description="restored from a backup"))
+    out["updated"] = vs.get().description
+    vs.remove()
+    c.close()
+
+
 def cow_and_snapshot():
     """Upload a qcow2 file as is (format=cow: the file backend), and download a disk snapshot
     (snapshot=<image id>) of vm1's boot disk."""
