@@ -126,6 +126,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 /// Connects to the engine and plans; prints the plan. `None` after a dry run.
 fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     let engine = connect_ovirt(&cli.ovirt)?;
+    if !cli.dry_run {
+        // Before the plan: a half-made VM of a dead run may hold the name.
+        target::sweep(&engine)?;
+    }
     let choices = choices(cli);
     let name = plan::planned_name(source, choices.name.as_deref());
     let inventory = target::inventory(&engine, &name)?;
@@ -222,7 +226,7 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         disks.push(report);
     }
     let vm_id = created.id.clone();
-    created.keep();
+    created.keep(&marker)?;
     if let Some(shut_down) = shut_down {
         shut_down.migrated();
     }
@@ -288,7 +292,7 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         })
         .collect::<Result<Vec<_>>>()?;
     let vm_id = created.id.clone();
-    created.keep();
+    created.keep(&marker)?;
     finish(cli, &engine, &plan, vm_id, disks)
 }
 

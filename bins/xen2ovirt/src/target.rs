@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ovirt_client::Connection;
-use ovirt_client::NewVm;
+use jiff::Timestamp;
 use ovirt_client::types::{
     BiosType, Disk, DiskFormat, DiskInterface, NicInterface, StorageDomain, StorageDomainType,
     VmStatus, VmType,
 };
+use ovirt_client::{Connection, NewVm, Owner, sweep_unfinished_vms};
 
 use crate::plan::{DiskBus, Domain, Inventory, PlannedDisk, Profile, TargetVm};
 use crate::source::Firmware;
@@ -81,6 +81,27 @@ pub fn interface(bus: DiskBus) -> DiskInterface {
     }
 }
 
+/// The tool name in owner marks.
+pub const TOOL: &str = "xen2ovirt";
+/// The label of the owner mark a VM carries while it is built.
+const BUILDING: &str = "xen2ovirt-building";
+
+/// Removes the VMs that dead runs of xen2ovirt were building (interrupted hard, their guards
+/// never ran): their description is still the owner mark (see `ovirt_client::owner`). A
+/// migrated VM has its final description and is never touched.
+pub fn sweep(engine: &Connection) -> Result<()> {
+    let here = Owner::this_process(TOOL);
+    let (removed, failures) = sweep_unfinished_vms(engine, &here, Timestamp::now())?;
+    for vm in removed {
+        tracing::warn!(%vm, "removed the half-made VM of an interrupted xen2ovirt run");
+    }
+    if let Some(failure) = failures.into_iter().next() {
+        return Err(anyhow::Error::new(failure)
+            .context("removing the half-made VM of an interrupted xen2ovirt run"));
+    }
+    Ok(())
+}
+
 /// The new VM: removed with its disks when dropped, unless [`CreatedVm::keep`] was called.
 pub struct CreatedVm<'c> {
     engine: &'c Connection,
@@ -94,9 +115,14 @@ pub struct CreatedVm<'c> {
 }
 
 impl CreatedVm<'_> {
-    /// The migration completed: the VM stays.
-    pub fn keep(mut self) {
+    /// The migration completed: the VM gets its final `description` (replacing the owner
+    /// mark, so that no sweep ever takes it) and stays.
+    pub fn keep(mut self, description: &str) -> Result<()> {
+        self.engine
+            .set_vm_description(&self.id, description)
+            .with_context(|| format!("setting the description of VM {}", self.id))?;
         self.kept = true;
+        Ok(())
     }
 }
 
@@ -137,7 +163,9 @@ pub fn create<'c>(
     let new = NewVm {
         name: target.name.clone(),
         cluster: target.cluster.clone(),
+        description: Some(Owner::this_process(TOOL).describe(BUILDING, Timestamp::now())),
         memory: target.memory,
+        guaranteed_memory: None,
         max_memory: None,
         sockets: target.sockets,
         cores: target.cores,
@@ -145,6 +173,7 @@ pub fn create<'c>(
         os_type: target.os_type.clone(),
         vm_type: VmType::Server,
         bios: Some(bios(target.firmware)),
+        boot_devices: vec!["hd".to_owned()],
     };
     let vm = engine
         .create_vm(&new)

@@ -1,12 +1,14 @@
 //! A whole migration: the VM's settings, NICs and disks on the engine; the disks' bytes,
-//! downloaded from the engine, identical to the source's (`qemu-img compare`).
+//! downloaded from the engine, identical to the source's (`qemu-img compare`); a rerun after
+//! a hard interruption removes the half-made VM, and nothing else.
 
 use std::path::Path;
 
 use disk_image::{NoProgress, RawFileSink};
+use jiff::Timestamp;
 use ovirt_client::imageio::TransferOptions;
-use ovirt_client::types::{BiosType, DiskInterface, VmStatus};
-use ovirt_client::{Connection, TransferSettings};
+use ovirt_client::types::{BiosType, DiskInterface, VmStatus, VmType};
+use ovirt_client::{Connection, NewVm, Owner, TransferSettings};
 
 use super::support::{Fixture, assert_identical, code, json};
 
@@ -148,6 +150,82 @@ fn a_new_name_virtio_scsi_block_storage_new_macs_and_a_start() {
         download(&engine, &id, disk.provisioned_size.unwrap(), &copy);
         assert_identical(&fixture.source_disk(n), &copy);
     }
+    drop(engine);
+    fixture.assert_clean();
+}
+
+/// A VM on the engine's `Default` cluster named `name` with `description`.
+fn engine_vm(engine: &Connection, name: &str, description: String) -> String {
+    let vm = engine
+        .create_vm(&NewVm {
+            name: name.to_owned(),
+            cluster: "Default".to_owned(),
+            description: Some(description),
+            memory: 1 << 30,
+            guaranteed_memory: None,
+            max_memory: None,
+            sockets: 1,
+            cores: 1,
+            threads: 1,
+            os_type: "other_linux".to_owned(),
+            vm_type: VmType::Server,
+            bios: None,
+            boot_devices: Vec::new(),
+        })
+        .expect("create a VM");
+    vm.id.expect("an id")
+}
+
+#[test]
+fn a_rerun_removes_the_half_made_vm_of_a_dead_run_and_nothing_else() {
+    let fixture = Fixture::new();
+    let engine = fixture.engine();
+    // What a run killed hard leaves: its VM still carries its owner mark (a pid that runs no
+    // more). A VM of someone else, and one a run completed, carry other descriptions.
+    let dead = Owner {
+        pid: 4_194_000,
+        start: 1,
+        ..Owner::this_process("xen2ovirt")
+    };
+    let half = engine_vm(
+        &engine,
+        "web-01",
+        dead.describe("xen2ovirt-building", Timestamp::now()),
+    );
+    let other = engine_vm(&engine, "other", "the web server, by hand".to_owned());
+    let done = engine_vm(
+        &engine,
+        "done",
+        "xen2ovirt: migrated from XenServer VM 1 (`done`) of http://x".to_owned(),
+    );
+
+    let output = fixture.run(&["--storage-domain", "data1", "web-01"]);
+    assert_eq!(code(&output), 0);
+    let vm = engine
+        .find_vm("web-01", false)
+        .unwrap()
+        .expect("the new VM");
+    assert_ne!(
+        vm.id.as_deref(),
+        Some(half.as_str()),
+        "the half-made VM was reused"
+    );
+    assert!(
+        vm.description
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("xen2ovirt: migrated from XenServer VM"),
+        "{:?}",
+        vm.description
+    );
+    let left: Vec<String> = engine
+        .vms(None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|vm| vm.id)
+        .collect();
+    assert!(!left.contains(&half));
+    assert!(left.contains(&other) && left.contains(&done), "{left:?}");
     drop(engine);
     fixture.assert_clean();
 }
