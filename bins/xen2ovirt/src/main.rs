@@ -1,0 +1,36 @@
+//! `xen2ovirt`: move a XenServer / XCP-ng VM into oVirt in one command.
+//!
+//! The source VM is found by name or UUID and read into a platform-neutral description
+//! ([`source::SourceVm`]); a pure plan ([`plan::Plan`]) decides the target VM, maps every
+//! source network to a vNIC profile and chooses the storage domain and cluster, and
+//! `--dry-run` stops there. Then the VM is created with its NICs (MACs kept) and empty disks
+//! (boot disk first), and each disk streams from XAPI's `/export_raw_vdi?format=vhd`
+//! through a one-pass VHD reader into an imageio upload (data as `PUT`, unallocated and
+//! zero ranges as `PATCH zero`), its digest computed on the way and, with `--verify`,
+//! compared with a download of the uploaded disk. Nothing is held whole in memory or
+//! written locally. The source is never changed; on failure the new VM and its disks are
+//! removed.
+
+mod cli;
+mod digest;
+mod migrate;
+mod plan;
+mod power;
+mod run;
+mod snapshot;
+mod source;
+mod target;
+mod upload;
+mod vhd_stream;
+mod xapi;
+mod xva;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    cli_common::init_logging(cli.verbose);
+    cli_common::run_reporting(|| run::run(&cli), |_| false, cli.json)
+}

@@ -1,0 +1,339 @@
+//! A run: connect to both sides, read the source, plan, and (unless `--dry-run`) create
+//! the target and stream the disks, with a tracing span per VM and per disk.
+
+use anyhow::{Context, Result};
+use disk_image::NoProgress;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
+use ovirt_client::{ConnectOptions, Connection, Trust};
+use serde::Serialize;
+use xenapi::{Session, SessionOptions, TlsTrust};
+
+use crate::cli::{Cli, OvirtArgs, XenArgs};
+use crate::migrate::{self, DataOptions, DiskReport, copy_disk, copy_xapi_disk};
+use crate::plan::{self, Choices, Plan, WhenRunning};
+use crate::snapshot::Snapshot;
+use crate::source::{Power, SourceVm};
+use crate::xva::PieceSink;
+use crate::{power, target, xapi, xva};
+
+/// Where the XAPI password comes from without `--xen-password-file`.
+pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
+/// Where the engine password comes from without `--ovirt-password-file`.
+pub const OVIRT_PASSWORD_ENV: &str = "XEN2OVIRT_OVIRT_PASSWORD";
+
+fn password(file: Option<&std::path::PathBuf>, env: &str, prompt: String) -> SecretSource {
+    match file {
+        Some(file) => SecretSource::File(file.clone()),
+        None if std::env::var_os(env).is_some() => SecretSource::Env(env.to_owned()),
+        None => SecretSource::Prompt(prompt),
+    }
+}
+
+fn connect_xen(args: &XenArgs, url: &str, stop: &Arc<AtomicBool>) -> Result<Session> {
+    let tls = if args.insecure {
+        TlsTrust::Insecure
+    } else if let Some(file) = &args.ca_file {
+        TlsTrust::CaFile(file.clone())
+    } else if args.fingerprints.is_empty() {
+        TlsTrust::SystemRoots
+    } else {
+        TlsTrust::Pinned(args.fingerprints.clone())
+    };
+    let secret = password(
+        args.password_file.as_ref(),
+        XEN_PASSWORD_ENV,
+        format!("Password of {} on {url}: ", args.user),
+    )
+    .read()?;
+    let options = SessionOptions {
+        tls,
+        stop: Some(xenapi::Stop::from_flag(Arc::clone(stop))),
+        ..SessionOptions::default()
+    };
+    Session::login(url, &args.user, secret.expose(), options)
+        .with_context(|| format!("logging in to {url} as {}", args.user))
+}
+
+fn connect_ovirt(args: &OvirtArgs) -> Result<Connection> {
+    let mut options = ConnectOptions::new(&args.url, &args.user);
+    options.trust = if args.insecure {
+        Trust::Insecure
+    } else if let Some(file) = &args.ca_file {
+        Trust::CaFile(file.clone())
+    } else if let Some(fingerprint) = args.ca_fingerprint {
+        Trust::PinnedCa(fingerprint)
+    } else {
+        Trust::SystemRoots
+    };
+    let secret = password(
+        args.password_file.as_ref(),
+        OVIRT_PASSWORD_ENV,
+        format!("Password of {} on {}: ", args.user, args.url),
+    )
+    .read()?;
+    Connection::connect(options, secret.expose())
+        .with_context(|| format!("connecting to {} as {}", args.url, args.user))
+}
+
+/// What `--json` prints.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum Report<'a> {
+    /// `--dry-run`: the plan only.
+    Plan { plan: &'a Plan },
+    /// The VM was migrated.
+    Migrated {
+        plan: &'a Plan,
+        vm_id: String,
+        disks: Vec<DiskReport>,
+    },
+}
+
+fn choices(cli: &Cli) -> Choices {
+    Choices {
+        name: cli.target.name.clone(),
+        cluster: cli.target.cluster.clone(),
+        storage_domain: cli.target.storage_domain.clone(),
+        networks: cli.target.networks.clone(),
+        keep_macs: !cli.target.no_keep_macs,
+        bus: cli.target.disk_interface,
+        os_type: cli.target.os_type.clone(),
+        running: if cli.shutdown {
+            WhenRunning::ShutDown
+        } else if cli.live {
+            WhenRunning::Snapshot
+        } else {
+            WhenRunning::Refuse
+        },
+    }
+}
+
+/// The whole run.
+pub fn run(cli: &Cli) -> Result<Outcome> {
+    let stop = stop_on_signals()?;
+    match &cli.xva {
+        Some(path) => run_xva(cli, path, &stop),
+        None => run_xapi(cli, &stop),
+    }
+}
+
+/// Connects to the engine and plans; prints the plan. `None` after a dry run.
+fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
+    let engine = connect_ovirt(&cli.ovirt)?;
+    if !cli.dry_run {
+        // Before the plan: a half-made VM of a dead run may hold the name.
+        target::sweep(&engine)?;
+    }
+    let choices = choices(cli);
+    let name = plan::planned_name(source, choices.name.as_deref());
+    let inventory = target::inventory(&engine, &name)?;
+    let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
+    if cli.json {
+        if cli.dry_run {
+            print_json(&Report::Plan { plan: &plan })?;
+        }
+    } else {
+        write!(Stdout::lock(), "{plan}")?;
+    }
+    Ok((!cli.dry_run).then_some((engine, plan)))
+}
+
+fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
+    DataOptions {
+        connections: usize::from(cli.connections),
+        verify: cli.verify,
+        stop: Arc::clone(stop),
+    }
+}
+
+/// The first SIGINT or SIGTERM sets the flag (the run stops and cleans up); a second one
+/// ends the process at once (exit 130).
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .context("installing the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&flag))
+            .context("installing the signal handler")?;
+    }
+    Ok(flag)
+}
+
+/// A VM of a XenServer / XCP-ng pool.
+fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
+    let url = cli
+        .xen
+        .url
+        .as_deref()
+        .context("--xen or --xva is required")?;
+    let wanted = cli.vm.as_deref().context("the source VM is required")?;
+    let session = connect_xen(&cli.xen, url, stop)?;
+    let (vm, record) = xapi::find_vm(&session, wanted)?;
+    let found = xapi::read_vm(&session, &record)?;
+    let source = &found.source;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let Some((engine, plan)) = plan(cli, source)? else {
+        return Ok(Outcome::Success);
+    };
+    let running = source.power == Power::Running;
+    let snapshot = if running && cli.live {
+        Some(Snapshot::take(&session, &vm, &source.name)?)
+    } else {
+        None
+    };
+    let vdis = match &snapshot {
+        Some(snapshot) => snapshot.vdis(&source.disks)?,
+        None => found.vdis.clone(),
+    };
+    let shut_down = if running && cli.shutdown {
+        Some(power::shut_down(
+            &session,
+            &vm,
+            &source.name,
+            Duration::from_secs(cli.shutdown_timeout),
+            cli.force_shutdown,
+        )?)
+    } else {
+        None
+    };
+    let marker = format!(
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {url}",
+        source.uuid, source.name
+    );
+    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
+    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
+    let mut disks = Vec::new();
+    for ((planned, vdi), disk_id) in plan.target.disks.iter().zip(&vdis).zip(&created.disks) {
+        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
+        let _entered = span.enter();
+        let report = copy_xapi_disk(
+            &session,
+            vdi,
+            &engine,
+            disk_id,
+            planned,
+            &data_options(cli, stop),
+            progress.item().as_ref(),
+        )?;
+        disks.push(report);
+    }
+    let vm_id = created.id.clone();
+    created.keep(&marker)?;
+    if let Some(shut_down) = shut_down {
+        shut_down.migrated();
+    }
+    finish(cli, &engine, &plan, vm_id, disks)
+}
+
+/// The VM of an XVA file: its disks in archive order, each checksum verified.
+fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
+    let (mut reader, source) = xva::open(path)?;
+    let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
+    let _entered = span.enter();
+    let Some((engine, plan)) = plan(cli, &source)? else {
+        return Ok(Outcome::Success);
+    };
+    let marker = format!(
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
+        source.uuid,
+        source.name,
+        path.display()
+    );
+    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
+    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
+    let mut disks: Vec<Option<DiskReport>> = vec![None; plan.target.disks.len()];
+    while let Some(next) = reader.next_disk().map(|d| d.vdi.uuid.clone()) {
+        let Some(index) = plan.target.disks.iter().position(|d| d.source_uuid == next) else {
+            xva::skip_disk(&mut reader)?;
+            continue;
+        };
+        let planned = &plan.target.disks[index];
+        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
+        let _entered = span.enter();
+        let report = copy_disk(
+            &engine,
+            &created.disks[index],
+            planned,
+            &data_options(cli, stop),
+            progress.item().as_ref(),
+            |push| {
+                let mut sink = PieceSink::new(push);
+                let read = reader.read_disk(Some(&mut sink), true, &NoProgress);
+                if let Some(failure) = sink.failure() {
+                    return Err(failure);
+                }
+                let report = read?.context("the archive ended before the disk")?;
+                Ok(report.data_bytes)
+            },
+        )?;
+        disks[index] = Some(report);
+    }
+    reader
+        .finish()
+        .with_context(|| format!("reading the end of {}", path.display()))?;
+    let disks = disks
+        .into_iter()
+        .zip(&plan.target.disks)
+        .map(|(report, planned)| {
+            report.with_context(|| {
+                format!(
+                    "the archive holds no data for disk {}",
+                    migrate::label(planned)
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let vm_id = created.id.clone();
+    created.keep(&marker)?;
+    finish(cli, &engine, &plan, vm_id, disks)
+}
+
+/// `--start`, then the result.
+fn finish(
+    cli: &Cli,
+    engine: &Connection,
+    plan: &Plan,
+    vm_id: String,
+    disks: Vec<DiskReport>,
+) -> Result<Outcome> {
+    if cli.start {
+        let timeout = Duration::from_secs(cli.start_timeout);
+        target::start(engine, &vm_id, &plan.target.name, timeout)?;
+    }
+    print_result(cli.json, plan, vm_id, disks)?;
+    Ok(Outcome::Success)
+}
+
+/// What a completed migration prints.
+fn print_result(json: bool, plan: &Plan, vm_id: String, disks: Vec<DiskReport>) -> Result<()> {
+    if json {
+        print_json(&Report::Migrated { plan, vm_id, disks })?;
+    } else {
+        let mut out = Stdout::lock();
+        for disk in &disks {
+            writeln!(
+                out,
+                "disk `{}` ({}): {} bytes streamed, {}{}",
+                disk.name,
+                disk.id,
+                disk.stream_bytes,
+                disk.digest,
+                if disk.verified == Some(true) {
+                    ", verified"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        writeln!(out, "migrated: VM `{}` ({vm_id})", plan.target.name)?;
+    }
+    Ok(())
+}
