@@ -8,9 +8,12 @@
 //! - [`config`]: the seed tools' files read as data (never sourced), and our TOML.
 //! - [`naming`], [`schedule`]: backup-manager's archive names and master-day rule.
 
+pub mod archive;
 pub mod config;
 pub mod error;
+pub mod hashes;
 pub mod naming;
+pub mod repository;
 pub mod schedule;
 
 pub use error::{ConfigError, LvmBackupError, Result};
