@@ -14,6 +14,7 @@ pub mod error;
 pub mod hashes;
 pub mod naming;
 pub mod repository;
+pub mod restore;
 pub mod schedule;
 
 pub use error::{ConfigError, LvmBackupError, Result};

@@ -33,7 +33,8 @@ use serde::Serialize;
 
 use crate::error::{LvmBackupError, Result};
 use crate::hashes::Hashes;
-use crate::naming::{ArchiveName, hashes_file_name};
+use crate::naming::{ArchiveName, FileType, hashes_file_name, state_file_name};
+use crate::schedule::{ArchiveKind, MasterSchedule};
 
 /// One archive file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,6 +52,15 @@ pub struct ArchiveFile {
 pub struct Repository {
     root: PathBuf,
     prefix: String,
+}
+
+/// What to do for a volume today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextArchive {
+    /// Make this archive.
+    Make(ArchiveName, ArchiveKind),
+    /// Today's archive exists already (backup-manager skips it too).
+    AlreadyExists(PathBuf),
 }
 
 /// One volume's prune plan.
@@ -127,13 +137,36 @@ impl Repository {
         Ok(volumes)
     }
 
-    /// Whether the newest archive of `dir` has a master at or before it (so that an
-    /// incremental continuing its chain can be restored).
-    pub fn chain_present(&self, dir: &str) -> Result<bool> {
+    /// Today's archive for the volume `dir`: full or incremental by `schedule`, the state
+    /// file and the chain in the repository (see [`crate::schedule`]).
+    pub fn next_archive(
+        &self,
+        dir: &str,
+        filetype: FileType,
+        schedule: MasterSchedule,
+        today: Date,
+    ) -> Result<NextArchive> {
         let volumes = self.scan()?;
-        Ok(volumes
-            .get(dir)
-            .is_some_and(|archives| archives.iter().any(|a| a.name.master)))
+        let archives = volumes.get(dir).map_or(&[][..], Vec::as_slice);
+        if let Some(existing) = archives.iter().find(|a| a.name.date == today) {
+            return Ok(NextArchive::AlreadyExists(existing.path.clone()));
+        }
+        let state = self.root.join(state_file_name(&self.prefix, dir));
+        let state_exists = state
+            .try_exists()
+            .map_err(LvmBackupError::io(format!("checking {}", state.display())))?;
+        let chain_present = archives.iter().any(|a| a.name.master);
+        let kind = schedule.decide(today, state_exists, chain_present);
+        Ok(NextArchive::Make(
+            ArchiveName {
+                prefix: self.prefix.clone(),
+                dir: dir.to_owned(),
+                date: today,
+                master: kind.is_master(),
+                filetype,
+            },
+            kind,
+        ))
     }
 
     /// The prune plan of every volume, on `today` (the local date).
@@ -332,17 +365,42 @@ mod tests {
 
     #[test]
     fn an_incremental_without_master_is_noted_and_a_new_chain_is_needed() {
+        use crate::schedule::MasterReason;
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("x-a.20261120.tar.gz"), "").unwrap();
+        fs::write(dir.path().join("x-a.incremental.bin"), "").unwrap();
         let repo = Repository::new(dir.path(), "x");
-        assert!(!repo.chain_present("-a").unwrap());
+        let saturday = MasterSchedule::Weekly(jiff::civil::Weekday::Saturday);
+        let next = |dir: &str, day: i8| {
+            repo.next_archive(dir, FileType::TarGz, saturday, date(2026, 11, day))
+                .unwrap()
+        };
+        let kind = |next: NextArchive| match next {
+            NextArchive::Make(_, kind) => kind,
+            NextArchive::AlreadyExists(path) => panic!("{} exists", path.display()),
+        };
+        assert_eq!(
+            kind(next("-a", 23)),
+            ArchiveKind::Master(MasterReason::ChainMissing)
+        );
         let input = retention_input(&repo.scan().unwrap()["-a"]);
         assert_eq!(
             input[0].parent.as_deref(),
             Some("the master before x-a.20261120.tar.gz")
         );
         fs::write(dir.path().join("x-a.20261119.master.tar.gz"), "").unwrap();
-        assert!(repo.chain_present("-a").unwrap());
-        assert!(!repo.chain_present("-b").unwrap());
+        assert_eq!(kind(next("-a", 23)), ArchiveKind::Incremental);
+        assert_eq!(
+            kind(next("-a", 21)),
+            ArchiveKind::Master(MasterReason::MasterDay)
+        );
+        assert_eq!(
+            kind(next("-b", 23)),
+            ArchiveKind::Master(MasterReason::NoState)
+        );
+        assert_eq!(
+            next("-a", 20),
+            NextArchive::AlreadyExists(dir.path().join("x-a.20261120.tar.gz"))
+        );
     }
 }
