@@ -10,11 +10,14 @@
 
 pub mod archive;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod hashes;
 pub mod naming;
+pub mod priority;
 pub mod repository;
 pub mod restore;
 pub mod schedule;
+pub mod volume;
 
 pub use error::{ConfigError, LvmBackupError, Result};
