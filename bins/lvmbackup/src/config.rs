@@ -7,7 +7,7 @@ pub mod shell;
 pub mod volumes;
 pub mod xenbackup;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use backup_manager::BackupManagerConf;
 pub use settings::{Compression, Settings};
@@ -31,15 +31,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the settings at `settings_path` (a missing file is fine unless `must_exist`),
-    /// then the files they point to. `hostname` is what `$HOSTNAME` means in
+    /// Reads the files `settings` point to. `hostname` is what `$HOSTNAME` means in
     /// backup-manager's configuration.
-    pub fn load(
-        settings_path: &Path,
-        must_exist: bool,
-        hostname: &str,
-    ) -> Result<Self, ConfigError> {
-        let settings = Settings::read(settings_path, must_exist)?;
+    pub fn from_settings(settings: Settings, hostname: &str) -> Result<Self, ConfigError> {
         let xen_file = shell::ShellFile::read(&settings.xenbackup_conf, &[])?;
         let xenbackup = XenbackupConf::from_file(&xen_file)?;
         let bm_path = match &settings.backup_manager_conf {

@@ -17,6 +17,7 @@ pub mod naming;
 pub mod priority;
 pub mod repository;
 pub mod restore;
+pub mod run;
 pub mod schedule;
 pub mod volume;
 

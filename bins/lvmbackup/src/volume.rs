@@ -98,6 +98,9 @@ impl fmt::Display for Method {
     }
 }
 
+/// An event of a run of volume jobs.
+pub type Event<'a> = backup_core::batch::RunEvent<'a, Method, Step>;
+
 /// One volume of the list, to back up.
 #[derive(Debug)]
 pub struct VolumeJob<'a, R> {

@@ -3,5 +3,7 @@
 
 #[path = "integration/archives.rs"]
 mod archives;
+#[path = "integration/cli.rs"]
+mod cli;
 #[path = "integration/support.rs"]
 mod support;
