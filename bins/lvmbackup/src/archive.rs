@@ -239,6 +239,12 @@ impl GnuTar {
             command_line()
         )))?;
         let stderr = errors.join().unwrap_or_default();
+        // our side failing first (the archive's disk full) kills tar with SIGPIPE: the
+        // cause is ours, not tar's
+        copied.map_err(LvmBackupError::io(format!(
+            "copying the output of {}",
+            command_line()
+        )))?;
         if !status.success() {
             return Err(LvmBackupError::Command {
                 command: command_line(),
@@ -246,10 +252,7 @@ impl GnuTar {
                 stderr: tail(&stderr),
             });
         }
-        copied.map_err(LvmBackupError::io(format!(
-            "copying the output of {}",
-            command_line()
-        )))
+        Ok(())
     }
 }
 

@@ -85,6 +85,7 @@ fn failures_publish_nothing_and_leave_no_snapshot_mount_or_partial_file() {
             "sigkill-then-rerun",
             "name-taken-not-ours",
             "sigterm-then-rerun",
+            "backup-device-full",
         ],
     );
 }

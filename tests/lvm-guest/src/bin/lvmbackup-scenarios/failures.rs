@@ -1,7 +1,7 @@
 //! Group `failures`, with the real binary: a snapshot that overflows while it is read, a
 //! full volume group, a mount that fails, a stale snapshot of a run killed with SIGKILL
 //! mid-archive (then a rerun), a same-named volume that is not ours, SIGTERM mid-archive
-//! (then a rerun). After each: exit status 1 where a volume failed, no archive published
+//! (then a rerun), a backup device too small for the archive. After each: exit status 1 where a volume failed, no archive published
 //! that does not restore, no partial file, no snapshot of ours, no mount of ours.
 
 use std::time::{Duration, Instant};
@@ -49,6 +49,7 @@ pub fn run(report: &mut Reporter, lvm: &Lvm<SystemRunner>) -> Result<()> {
     report.scenario(lvm, &vgs, "sigkill-then-rerun", |_| sigkill_then_rerun());
     report.scenario(lvm, &vgs, "name-taken-not-ours", |_| name_taken());
     report.scenario(lvm, &vgs, "sigterm-then-rerun", |_| sigterm_then_rerun());
+    report.scenario(lvm, &vgs, "backup-device-full", |_| backup_device_full());
     Ok(())
 }
 
@@ -64,13 +65,14 @@ fn repo_holds(part: &str, allowed: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// An 8 MiB copy-on-write space; 40 MiB written into the origin as soon as the snapshot is
-/// mounted, while tar reads it: the snapshot overflows, the archive is not published, the
-/// snapshot is removed.
+/// An 8 MiB copy-on-write space; 24 MiB written into the origin as soon as the snapshot is
+/// mounted, each MiB forced to disk (`fdatasync`), while tar reads 100 MiB from it: the
+/// snapshot overflows during the read, the archive is not published, the snapshot is
+/// removed.
 fn overflow() -> Result<String> {
-    let mount = origin(VG, "ovf-root", "128M", "ext4", None)?;
+    let mount = origin(VG, "ovf-root", "192M", "ext4", None)?;
     let mut tree = Tree::new();
-    tree.insert("data/noise".into(), noise(48 << 20, 7));
+    tree.insert("data/noise".into(), noise(100 << 20, 7));
     apply_tree(&mount, &tree)?;
     std::fs::write(
         "/etc/xenbackup.conf",
@@ -84,8 +86,11 @@ fn overflow() -> Result<String> {
             ensure!(Instant::now() < deadline, "the snapshot was never mounted");
             std::thread::sleep(Duration::from_millis(20));
         }
-        std::fs::write(mount.join("data/overwrite"), noise(40 << 20, 9))?;
-        sh(&["sync"])?;
+        let mut file = std::fs::File::create(mount.join("data/overwrite"))?;
+        for chunk in 0..24u64 {
+            std::io::Write::write_all(&mut file, &noise(1 << 20, 9 + chunk))?;
+            file.sync_data()?;
+        }
         Ok(())
     });
     let (code, run) = lvmbackup(&["run", "--volume", "ovf/root"])?;
@@ -285,4 +290,50 @@ fn sigterm_then_rerun() -> Result<String> {
     crate::support::drop_origin(VG, "big-root")?;
     crate::support::drop_origin(VG, "web-root")?;
     Ok(format!("{} archives of big/root", big_archives.len()))
+}
+
+/// The repository on a 16 MiB file system, the archive 32 MiB of noise: writing it fails,
+/// the partial file is removed, nothing is published, exit 1.
+fn backup_device_full() -> Result<String> {
+    let mount = origin(VG, "big-root", "128M", "ext4", None)?;
+    let mut tree = night_tree(1, 8);
+    tree.insert("data/noise".into(), noise(32 << 20, 17));
+    apply_tree(&mount, &tree)?;
+    sh(&["lvcreate", "-y", "-L", "16M", "-n", "small-repo", VG])?;
+    sh(&["mkfs.ext4", "-q", &format!("/dev/{VG}/small-repo")])?;
+    std::fs::create_dir_all("/mnt/small-repo")?;
+    sh(&[
+        "mount",
+        "-t",
+        "ext4",
+        &format!("/dev/{VG}/small-repo"),
+        "/mnt/small-repo",
+    ])?;
+    let conf = std::fs::read_to_string("/etc/backup-manager.conf")?;
+    std::fs::write(
+        "/etc/backup-manager.conf",
+        conf.replace(
+            &format!("BM_REPOSITORY_ROOT=\"{REPO}\""),
+            "BM_REPOSITORY_ROOT=\"/mnt/small-repo\"",
+        ),
+    )?;
+    let result = lvmbackup(&["run", "--volume", "big/root"]);
+    std::fs::write("/etc/backup-manager.conf", conf)?;
+    let left: Vec<String> = std::fs::read_dir("/mnt/small-repo")?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "lost+found")
+        .collect();
+    sh(&["umount", "/mnt/small-repo"])?;
+    sh(&["lvremove", "-f", &format!("{VG}/small-repo")])?;
+    let (code, run) = result?;
+    ensure!(code == 1, "exit {code}: {run}");
+    let v = volume(&run, "big/root")?;
+    ensure!(v["status"] == "failed" && v["step"] == "archive", "{v}");
+    ensure!(
+        v["error"].to_string().contains("No space left on device"),
+        "the error names the cause: {v}"
+    );
+    ensure!(left.is_empty(), "left on the full device: {left:?}");
+    crate::support::drop_origin(VG, "big-root")?;
+    Ok(format!("{}", v["error"]))
 }
