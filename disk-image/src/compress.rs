@@ -8,15 +8,89 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
+use crate::format::UnknownName;
 use crate::read_full::read_full;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
 
-/// How to compress an output stream.
+/// How a stream is compressed: the one vocabulary of the workspace (the manifest's
+/// `compression`, vmbackup's `compression=` setting, XAPI's `/export?use_compression=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Not compressed.
+    #[default]
+    None,
+    /// gzip (RFC 1952), one or more members.
+    Gzip,
+    /// zstd frames.
+    Zstd,
+}
+
+impl Compression {
+    /// Every compression, in the order of the docs.
+    pub const ALL: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Zstd];
+
+    /// The name: `none`, `gzip` or `zstd` (the manifest's and the settings' spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The conventional file-name suffix (`.zst`, `.gz`, or nothing).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Zstd => ".zst",
+            Compression::Gzip => ".gz",
+        }
+    }
+}
+
+impl From<Compression> for &'static str {
+    fn from(compression: Compression) -> Self {
+        compression.as_str()
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, UnknownName> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| UnknownName {
+                what: "compression",
+                name: name.to_owned(),
+            })
+    }
+}
+
+impl From<Detected> for Compression {
+    fn from(detected: Detected) -> Self {
+        match detected {
+            Detected::Plain => Compression::None,
+            Detected::Gzip => Compression::Gzip,
+            Detected::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+/// How to compress an output stream: a [`Compression`] with its level (and threads).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
-pub enum Compression {
+pub enum Codec {
     /// Plain.
     #[default]
     None,
@@ -34,14 +108,19 @@ pub enum Compression {
     },
 }
 
-impl Compression {
+impl Codec {
+    /// The compression this codec writes.
+    pub fn compression(self) -> Compression {
+        match self {
+            Codec::None => Compression::None,
+            Codec::Zstd { .. } => Compression::Zstd,
+            Codec::Gzip { .. } => Compression::Gzip,
+        }
+    }
+
     /// The conventional file-name suffix (`.zst`, `.gz`, or nothing).
     pub fn suffix(self) -> &'static str {
-        match self {
-            Compression::None => "",
-            Compression::Zstd { .. } => ".zst",
-            Compression::Gzip { .. } => ".gz",
-        }
+        self.compression().suffix()
     }
 }
 
@@ -56,18 +135,18 @@ pub enum CompressWriter<W: Write> {
 }
 
 impl<W: Write> CompressWriter<W> {
-    /// Wraps `out` according to `compression`.
-    pub fn new(out: W, compression: Compression) -> io::Result<Self> {
-        Ok(match compression {
-            Compression::None => CompressWriter::Plain(out),
-            Compression::Zstd { level, threads } => {
+    /// Wraps `out` according to `codec`.
+    pub fn new(out: W, codec: Codec) -> io::Result<Self> {
+        Ok(match codec {
+            Codec::None => CompressWriter::Plain(out),
+            Codec::Zstd { level, threads } => {
                 let mut encoder = zstd::stream::write::Encoder::new(out, level)?;
                 if threads > 0 {
                     encoder.multithread(threads)?;
                 }
                 CompressWriter::Zstd(encoder)
             }
-            Compression::Gzip { level } => {
+            Codec::Gzip { level } => {
                 CompressWriter::Gzip(GzEncoder::new(out, GzLevel::new(level.clamp(1, 9))))
             }
         })
@@ -159,17 +238,18 @@ mod tests {
     fn round_trips_and_detection() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         for (compression, expected) in [
-            (Compression::None, Detected::Plain),
+            (Codec::None, Detected::Plain),
             (
-                Compression::Zstd {
+                Codec::Zstd {
                     level: 1,
                     threads: 2,
                 },
                 Detected::Zstd,
             ),
-            (Compression::Gzip { level: 1 }, Detected::Gzip),
+            (Codec::Gzip { level: 1 }, Detected::Gzip),
         ] {
             let mut writer = CompressWriter::new(Vec::new(), compression).unwrap();
+            assert_eq!(Compression::from(expected), compression.compression());
             writer.write_all(&data).unwrap();
             let packed = writer.finish().unwrap();
             let (mut reader, detected) = decompressed(Cursor::new(packed)).unwrap();
@@ -178,6 +258,16 @@ mod tests {
             reader.read_to_end(&mut back).unwrap();
             assert_eq!(back, data);
         }
+    }
+
+    #[test]
+    fn names_parse_print_and_serialise_alike() {
+        for compression in Compression::ALL {
+            assert_eq!(compression.as_str().parse::<Compression>(), Ok(compression));
+            let json = serde_json::to_string(&compression).unwrap();
+            assert_eq!(json, format!("\"{compression}\""));
+        }
+        assert!("lz4".parse::<Compression>().is_err());
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub mod chunks;
 pub mod compress;
 mod copy;
 mod error;
+mod format;
 mod progress;
 mod read_full;
 mod sink;
@@ -80,6 +81,8 @@ mod zero;
 
 pub mod vhd;
 pub mod writeback;
+#[cfg(feature = "xenapi-wire")]
+mod xenapi_wire;
 pub mod xend;
 pub mod xva;
 
@@ -87,7 +90,9 @@ pub use atomic::AtomicFile;
 pub use checksum::ChecksumKind;
 pub use copy::copy_disk;
 pub use error::{DiskImageError, Result};
+pub use format::{ImageFormat, UnknownName};
 pub use progress::{NoProgress, Progress};
+pub use read_full::read_full;
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};
 pub use source::{DiskInput, FileDisk, PaddedDisk, RandomAccessDisk, SequentialDisk, StreamDisk};
 pub use spec::{Actions, Boot, DiskSpec, Platform, VifSpec, VmSpec};

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-pub(crate) fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {

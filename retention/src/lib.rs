@@ -1,12 +1,12 @@
 //! Which backups to keep: counts, calendar buckets, ages, tags and chains, decided as a
-//! pure [`Plan`] with reasons, then carried out on a directory.
+//! pure [`Plan`] with reasons.
 //!
 //! Planning ([`plan`]) does no I/O and reads no clock: give it [`Backup`]s, a [`Policy`]
 //! and the instant `max_age_days` counts from, and it returns a keep-or-remove
-//! [`Decision`] with human-readable reasons for every backup, newest first. The directory
-//! model ([`scan_vm_dir`], [`apply`]) reads a per-VM backup folder in our layout or in
-//! NAUbackup's (see [`layout`]) and removes what a plan says, crash-safely. A binary prints
-//! the plan, and stops there on `--dry-run`.
+//! [`Decision`] with human-readable reasons for every backup, newest first. The crate
+//! knows no storage: the backup store (`backup_core::store`) scans a directory into
+//! [`Backup`]s and carries out the plan crash-safely; any other storage (an export domain,
+//! LVM archives) can do the same. A binary prints the plan, and stops there on `--dry-run`.
 //!
 //! # Semantics
 //!
@@ -121,57 +121,21 @@
 //! assert_eq!(plan["decisions"][2]["reasons"][0], "has tags [monthly]");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! On a directory (a dry run changes nothing and reports what would go):
-//!
-//! ```
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use retention::{KeepCount, Layout, Policy, apply, plan, scan_vm_dir};
-//!
-//! let vm_dir = tempfile::tempdir()?;
-//! for (stamp, created) in [
-//!     ("2026-11-20T013005Z", "2026-11-20T02:30:05+01:00"),
-//!     ("2026-11-21T013005Z", "2026-11-21T02:30:05+01:00"),
-//! ] {
-//!     std::fs::create_dir(vm_dir.path().join(stamp))?;
-//!     std::fs::write(
-//!         vm_dir.path().join(stamp).join("manifest.json"),
-//!         format!(r#"{{"format": "vmtoolkit-backup/1", "state": "complete",
-//!                     "created": "{created}", "parent": null, "tags": []}}"#),
-//!     )?;
-//! }
-//! std::fs::write(vm_dir.path().join("notes.txt"), "not a backup")?;
-//!
-//! let scan = scan_vm_dir(vm_dir.path(), &Layout::Own)?;
-//! let policy = Policy { keep_last: KeepCount::Count(1), ..Policy::default() };
-//! let plan = plan(&scan.backups, &policy, jiff::Timestamp::now());
-//! let report = apply(&scan, &plan, true)?;
-//! assert_eq!(report.removed, [vm_dir.path().join("2026-11-20T013005Z")]);
-//! assert_eq!(scan.ignored[0].why, "not a directory");
-//! assert!(vm_dir.path().join("2026-11-20T013005Z").exists());
-//! # Ok(())
-//! # }
-//! ```
 
-mod apply;
 mod backup;
 mod error;
 mod json;
-pub mod layout;
 mod plan;
 mod policy;
 mod reason;
 mod rules;
-mod scan;
 mod span;
 mod time;
 
-pub use apply::{ApplyReport, apply};
 pub use backup::{Backup, BackupState};
 pub use error::{Result, RetentionError};
 pub use json::plan_json;
 pub use plan::{Decision, Plan, plan};
 pub use policy::{KeepCount, Policy};
-pub use scan::{Damaged, Ignored, Layout, ScannedDir, scan_vm_dir};
 pub use span::CalendarSpan;
 pub use time::BackupTime;

@@ -25,13 +25,13 @@ mod restore;
 use std::collections::HashMap;
 use std::path::Path;
 
+use backup_core::store::{Manifest, PruneHook, ScannedDir, chain};
 use serde::{Deserialize, Serialize};
 use xenapi::records::{SrRecord, StringMap, VdiRecord};
 use xenapi::{Ref, Session};
 
 use crate::error::{Result, VmBackupError};
 use crate::inventory::Inventory;
-use crate::manifest::Manifest;
 
 pub use restore::restore;
 
@@ -47,6 +47,21 @@ pub const MARK_STAMP: &str = "vmbackup-backup-sr-stamp";
 
 /// Every mark of [`Marks`], the keys a restored disk loses.
 pub const MARK_KEYS: [&str; 4] = [MARK_VM, MARK_BACKUP, MARK_OWNER, MARK_STAMP];
+
+/// The manifest's key ([`XapiFields::sr_copies`]) of the disks a backup keeps on the
+/// backup SR.
+pub const SR_COPIES_FIELD: &str = "sr_copies";
+
+/// The keys vmbackup adds to the store's manifest (its [`Manifest::extra`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XapiFields {
+    /// The disks kept on a backup SR (backup-sr-export); absent for other kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sr_copies: Vec<SrCopy>,
+}
+
+/// The manifest vmbackup writes and reads.
+pub type XapiManifest = Manifest<XapiFields>;
 
 /// A disk a backup keeps on the backup SR.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +142,7 @@ fn is_stamp(name: &str) -> bool {
 }
 
 /// Whether `vdi` carries the marks of the backup described by `manifest`.
-fn is_ours(vdi: &VdiRecord, manifest: &Manifest) -> bool {
+fn is_ours(vdi: &VdiRecord, manifest: &XapiManifest) -> bool {
     vdi.other_config.get(MARK_VM) == Some(&manifest.vm.uuid)
         && vdi.other_config.get(MARK_BACKUP) == Some(&manifest.created)
 }
@@ -217,7 +232,7 @@ type Located = std::result::Result<(Ref, VdiRecord), String>;
 
 /// The backup's disks on the backup SR, looked up by uuid in one read of the pool: each
 /// with its ref and record when it exists and carries this backup's marks, else why not.
-fn locate(session: &Session, manifest: &Manifest) -> Result<Vec<(SrCopy, Located)>> {
+fn locate(session: &Session, manifest: &XapiManifest) -> Result<Vec<(SrCopy, Located)>> {
     let vdis: HashMap<Ref, VdiRecord> = session
         .vdi()
         .get_all_records()
@@ -227,6 +242,7 @@ fn locate(session: &Session, manifest: &Manifest) -> Result<Vec<(SrCopy, Located
         .get_all_records()
         .map_err(|e| VmBackupError::xapi("reading the pool's SRs", e))?;
     Ok(manifest
+        .extra
         .sr_copies
         .iter()
         .map(|copy| {
@@ -263,7 +279,7 @@ fn locate(session: &Session, manifest: &Manifest) -> Result<Vec<(SrCopy, Located
 
 /// What is wrong with the backup's disks on the backup SR (empty: every one exists, is
 /// ours, on its SR, with its size).
-pub fn check_copies(session: &Session, manifest: &Manifest) -> Result<Vec<String>> {
+pub fn check_copies(session: &Session, manifest: &XapiManifest) -> Result<Vec<String>> {
     Ok(locate(session, manifest)?
         .into_iter()
         .filter_map(|(_, located)| located.err())
@@ -279,8 +295,22 @@ pub fn keeps_disks_on_sr(vm_dir: &Path) -> bool {
             entry
                 .ok()
                 .and_then(|e| Manifest::read(&e.path()).ok())
-                .is_some_and(|m| !m.sr_copies.is_empty())
+                .is_some_and(|m| m.extra.contains_key(SR_COPIES_FIELD))
         })
+}
+
+/// The store's [`PruneHook`] for backups with disks on the backup SR: [`settle_plan`] with
+/// the pool, when there is one.
+#[derive(Clone, Copy)]
+pub struct BackupSrHook<'s> {
+    /// The pool; without it such backups are kept.
+    pub session: Option<&'s Session>,
+}
+
+impl PruneHook for BackupSrHook<'_> {
+    fn settle(&self, scan: &ScannedDir, plan: &mut retention::Plan, dry_run: bool) {
+        settle_plan(self.session, scan, plan, dry_run);
+    }
 }
 
 /// Why a backup with disks on the backup SR was kept.
@@ -293,27 +323,34 @@ const KEPT_OFFLINE: &str =
 /// with the reason. Backups without such disks are left to the plan.
 pub fn settle_plan(
     session: Option<&Session>,
-    scan: &retention::ScannedDir,
+    scan: &ScannedDir,
     plan: &mut retention::Plan,
     dry_run: bool,
 ) {
     for decision in plan.decisions.iter_mut().filter(|d| !d.keep) {
-        let Ok(manifest) = Manifest::read(&scan.dir.join(&decision.id)) else {
-            continue;
+        let dir = scan.dir.join(&decision.id);
+        let manifest = match XapiManifest::read_as(&dir) {
+            Ok(manifest) if manifest.extra.sr_copies.is_empty() => continue,
+            Ok(manifest) => Ok(manifest),
+            // Records of disks on the SR that cannot be read: kept for a look.
+            Err(error)
+                if Manifest::read(&dir).is_ok_and(|m| m.extra.contains_key(SR_COPIES_FIELD)) =>
+            {
+                Err(chain(&error))
+            }
+            Err(_) => continue,
         };
-        if manifest.sr_copies.is_empty() {
-            continue;
-        }
-        let kept = match session {
-            None => Some(KEPT_OFFLINE.to_owned()),
-            Some(_) if dry_run => {
+        let kept = match (session, manifest) {
+            (_, Err(why)) => Some(why),
+            (None, Ok(_)) => Some(KEPT_OFFLINE.to_owned()),
+            (Some(_), Ok(manifest)) if dry_run => {
                 decision.reasons.push(format!(
                     "its {} disk(s) on the backup SR go too",
-                    manifest.sr_copies.len()
+                    manifest.extra.sr_copies.len()
                 ));
                 None
             }
-            Some(session) => destroy_copies(session, &manifest).err(),
+            (Some(session), Ok(manifest)) => destroy_copies(session, &manifest).err(),
         };
         if let Some(why) = kept {
             tracing::warn!(backup = %decision.id, %why, "backup kept");
@@ -326,8 +363,8 @@ pub fn settle_plan(
 /// Destroys the backup's disks that are still on the backup SR and ours; the error says
 /// what could not be destroyed. When one of them is there but does not check out (not
 /// ours, moved, resized), nothing is destroyed: the backup is kept for a look.
-fn destroy_copies(session: &Session, manifest: &Manifest) -> std::result::Result<(), String> {
-    let located = locate(session, manifest).map_err(|e| crate::run::chain(&e))?;
+fn destroy_copies(session: &Session, manifest: &XapiManifest) -> std::result::Result<(), String> {
+    let located = locate(session, manifest).map_err(|e| chain(&e))?;
     let mut doubtful = Vec::new();
     let mut ours = Vec::new();
     for (copy, found) in located {

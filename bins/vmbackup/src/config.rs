@@ -10,7 +10,10 @@ use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 
+use backup_core::store::{DigestKind, FileMode};
 use cli_common::SecretSource;
+use disk_image::ImageFormat;
+use disk_image::compress::Compression;
 use retention::{KeepCount, Policy};
 
 use crate::error::{Issue, Location, Result, VmBackupError};
@@ -41,7 +44,7 @@ pub struct Config {
     /// NAUbackup's status log (`status_log`).
     pub status_log: PathBuf,
     /// The format of vdi-export disks (`vdi_export_format`).
-    pub vdi_export_format: VdiFormat,
+    pub vdi_export_format: ImageFormat,
     /// Dump the pool database too (`pool_db_backup=1`).
     pub pool_db_backup: bool,
     /// Ask XAPI to gzip vm-exports on the host (`compress=true`, `use_compression=true`).
@@ -56,11 +59,11 @@ pub struct Config {
     /// Which TLS certificates to trust (`tls_fingerprint`, `tls_ca_file`, `tls_insecure`).
     pub tls: TlsChoice,
     /// The digest recorded in the manifest of every backup file (`checksum`).
-    pub checksum: ManifestDigest,
+    pub checksum: DigestKind,
     /// Compression done by vmbackup on the backup files (`compression`).
-    pub compression: ClientCompression,
+    pub compression: Compression,
     /// The permissions of backup files and folders and pool database dumps (`file_mode`).
-    pub file_mode: crate::backup_dir::FileMode,
+    pub file_mode: FileMode,
     /// How many VMs are backed up at the same time (`concurrency`).
     pub concurrency: NonZeroUsize,
     /// vdi-export every disk of the VM, not only its boot disk (`all_disks`).
@@ -142,70 +145,6 @@ impl JobKind {
 impl fmt::Display for JobKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The file format of a vdi-export (`vdi_export_format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum VdiFormat {
-    /// `raw` (NAUbackup's default).
-    #[default]
-    Raw,
-    /// `vhd`.
-    Vhd,
-}
-
-impl VdiFormat {
-    /// `raw` or `vhd`: the `format=` of `/export_raw_vdi` and the file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VdiFormat::Raw => "raw",
-            VdiFormat::Vhd => "vhd",
-        }
-    }
-}
-
-/// The digest of each backup file recorded in the manifest (`checksum`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ManifestDigest {
-    /// XXH64: several GB/s, detects corruption, not tampering (the default).
-    #[default]
-    Xxh64,
-    /// SHA-256: slower, cryptographic.
-    Sha256,
-}
-
-/// Compression of backup files by vmbackup itself (`compression`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ClientCompression {
-    /// None (the default; with `compress=true` XAPI gzips instead).
-    #[default]
-    None,
-    /// zstd (`.zst`).
-    Zstd,
-    /// gzip (`.gz`).
-    Gzip,
-}
-
-impl ClientCompression {
-    /// `none`, `zstd` or `gzip`: the `compression=` value, also the name in the manifest.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientCompression::None => "none",
-            ClientCompression::Zstd => "zstd",
-            ClientCompression::Gzip => "gzip",
-        }
-    }
-
-    /// The compression [`ClientCompression::as_str`] names `name`, if any.
-    pub fn named(name: &str) -> Option<ClientCompression> {
-        [
-            ClientCompression::None,
-            ClientCompression::Zstd,
-            ClientCompression::Gzip,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == name)
     }
 }
 

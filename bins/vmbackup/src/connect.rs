@@ -5,7 +5,7 @@ use std::str::FromStr;
 use cli_common::secrets::Secret;
 use xenapi::{Fingerprint, Session, SessionOptions, TlsTrust};
 
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, XapiStop};
 use crate::config::{Config, TlsChoice};
 use crate::error::{Issue, Location, Result, VmBackupError};
 

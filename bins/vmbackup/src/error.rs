@@ -105,18 +105,16 @@ pub enum VmBackupError {
         #[source]
         source: Box<disk_image::DiskImageError>,
     },
-    /// Planning or applying retention failed.
-    #[error("{action}")]
-    Retention {
-        /// For example "pruning `/backups/web01`".
-        action: String,
-        /// What the retention library reported.
-        #[source]
-        source: Box<retention::RetentionError>,
-    },
+    /// The backup store failed: reading, writing, locking, listing, verifying or pruning
+    /// backups (the store's error names the path).
+    #[error(transparent)]
+    Store(#[from] backup_core::store::StoreError),
     /// The run was interrupted (Ctrl-C or SIGTERM); what was in progress was cleaned up.
     #[error("interrupted")]
     Interrupted,
+    /// Saving a stream into a backup file failed (writing, verifying, its size).
+    #[error(transparent)]
+    Save(Box<backup_core::batch::SaveError>),
     /// A backup on disk is not what its manifest says, or a request cannot be met.
     #[error("{0}")]
     Backup(String),
@@ -147,14 +145,6 @@ impl VmBackupError {
         }
     }
 
-    /// A retention failure while doing `action`.
-    pub fn retention(action: impl Into<String>, source: retention::RetentionError) -> Self {
-        VmBackupError::Retention {
-            action: action.into(),
-            source: Box::new(source),
-        }
-    }
-
     /// An e-mail report failure while doing `action`.
     pub(crate) fn mail(
         action: impl Into<String>,
@@ -163,6 +153,21 @@ impl VmBackupError {
         VmBackupError::Mail {
             action: action.into(),
             source: source.into(),
+        }
+    }
+}
+
+impl From<backup_core::batch::Interrupted> for VmBackupError {
+    fn from(_: backup_core::batch::Interrupted) -> Self {
+        VmBackupError::Interrupted
+    }
+}
+
+impl From<backup_core::batch::SaveError> for VmBackupError {
+    fn from(error: backup_core::batch::SaveError) -> Self {
+        match error {
+            backup_core::batch::SaveError::Interrupted => VmBackupError::Interrupted,
+            other => VmBackupError::Save(Box::new(other)),
         }
     }
 }

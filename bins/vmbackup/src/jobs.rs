@@ -25,92 +25,86 @@ mod vm;
 use std::io::Read;
 use std::path::PathBuf;
 
-use disk_image::Progress;
+use backup_core::batch::{self, AtStep, Failed, JobContext, Published, SaveOptions};
+use backup_core::store::digest::{self, digest_bytes};
+use backup_core::store::verify::{METADATA_LIMIT, check_whole_tar};
+use backup_core::store::{
+    FileRole, MANIFEST_FORMAT, Manifest, ManifestDisk, ManifestFile, ManifestSource, ManifestState,
+    ManifestVm, PartialBackup, Recorded, dir_name,
+};
+use disk_image::compress::Compression;
 use jiff::Timestamp;
 use xenapi::records::VmRecord;
 use xenapi::{Ref, Session};
 
-use crate::backup_dir::PartialBackup;
-use crate::cancel::Cancel;
-use crate::config::{ClientCompression, Config, JobKind};
+use crate::config::{Config, JobKind};
 use crate::error::{Result, VmBackupError};
 use crate::guards::{
     destroy_vm_and_disks, disk_snapshot_prefix, snapshot_name, snapshot_name_prefix,
 };
 use crate::inventory::Inventory;
-use crate::manifest::{
-    FileRole, Manifest, ManifestDisk, ManifestFile, ManifestPool, ManifestState, ManifestVm,
-};
 use crate::naubackup_files::metadata_files;
 use crate::owner::Owner;
-use crate::save::{SaveOptions, Structure};
+use crate::save;
 use crate::selection::Job;
 use crate::status_log::Failure;
-use crate::{digest, names};
 
-/// What a job needs: the pool, its records, the settings, the stop flag.
-pub struct JobContext<'a> {
-    /// The pool.
+/// What every job of a run shares: the pool, its records, the settings.
+pub struct Pool<'a> {
+    /// The pool's session.
     pub session: &'a Session,
     /// Its records, read at the start of the run.
     pub inventory: &'a Inventory,
     /// The settings.
     pub config: &'a Config,
-    /// The run's stop flag.
-    pub cancel: &'a Cancel,
     /// The host running the backup (for the manifest).
     pub host_name: &'a str,
 }
 
-/// A finished backup.
-#[derive(Debug, Clone)]
-pub struct JobDone {
-    /// The backup's directory.
-    pub path: PathBuf,
-    /// Bytes stored.
-    pub bytes: u64,
-    /// Things that went wrong without spoiling the backup (a snapshot left behind).
-    pub warnings: Vec<String>,
+/// One selected VM's backup as a job of backup-core's runner.
+pub struct XapiJob<'a> {
+    /// The pool.
+    pub pool: &'a Pool<'a>,
+    /// The VM and how to back it up.
+    pub job: &'a Job,
 }
 
 /// A failed backup: the step (NAUbackup's status words) and the error.
-#[derive(Debug)]
-pub struct JobFailure {
-    /// Which step failed.
-    pub step: Failure,
-    /// Why.
-    pub error: VmBackupError,
-}
+pub type JobFailure = Failed<Failure>;
 
-/// Attaches a failure step to a result.
-pub(crate) trait AtStep<T> {
-    fn at(self, step: Failure) -> std::result::Result<T, JobFailure>;
-}
+impl batch::Job for XapiJob<'_> {
+    type Kind = JobKind;
+    type Step = Failure;
 
-impl<T> AtStep<T> for Result<T> {
-    fn at(self, step: Failure) -> std::result::Result<T, JobFailure> {
-        self.map_err(|error| JobFailure { step, error })
+    fn name(&self) -> &str {
+        &self.job.name
+    }
+
+    fn kind(&self) -> JobKind {
+        self.job.kind
+    }
+
+    fn run(&self, cx: &JobContext<'_>) -> std::result::Result<Published, JobFailure> {
+        run_job(self.pool, self.job, cx)
     }
 }
 
 /// The directory all of a VM's backups live in.
 pub fn vm_dir(config: &Config, vm_name: &str) -> PathBuf {
-    config.backup_dir.join(names::dir_name(vm_name))
+    config.backup_dir.join(dir_name(vm_name))
 }
 
-/// Backs up one VM; `start` names the backup.
-pub fn run_job(
-    ctx: &JobContext<'_>,
+/// Backs up one VM; the job's start names the backup.
+fn run_job(
+    pool: &Pool<'_>,
     job: &Job,
-    start: Timestamp,
-    progress: &dyn Progress,
-) -> std::result::Result<JobDone, JobFailure> {
-    let (vm_ref, vm) = ctx
+    cx: &JobContext<'_>,
+) -> std::result::Result<Published, JobFailure> {
+    let (vm_ref, vm) = pool
         .inventory
         .vm_by_uuid(&job.uuid)
         .at(Failure::VerifyVmName)?;
-    let mut backup =
-        Backup::start(ctx, job, &vm_ref, vm, start, progress).at(Failure::VerifyVmName)?;
+    let mut backup = Backup::start(pool, job, &vm_ref, vm, cx).at(Failure::VerifyVmName)?;
     backup.sweep_leftovers();
     match job.kind {
         JobKind::VmExport => vm::vm_export(&mut backup)?,
@@ -125,17 +119,16 @@ pub fn run_job(
 
 /// One backup being made: the partial directory and what the manifest will say.
 pub(crate) struct Backup<'a> {
-    ctx: &'a JobContext<'a>,
+    pool: &'a Pool<'a>,
+    cx: &'a JobContext<'a>,
     job: &'a Job,
     vm_ref: Ref,
     vm: &'a VmRecord,
     start: Timestamp,
-    progress: &'a dyn Progress,
     dir: PartialBackup,
     stem: String,
     files: Vec<ManifestFile>,
     disks: Vec<ManifestDisk>,
-    warnings: Vec<String>,
     /// The `/export_metadata` archive, once fetched.
     metadata: Option<Vec<u8>>,
     /// Disks on a backup SR (backup-sr-export): destroyed unless the backup is published.
@@ -144,49 +137,52 @@ pub(crate) struct Backup<'a> {
 
 impl<'a> Backup<'a> {
     fn start(
-        ctx: &'a JobContext<'a>,
+        pool: &'a Pool<'a>,
         job: &'a Job,
         vm_ref: &Ref,
         vm: &'a VmRecord,
-        start: Timestamp,
-        progress: &'a dyn Progress,
+        cx: &'a JobContext<'a>,
     ) -> Result<Self> {
-        let stem = names::dir_name(&vm.name_label);
+        let stem = dir_name(&vm.name_label);
+        let start = cx.start();
         let dir = PartialBackup::create(
-            &vm_dir(ctx.config, &vm.name_label),
+            &vm_dir(pool.config, &vm.name_label),
             start,
-            ctx.config.file_mode,
+            pool.config.file_mode,
         )?;
         Ok(Backup {
-            ctx,
+            pool,
+            cx,
             job,
             vm_ref: vm_ref.clone(),
             vm,
             start,
-            progress,
             dir,
             stem,
             files: Vec::new(),
             disks: Vec::new(),
-            warnings: Vec::new(),
             metadata: None,
             sr_copies: None,
         })
     }
 
     fn session(&self) -> &'a Session {
-        self.ctx.session
+        self.pool.session
     }
 
-    fn save_options(&self, structure: Structure) -> SaveOptions<'a> {
+    fn save_options(&self) -> SaveOptions<'a> {
         SaveOptions {
-            compression: self.ctx.config.compression,
-            digest: self.ctx.config.checksum,
-            structure,
+            codec: save::codec(self.pool.config.compression),
+            digest: self.pool.config.checksum,
             mode: self.dir.mode(),
-            cancel: self.ctx.cancel,
-            progress: self.progress,
+            cancel: self.cx.cancel(),
+            progress: self.cx.progress(),
         }
+    }
+
+    /// Something that did not spoil the backup (a snapshot left behind).
+    fn warn(&self, text: String) {
+        self.cx.warn(text);
     }
 
     /// What a failed XAPI call was doing, for messages.
@@ -198,24 +194,24 @@ impl<'a> Backup<'a> {
     fn snapshot_name(&self) -> String {
         snapshot_name(
             &self.vm.name_label,
-            &retention::layout::backup_stamp(self.start, 0),
+            &backup_core::store::layout::backup_stamp(self.start, 0),
         )
     }
 
     /// Removes the snapshots (of the VM and of its disks) that interrupted runs left and
     /// whose owner is gone ([`crate::owner`]); a warning if that fails.
-    fn sweep_leftovers(&mut self) {
-        let leftovers = self.ctx.inventory.leftovers(
+    fn sweep_leftovers(&self) {
+        let leftovers = self.pool.inventory.leftovers(
             &self.vm_ref,
             &snapshot_name_prefix(&self.vm.name_label),
             &disk_snapshot_prefix(&self.vm.name_label),
             &Owner::this_process(),
-            Timestamp::now(),
+            self.cx.clock().now(),
         );
         for leftover in leftovers.vms {
             tracing::warn!(vm = %self.vm.name_label, snapshot = %leftover, "removing a snapshot left by an interrupted run");
             if let Err(error) = destroy_vm_and_disks(self.session(), &leftover) {
-                self.warnings.push(format!(
+                self.warn(format!(
                     "could not remove the leftover snapshot {leftover}: {error}"
                 ));
             }
@@ -223,7 +219,7 @@ impl<'a> Backup<'a> {
         for leftover in leftovers.vdis {
             tracing::warn!(vm = %self.vm.name_label, vdi = %leftover, "removing a disk snapshot left by an interrupted run");
             if let Err(error) = self.session().vdi().destroy(&leftover) {
-                self.warnings.push(format!(
+                self.warn(format!(
                     "could not remove the leftover disk snapshot {leftover}: {error}"
                 ));
             }
@@ -235,13 +231,13 @@ impl<'a> Backup<'a> {
         &mut self,
         path: String,
         role: FileRole,
-        compression: ClientCompression,
+        compression: Compression,
         digest: digest::FileDigest,
     ) {
         self.files.push(ManifestFile {
             path,
             role,
-            compression: compression.into(),
+            compression: Recorded::Known(compression),
             digest,
         });
     }
@@ -249,8 +245,8 @@ impl<'a> Backup<'a> {
     /// Writes and records a small metadata file.
     fn add_small_file(&mut self, path: &str, role: FileRole, contents: &[u8]) -> Result<()> {
         self.dir.write_file(path, contents)?;
-        let digest = digest::digest_bytes(self.ctx.config.checksum, contents);
-        self.add_file(path.to_owned(), role, ClientCompression::None, digest);
+        let digest = digest_bytes(self.pool.config.checksum, contents);
+        self.add_file(path.to_owned(), role, Compression::None, digest);
         Ok(())
     }
 
@@ -267,7 +263,7 @@ impl<'a> Backup<'a> {
             FileRole::Metadata,
             reader.ova_xml().as_bytes(),
         )?;
-        for (path, text) in metadata_files(self.ctx.inventory, self.vm) {
+        for (path, text) in metadata_files(self.pool.inventory, self.vm) {
             self.add_small_file(&path, FileRole::NaubackupMetadata, text.as_bytes())?;
         }
         Ok(())
@@ -283,51 +279,50 @@ impl<'a> Backup<'a> {
         let fail = |e| VmBackupError::xapi(self.doing("exporting the VM's metadata"), e);
         let download = self.session().export_metadata(vm).map_err(fail)?;
         let mut archive = Vec::new();
-        let mut limited = download.take(crate::verify::METADATA_LIMIT);
+        let mut limited = download.take(METADATA_LIMIT);
         limited
             .read_to_end(&mut archive)
             .map_err(|e| VmBackupError::io(self.doing("receiving the VM's metadata"), e))?;
         limited.into_inner().finish().map_err(fail)?;
-        crate::verify::check_whole_tar(&archive, &self.doing("the exported metadata"))?;
+        let shown = self.doing("the exported metadata");
+        check_whole_tar(&archive, std::path::Path::new(&shown))?;
         Ok(archive)
     }
 
-    fn commit(self) -> Result<JobDone> {
+    fn commit(self) -> Result<Published> {
         let manifest = Manifest {
-            format: retention::layout::MANIFEST_FORMAT.to_owned(),
+            format: MANIFEST_FORMAT.to_owned(),
             state: ManifestState::Complete,
             created: self.start.to_string(),
-            finished: Timestamp::now().to_string(),
+            finished: self.cx.clock().now().to_string(),
             parent: None,
             tags: Vec::new(),
             kind: self.job.kind.as_str().to_owned(),
             vm: ManifestVm {
                 uuid: self.vm.uuid.clone(),
-                name_label: self.vm.name_label.clone(),
+                name: self.vm.name_label.clone(),
                 directory: self.stem.clone(),
             },
-            pool: ManifestPool {
-                master: self.session().endpoint().to_string(),
-                host: self.ctx.host_name.to_owned(),
+            source: ManifestSource {
+                endpoint: self.session().endpoint().to_string(),
+                host: self.pool.host_name.to_owned(),
             },
             tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
             files: self.files,
             disks: self.disks,
-            sr_copies: self
-                .sr_copies
-                .as_ref()
-                .map(crate::backup_sr::CopyGuard::copies)
-                .unwrap_or_default(),
+            extra: crate::backup_sr::XapiFields {
+                sr_copies: self
+                    .sr_copies
+                    .as_ref()
+                    .map(crate::backup_sr::CopyGuard::copies)
+                    .unwrap_or_default(),
+            },
         };
         let bytes = manifest.files.iter().map(|f| f.digest.bytes).sum();
-        let path = self.dir.commit(&manifest)?;
+        let backup = self.dir.commit(&manifest)?;
         if let Some(copies) = self.sr_copies {
             copies.keep();
         }
-        Ok(JobDone {
-            path,
-            bytes,
-            warnings: self.warnings,
-        })
+        Ok(Published { backup, bytes })
     }
 }

@@ -2,16 +2,18 @@
 //! `vmbackup` binary.
 //!
 //! - **Deciding, without I/O:** NAUbackup's configuration read as data ([`config`]), the VM
-//!   selection resolved against the pool's VMs ([`selection`]), safe directory names for VM
-//!   names ([`names`]), NAUbackup's status log and summary lines ([`status_log`]).
+//!   selection resolved against the pool's VMs ([`selection`]), NAUbackup's status log and
+//!   summary lines ([`status_log`]).
 //! - **Backing up:** [`connect`] and [`inventory`] read the pool; [`jobs`] backs one VM up
 //!   (vm-export, vdi-export, metadata-export, skeleton-export) with its snapshots held by
-//!   [`guards`] and its files written into a [`backup_dir::PartialBackup`] that only becomes
-//!   a backup once complete ([`save`] streams, compresses, digests and verifies as the data
-//!   arrives); [`run`] does a whole run, several VMs at once, then [`prune`]s each VM that
-//!   succeeded; [`pool_db`] dumps the pool database; [`mail`] sends the report; [`cancel`]
-//!   stops it all cleanly on Ctrl-C.
-//! - **Afterwards:** [`listing`], [`verify`] and [`restore`] read what [`manifest`] recorded.
+//!   [`guards`] and its files written into a `backup_core::store::PartialBackup` that only
+//!   becomes a backup once complete ([`save`] streams, compresses, digests and verifies as
+//!   the data arrives); [`run`] does a whole run, several VMs at once, then [`prune`]s each
+//!   VM that succeeded; [`pool_db`] dumps the pool database; [`mail`] sends the report;
+//!   [`cancel`] stops it all cleanly on Ctrl-C.
+//! - **Afterwards:** [`restore`] reads what the manifest recorded. The backup store itself
+//!   (safe directory names, the manifest, listing, verify, the lock, retention on disk) is
+//!   `backup_core::store`, shared with the other backup tools.
 //!
 //! # Where the backups go
 //!
@@ -222,20 +224,15 @@
 //! # Ok::<(), vmbackup::VmBackupError>(())
 //! ```
 
-pub mod backup_dir;
 pub mod backup_sr;
 pub mod cancel;
 pub mod config;
 pub mod connect;
-pub mod digest;
 mod error;
 pub mod guards;
 pub mod inventory;
 pub mod jobs;
-pub mod listing;
 pub mod mail;
-pub mod manifest;
-pub mod names;
 pub mod naubackup_files;
 pub mod owner;
 mod pattern;
@@ -247,7 +244,6 @@ pub mod save;
 pub mod selection;
 pub mod status_log;
 pub mod tag;
-pub mod verify;
 
 pub use config::{Config, JobKind, Overrides, Rule, RuleAction};
 pub use error::{Issue, Location, Result, VmBackupError};

@@ -1,5 +1,5 @@
-//! The e-mail report of a run, sent over SMTP with STARTTLS (rustls) and AUTH PLAIN or
-//! LOGIN.
+//! The e-mail report of a run: NAUbackup's subject and a plain-text body, sent by
+//! backup-core's mailer (SMTP with STARTTLS over rustls, AUTH PLAIN or LOGIN).
 //!
 //! The subject is VmBackup.py's: `Success <host> VmBackup.py`, `WARNING <host> VmBackup.py`
 //! or `ERROR <host> VmBackup.py` (`<host>` the backup host's name as the status log writes
@@ -10,19 +10,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use backup_core::mail::{Mailer, SmtpAuth};
 use cli_common::SecretSource;
 use jiff::civil::DateTime;
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{Message, SmtpTransport, Transport};
 
 use crate::error::{Result, VmBackupError};
 use crate::status_log::{Counts, Overall, VmOutcome, VmResult};
-
-/// How long the SMTP client waits for the server at each step.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// When to send the report (`mail_on`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -133,57 +127,30 @@ pub fn body(report: &RunReport) -> String {
     text
 }
 
-/// Sends the report. The password is read from its source here, and only handed to the
-/// SMTP client.
+/// Sends the report through backup-core's [`Mailer`]. The password is read from its
+/// source here, just before sending, and only handed to the SMTP client.
 pub fn send_report(settings: &MailSettings, report: &RunReport) -> Result<()> {
-    let mut builder = Message::builder()
-        .from(settings.from.clone())
-        .subject(subject(report))
-        .header(ContentType::TEXT_PLAIN);
-    for to in &settings.to {
-        builder = builder.to(to.clone());
-    }
-    let message = builder
-        .body(body(report))
-        .map_err(|e| VmBackupError::mail("building the message", e))?;
-    let server = format!("{}:{}", settings.server, settings.port);
-    let mut transport = SmtpTransport::builder_dangerous(&settings.server)
-        .port(settings.port)
-        .timeout(Some(SMTP_TIMEOUT));
-    if settings.starttls {
-        transport = transport.tls(Tls::Required(tls_parameters(settings)?));
-    }
-    if let (Some(user), Some(source)) = (&settings.user, &settings.password) {
-        let password = source
-            .read()
-            .map_err(|e| VmBackupError::mail("reading the SMTP password", e))?;
-        transport =
-            transport.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
-    }
-    let response = transport
-        .build()
-        .send(&message)
-        .map_err(|e| VmBackupError::mail(format!("sending through `{server}`"), e))?;
-    tracing::info!(server, code = %response.code(), "e-mail report sent");
-    Ok(())
-}
-
-fn tls_parameters(settings: &MailSettings) -> Result<TlsParameters> {
-    let mut builder = TlsParameters::builder(settings.server.clone());
-    if let Some(path) = &settings.ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            VmBackupError::io(format!("reading the SMTP CA file `{}`", path.display()), e)
-        })?;
-        let certificate = Certificate::from_pem(&pem).map_err(|e| {
-            VmBackupError::mail(format!("reading the SMTP CA file `{}`", path.display()), e)
-        })?;
-        builder = builder
-            .certificate_store(CertificateStore::None)
-            .add_root_certificate(certificate);
-    }
-    builder
-        .build_rustls()
-        .map_err(|e| VmBackupError::mail("setting up TLS", e))
+    let auth = match (&settings.user, &settings.password) {
+        (Some(user), Some(source)) => {
+            let password = source
+                .read()
+                .map_err(|e| VmBackupError::mail("reading the SMTP password", e))?;
+            Some(SmtpAuth::new(user.clone(), password.expose()))
+        }
+        _ => None,
+    };
+    let mailer = Mailer {
+        from: settings.from.clone(),
+        to: settings.to.clone(),
+        server: settings.server.clone(),
+        port: settings.port,
+        starttls: settings.starttls,
+        ca_file: settings.ca_file.clone(),
+        auth,
+    };
+    mailer
+        .send(&subject(report), &body(report))
+        .map_err(|e| VmBackupError::mail(e.to_string(), e.into_source()))
 }
 
 /// `512 B`, `1.5 KiB`, `12.3 GiB`; `-` for nothing.

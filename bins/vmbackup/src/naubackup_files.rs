@@ -1,7 +1,7 @@
 //! NAUbackup's metadata files, written into every backup so existing restore runbooks keep
 //! working: `vm.cfg`, `DISK-<device>/vbd.cfg`, `DISK-<device>/vdi.cfg`,
 //! `VIFs/vif-<device>.cfg`. The devices are the pool's text: they become path parts only
-//! through the safe-name mapping ([`names::dir_name`]), so `xvda` stays `xvda` and a
+//! through the safe-name mapping ([`dir_name`]), so `xvda` stays `xvda` and a
 //! hostile `../../x` cannot climb out of the backup. `key=value` lines, booleans as Python's `True` / `False`,
 //! `other_config` as a Python dict, as VmBackup.py wrote them.
 
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use xenapi::records::VmRecord;
 
 use crate::inventory::{Inventory, VmDisk};
-use crate::names;
+use backup_core::store::dir_name;
 
 /// A file to write: its path inside the backup, and its text.
 pub type MetadataFile = (String, String);
@@ -46,7 +46,7 @@ fn lines(pairs: &[(&str, String)]) -> String {
 pub fn metadata_files(inventory: &Inventory, vm: &VmRecord) -> Vec<MetadataFile> {
     let mut files = vec![("vm.cfg".to_owned(), vm_cfg(vm))];
     for (n, disk) in inventory.disks_of(vm).iter().enumerate() {
-        let device = names::dir_name(&disk_device(disk, n));
+        let device = dir_name(&disk_device(disk, n));
         files.push((format!("DISK-{device}/vbd.cfg"), vbd_cfg(disk)));
         files.push((format!("DISK-{device}/vdi.cfg"), vdi_cfg(inventory, disk)));
     }
@@ -62,17 +62,14 @@ pub fn metadata_files(inventory: &Inventory, vm: &VmRecord) -> Vec<MetadataFile>
             ("other_config", python_dict(&vif.other_config)),
             ("orig_uuid", vif.uuid.clone()),
         ]);
-        files.push((
-            format!("VIFs/vif-{}.cfg", names::dir_name(&vif.device)),
-            text,
-        ));
+        files.push((format!("VIFs/vif-{}.cfg", dir_name(&vif.device)), text));
     }
     files
 }
 
 /// The device of a disk, as the pool has it, or a running number when XAPI left the device
 /// empty (a halted VM's VBD), as VmBackup.py did. Not a path part: map it with
-/// [`names::dir_name`] first.
+/// [`dir_name`] first.
 pub fn disk_device(disk: &VmDisk, index: usize) -> String {
     if disk.vbd.device.is_empty() {
         (index + 1).to_string()

@@ -18,7 +18,7 @@ use xenapi::Session;
 use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::{Result, VmBackupError};
-use crate::names::{POOL_DB_DIR_PREFIX, dir_name};
+use backup_core::store::{POOL_DB_DIR_PREFIX, dir_name};
 
 /// The root element of XAPI's database dump.
 const ROOT: &str = "database";

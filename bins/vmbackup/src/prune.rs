@@ -1,48 +1,23 @@
-//! Retention on one VM's directory: plan with the policy, then apply (or only show); and the
-//! policy `vmbackup prune` gives a VM without the pool.
+//! Retention on one VM's directory with the pool at hand (the store's prune with the
+//! backup-SR hook); and the policy `vmbackup prune` gives a VM without the pool.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
+use backup_core::store::{Layout, Manifest, Pruned, dir_name, prune_vm_dir, vm_name_of_dir};
 use jiff::Timestamp;
-use retention::{
-    ApplyReport, KeepCount, Layout, Plan, Policy, ScannedDir, apply, plan, scan_vm_dir,
-};
+use retention::{KeepCount, Policy};
 
+use crate::backup_sr::BackupSrHook;
 use crate::config::Config;
-use crate::error::{Result, VmBackupError};
-use crate::manifest::Manifest;
-use crate::names;
+use crate::error::Result;
 use crate::selection::{OfflineVm, possible_keeps};
 
-/// A plan and what applying it did.
-#[derive(Debug, Clone)]
-pub struct Pruned {
-    /// The directory scanned.
-    pub scan: ScannedDir,
-    /// Keep or remove, with reasons, for every backup.
-    pub plan: Plan,
-    /// What was removed (or would be, on a dry run).
-    pub applied: ApplyReport,
-}
-
-/// Plans `policy` over the backups in `vm_dir` and applies it (not on a `dry_run`). The
-/// newest complete backup is never removed, whatever the policy. Backups that keep disks
-/// on a backup SR are kept (only [`prune_vm_dir_in_pool`] can remove those disks).
-pub fn prune_vm_dir(
-    vm_dir: &Path,
-    layout: &Layout,
-    policy: &Policy,
-    now: Timestamp,
-    dry_run: bool,
-) -> Result<Pruned> {
-    prune_vm_dir_in_pool(None, vm_dir, layout, policy, now, dry_run)
-}
-
-/// [`prune_vm_dir`], with the pool: a backup that keeps disks on a backup SR has them
-/// destroyed before its directory goes, and is kept when that fails
-/// ([`crate::backup_sr::settle_plan`]).
+/// The store's [`prune_vm_dir`] with the pool, when there is one: a backup that keeps disks
+/// on a backup SR has them destroyed before its directory goes, and is kept when that fails
+/// or there is no pool ([`crate::backup_sr::settle_plan`]). The caller holds the backup
+/// directory's `StoreLock`.
 pub fn prune_vm_dir_in_pool(
     session: Option<&xenapi::Session>,
     vm_dir: &Path,
@@ -51,22 +26,12 @@ pub fn prune_vm_dir_in_pool(
     now: Timestamp,
     dry_run: bool,
 ) -> Result<Pruned> {
-    let failed = |action: &str, source| {
-        VmBackupError::retention(format!("{action} `{}`", vm_dir.display()), source)
-    };
-    let scan = scan_vm_dir(vm_dir, layout).map_err(|e| failed("scanning", e))?;
-    let mut plan = plan(&scan.backups, policy, now);
-    crate::backup_sr::settle_plan(session, &scan, &mut plan, dry_run);
-    let applied = apply(&scan, &plan, dry_run).map_err(|e| failed("pruning", e))?;
-    Ok(Pruned {
-        scan,
-        plan,
-        applied,
-    })
+    let hook = BackupSrHook { session };
+    Ok(prune_vm_dir(vm_dir, layout, policy, now, dry_run, &hook)?)
 }
 
 /// The VM whose backups `vm_dir` holds, as far as the disk tells: its name decoded from the
-/// directory name ([`names::vm_name_of_dir`]) or, for a cut name, the one its manifests
+/// directory name ([`vm_name_of_dir`]) or, for a cut name, the one its manifests
 /// record; and the uuids its manifests record. Unreadable entries are skipped.
 pub fn vm_of_dir(vm_dir: &Path) -> OfflineVm {
     let manifests: Vec<Manifest> = fs::read_dir(vm_dir)
@@ -76,11 +41,11 @@ pub fn vm_of_dir(vm_dir: &Path) -> OfflineVm {
         .collect();
     let dir = vm_dir.file_name().and_then(|n| n.to_str());
     let name = dir.and_then(|dir| {
-        names::vm_name_of_dir(dir).or_else(|| {
+        vm_name_of_dir(dir).or_else(|| {
             let recorded: BTreeSet<&str> = manifests
                 .iter()
-                .map(|m| m.vm.name_label.as_str())
-                .filter(|name| names::dir_name(name) == dir)
+                .map(|m| m.vm.name.as_str())
+                .filter(|name| dir_name(name) == dir)
                 .collect();
             match recorded.into_iter().collect::<Vec<_>>().as_slice() {
                 [name] => Some((*name).to_owned()),
@@ -130,6 +95,9 @@ mod tests {
 
     use super::*;
     use crate::config::Overrides;
+    use backup_core::store::{
+        FileMode, MANIFEST_FORMAT, ManifestSource, ManifestState, ManifestVm, PartialBackup,
+    };
 
     fn parsed(text: &str) -> Config {
         Config::parse(
@@ -182,7 +150,7 @@ mod tests {
     #[test]
     fn directories_give_names_and_manifests_uuids() {
         let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join(names::dir_name("web/01"));
+        let dir = root.path().join(dir_name("web/01"));
         fs::create_dir(&dir).unwrap();
         assert_eq!(vm_of_dir(&dir), vm("web/01"));
         let foreign = root.path().join("a%2fb");
@@ -191,34 +159,30 @@ mod tests {
 
         // A cut name: the manifests say which VM it is.
         let long = "ü".repeat(200);
-        let dir = root.path().join(names::dir_name(&long));
-        let backup = crate::backup_dir::PartialBackup::create(
-            &dir,
-            Timestamp::UNIX_EPOCH,
-            crate::backup_dir::FileMode::default(),
-        )
-        .unwrap();
+        let dir = root.path().join(dir_name(&long));
+        let backup =
+            PartialBackup::create(&dir, Timestamp::UNIX_EPOCH, FileMode::default()).unwrap();
         let manifest = Manifest {
-            format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: crate::manifest::ManifestState::Complete,
+            format: MANIFEST_FORMAT.to_owned(),
+            state: ManifestState::Complete,
             created: "1970-01-01T00:00:00Z".to_owned(),
             finished: "1970-01-01T00:00:00Z".to_owned(),
             parent: None,
             tags: Vec::new(),
             kind: "vm-export".to_owned(),
-            vm: crate::manifest::ManifestVm {
+            vm: ManifestVm {
                 uuid: "u1".into(),
-                name_label: long.clone(),
-                directory: names::dir_name(&long),
+                name: long.clone(),
+                directory: dir_name(&long),
             },
-            pool: crate::manifest::ManifestPool {
-                master: "https://xs".into(),
+            source: ManifestSource {
+                endpoint: "https://xs".into(),
                 host: "h".into(),
             },
             tool: "vmbackup".into(),
             files: Vec::new(),
             disks: Vec::new(),
-            sr_copies: Vec::new(),
+            extra: serde_json::Map::new(),
         };
         backup.commit(&manifest).unwrap();
         let found = vm_of_dir(&dir);

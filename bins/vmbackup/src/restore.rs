@@ -14,21 +14,20 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use disk_image::compress::decompressed;
+use backup_core::store::digest::DigestReader;
+use backup_core::store::{FileRole, Manifest, ManifestDisk, ManifestFile, ManifestState, Recorded};
+use disk_image::compress::{Compression, decompressed};
 use disk_image::vhd::VhdDisk;
 use disk_image::xva::XvaReader;
-use disk_image::{DiskInput, DiskSink, NoProgress, Progress, copy_disk};
+use disk_image::{DiskInput, DiskSink, ImageFormat, NoProgress, Progress, copy_disk};
 use serde::Serialize;
 use xenapi::records::{VbdType, VdiRecord};
 use xenapi::{DiskFormat, ImportOptions, Ref, Session};
 
+use crate::backup_sr::XapiManifest;
 use crate::cancel::Cancel;
-use crate::digest::{DigestReader, kind_named};
 use crate::error::{Result, VmBackupError};
 use crate::guards::{TempVdi, destroy_vm_and_disks};
-use crate::manifest::{
-    FileCompression, FileRole, ImageFormat, Manifest, ManifestDisk, ManifestFile, ManifestState,
-};
 use crate::owner::OWNER_KEYS;
 
 /// How to restore.
@@ -86,7 +85,7 @@ pub fn restore_backup(
     cancel: &Cancel,
     progress: &dyn Progress,
 ) -> Result<Restored> {
-    let manifest = Manifest::read(dir)?;
+    let manifest = XapiManifest::read_as(dir)?;
     if manifest.state != ManifestState::Complete {
         return Err(VmBackupError::Backup(format!(
             "`{}`: the manifest's state is `{}`, not complete",
@@ -133,7 +132,7 @@ pub fn restore_backup(
     };
     let fail = |e| VmBackupError::xapi(format!("importing `{}`", path.display()), e);
     let mut upload = session.import(&import).map_err(fail)?;
-    progress.start(&manifest.vm.name_label, length);
+    progress.start(&manifest.vm.name, length);
     // The pool reads gzip and zstd XVAs itself: they go as stored.
     // Interrupted or failing to send, the upload is dropped unfinished and the pool
     // abandons the import.
@@ -156,9 +155,9 @@ pub fn restore_backup(
         // The archive names the VM after the backup's snapshot: give it its name back (a
         // copy beside the original says where it came from).
         let name = if options.preserve {
-            manifest.vm.name_label.clone()
+            manifest.vm.name.clone()
         } else {
-            format!("{} (restored {stamp})", manifest.vm.name_label)
+            format!("{} (restored {stamp})", manifest.vm.name)
         };
         session.vm().set_name_label(vm, &name).map_err(fail)?;
         forget_owner(session, vm).map_err(fail)?;
@@ -206,13 +205,13 @@ fn forget_owner(session: &Session, vm: &Ref) -> xenapi::Result<()> {
 
 /// With `--preserve`, the original VM must be gone: a second VM with its name and MACs
 /// would clash on the network.
-fn refuse_beside_the_original(session: &Session, manifest: &Manifest) -> Result<()> {
+fn refuse_beside_the_original(session: &Session, manifest: &XapiManifest) -> Result<()> {
     match session.vm().get_by_uuid(&manifest.vm.uuid) {
         Ok(_) => Err(VmBackupError::Backup(format!(
             "the original VM `{}` ({}) still exists: restoring it with its identity would make \
              a second VM with the same name and MAC addresses; remove the original first, \
              restore without --preserve (a copy), or add --force",
-            manifest.vm.name_label, manifest.vm.uuid
+            manifest.vm.name, manifest.vm.uuid
         ))),
         Err(xenapi::XenApiError::Api { code, .. }) if code == "UUID_INVALID" => Ok(()),
         Err(e) => Err(VmBackupError::xapi(
@@ -236,7 +235,7 @@ fn checked_file(dir: &Path, file: &ManifestFile) -> Result<PathBuf> {
             file.digest.bytes
         )));
     }
-    if let FileCompression::Unknown(value) = &file.compression {
+    if let Err(value) = file.compression.known() {
         return Err(VmBackupError::Backup(format!(
             "`{}`: unknown compression `{value}` in the manifest",
             path.display()
@@ -249,7 +248,7 @@ fn checked_file(dir: &Path, file: &ManifestFile) -> Result<PathBuf> {
 fn restore_disks(
     session: &Session,
     dir: &Path,
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     sr: Option<Ref>,
     options: &RestoreOptions,
     cancel: &Cancel,
@@ -268,10 +267,9 @@ fn restore_disks(
                     disk.device
                 ))
             })?;
-        let format = match &disk.format {
-            ImageFormat::Raw => DiskFormat::Raw,
-            ImageFormat::Vhd => DiskFormat::Vhd,
-            ImageFormat::Unknown(value) => {
+        let format = match disk.format.known() {
+            Ok(format) => DiskFormat::from(format),
+            Err(value) => {
                 return Err(VmBackupError::Backup(format!(
                     "`{}`: unknown image format `{value}` in the manifest",
                     dir.display()
@@ -290,7 +288,7 @@ fn restore_disks(
             session
                 .vdi()
                 .create(&VdiRecord {
-                    name_label: format!("{} (restored)", disk.name_label),
+                    name_label: format!("{} (restored)", disk.name),
                     name_description: format!("restored from {}", dir.display()),
                     sr: sr.clone(),
                     virtual_size: i64::try_from(disk.virtual_size).unwrap_or(i64::MAX),
@@ -304,7 +302,7 @@ fn restore_disks(
             .get_record(vdi.reference())
             .map_err(fail)?
             .uuid;
-        let compressed = file.compression != FileCompression::None;
+        let compressed = file.compression != Recorded::Known(Compression::None);
         let written = (|| {
             let length = (!compressed).then_some(file.digest.bytes);
             let mut upload = session
@@ -393,11 +391,10 @@ fn send_file(
     progress: &dyn Progress,
 ) -> Result<(u64, Result<()>)> {
     let read = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
-    let kind = kind_named(&file.digest.kind).ok_or_else(|| {
+    let kind = file.digest.kind.known().map_err(|kind| {
         VmBackupError::Backup(format!(
-            "`{}`: unknown digest kind `{}` in the manifest",
-            path.display(),
-            file.digest.kind
+            "`{}`: unknown digest kind `{kind}` in the manifest",
+            path.display()
         ))
     })?;
     let stored = BufReader::with_capacity(1 << 20, File::open(path).map_err(read)?);
@@ -494,7 +491,7 @@ fn check_vm_disks(
 fn image_digest(path: &Path, disk: &ManifestDisk, compressed: bool) -> Result<String> {
     let read = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
     let mut hash = HashSink::default();
-    if disk.format == ImageFormat::Vhd && !compressed {
+    if disk.format == Recorded::Known(ImageFormat::Vhd) && !compressed {
         let vhd = VhdDisk::open(path)
             .map_err(|e| VmBackupError::image(format!("reading `{}`", path.display()), e))?;
         copy_disk(DiskInput::Random(&vhd), &mut hash, 2, &NoProgress)

@@ -1,27 +1,25 @@
-//! A backup run: every selected VM, several at once if asked, each recorded in NAUbackup's
-//! status log; retention after each VM whose new backup is complete; the pool database
-//! dump; a summary for the e-mail report and the exit code. One VM failing never stops the
-//! others.
+//! A backup run: every selected VM as a XAPI [`Job`](backup_core::batch::Job) for
+//! backup-core's runner, several at once if asked; NAUbackup's status log and the terminal's
+//! lines rendered from its events; retention after each VM whose new backup is complete;
+//! a report per VM for the JSON output, the e-mail report and the exit code. One VM failing
+//! never stops the others.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
 
+use backup_core::batch::{BoxError, Cancel, Clock, EventKind, Outcome, SystemClock, run_batch};
+use backup_core::store::Layout;
 use disk_image::Progress;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
-use retention::Layout;
 use serde::Serialize;
 use xenapi::Session;
 
-use crate::cancel::Cancel;
-use crate::config::{Config, JobKind};
+use crate::config::Config;
 use crate::inventory::Inventory;
-use crate::jobs::{JobContext, run_job, vm_dir};
+use crate::jobs::{Pool, XapiJob, vm_dir};
 use crate::prune::prune_vm_dir_in_pool;
 use crate::selection::Job;
-use crate::status_log::{Failure, StatusLog, VmOutcome, VmResult};
+use crate::status_log::{StatusLog, VmEvent, VmJobReport, VmResult, error_of, local_time};
 
 /// What a run needs besides the pool.
 pub struct RunSettings<'a> {
@@ -35,11 +33,11 @@ pub struct RunSettings<'a> {
     pub status_log: Option<&'a StatusLog>,
     /// The host running the backup.
     pub host_name: &'a str,
-    /// Called with each human-readable event (a VM starting, ending), in order per VM.
+    /// Called with each human-readable line (a VM starting, ending), in order per VM.
     pub on_event: &'a (dyn Fn(&str) + Sync),
 }
 
-/// One VM's part in a run.
+/// One VM's part in a run, as the JSON report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct VmReport {
     /// The VM's uuid.
@@ -49,7 +47,7 @@ pub struct VmReport {
     /// The kind of backup.
     pub kind: String,
     /// `success`, `warning` or `failed`.
-    pub status: String,
+    pub status: &'static str,
     /// NAUbackup's status words for the VM (`SUCCESS web,elapse:2 size:1G`, `SNAPSHOT-FAIL web`).
     pub status_line: String,
     /// The new backup's directory.
@@ -69,21 +67,33 @@ pub struct VmReport {
     pub result: VmResult,
 }
 
-/// The local time now, as NAUbackup's logs show it.
-pub fn local_now() -> DateTime {
-    Timestamp::now().to_zoned(TimeZone::system()).datetime()
+impl VmReport {
+    /// The JSON rendering of `job`'s report.
+    fn of(job: &Job, report: &VmJobReport) -> VmReport {
+        let result = VmResult::of(report);
+        VmReport {
+            uuid: job.uuid.clone(),
+            name: report.name.clone(),
+            kind: report.kind.as_str().to_owned(),
+            status: report.status().as_str(),
+            status_line: result.end_status(),
+            backup: report.backup().map(Path::to_path_buf),
+            bytes: report.bytes(),
+            seconds: report.elapsed.as_secs_f64(),
+            error: error_of(report),
+            warnings: report.warnings.clone(),
+            pruned: report.pruned.clone(),
+            result,
+        }
+    }
 }
 
-/// The error and its causes on one line: `a: b: c`.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
+/// The local time now, as NAUbackup's logs show it.
+pub fn local_now() -> DateTime {
+    local_time(Timestamp::now())
 }
+
+pub use backup_core::store::chain;
 
 /// Backs up every job's VM; returns a report per job, in the jobs' order.
 pub fn run_jobs(
@@ -92,151 +102,167 @@ pub fn run_jobs(
     jobs: &[Job],
     settings: &RunSettings<'_>,
 ) -> Vec<VmReport> {
-    let ctx = JobContext {
+    let clock = SystemClock;
+    let pool = Pool {
         session,
         inventory,
         config: settings.config,
-        cancel: settings.cancel,
         host_name: settings.host_name,
     };
-    let next = Mutex::new(jobs.iter().enumerate());
-    let reports = Mutex::new(Vec::with_capacity(jobs.len()));
-    let workers = settings.config.concurrency.get().min(jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let Some((index, job)) = next.lock().expect("job queue").next() else {
-                        return;
-                    };
-                    let report = back_up_one(&ctx, job, settings);
-                    reports.lock().expect("reports").push((index, report));
-                }
-            });
-        }
-    });
-    let mut reports = reports.into_inner().expect("reports");
-    reports.sort_by_key(|(index, _)| *index);
-    reports.into_iter().map(|(_, report)| report).collect()
+    let xapi_jobs: Vec<XapiJob<'_>> = jobs
+        .iter()
+        .map(|job| XapiJob { pool: &pool, job })
+        .collect();
+    let events = |event: &VmEvent<'_>| render(event, settings);
+    let retention = |job: &XapiJob<'_>, _: &Path| -> Result<Vec<PathBuf>, BoxError> {
+        retain(&pool, job.job, clock.now())
+    };
+    let reports = run_batch(
+        &xapi_jobs,
+        &backup_core::batch::Batch {
+            concurrency: settings.config.concurrency,
+            cancel: settings.cancel,
+            clock: &clock,
+            progress: &|job: &XapiJob<'_>| (settings.progress_for)(&job.job.name),
+            events: &events,
+            retention: Some(&retention),
+        },
+    );
+    jobs.iter()
+        .zip(&reports)
+        .map(|(job, report)| VmReport::of(job, report))
+        .collect()
 }
 
-fn back_up_one(ctx: &JobContext<'_>, job: &Job, settings: &RunSettings<'_>) -> VmReport {
-    let begun = Instant::now();
+/// The status log's records and the terminal's lines of one event.
+fn render(event: &VmEvent<'_>, settings: &RunSettings<'_>) {
     if let Some(log) = settings.status_log
-        && let Err(error) = log.vm_begin(local_now(), job.kind, &job.name)
+        && let Err(error) = log.record(event)
     {
         tracing::warn!(%error, "could not write the status log");
     }
-    (settings.on_event)(&format!("{} of {}: begin", job.kind.as_str(), job.name));
-    let outcome = if settings.cancel.is_cancelled() {
-        Err((
-            primary_step(job.kind),
-            "interrupted before it started".to_owned(),
-        ))
-    } else {
-        let progress = (settings.progress_for)(&job.name);
-        run_job(ctx, job, Timestamp::now(), progress.as_ref())
-            .map_err(|failure| (failure.step, chain(&failure.error)))
-    };
-    let mut report = VmReport {
-        uuid: job.uuid.clone(),
-        name: job.name.clone(),
-        kind: job.kind.as_str().to_owned(),
-        status: String::new(),
-        status_line: String::new(),
-        backup: None,
-        bytes: 0,
-        seconds: 0.0,
-        error: None,
-        warnings: Vec::new(),
-        pruned: Vec::new(),
-        result: VmResult {
-            kind: job.kind,
-            vm: job.name.clone(),
-            outcome: VmOutcome::Success,
-            elapsed: std::time::Duration::ZERO,
-            size: 0,
-            detail: None,
-        },
-    };
-    match outcome {
-        Ok(done) => {
-            report.backup = Some(done.path);
-            report.bytes = done.bytes;
-            report.warnings = done.warnings;
-            prune_after_success(ctx, job, &mut report);
-        }
-        Err((step, error)) => {
-            report.result.outcome = VmOutcome::Failed(step);
-            report.error = Some(error);
-        }
+    if let Some(line) = terminal_line(event) {
+        (settings.on_event)(&line);
     }
-    finish_report(&mut report, begun);
-    if let Some(log) = settings.status_log
-        && let Err(error) = log.vm_end(local_now(), &report.result)
-    {
-        tracing::warn!(%error, "could not write the status log");
+}
+
+/// VmBackup.py's progress line of an event, if it has one: `vm-export of web01: begin`,
+/// `vm-export of web01: SUCCESS web01,elapse:2 size:1G`, or the failure words and the error.
+fn terminal_line(event: &VmEvent<'_>) -> Option<String> {
+    let prefix = format!("{} of {}", event.kind.as_str(), event.name);
+    match event.what {
+        EventKind::Started => Some(format!("{prefix}: begin")),
+        EventKind::Finished(report) => {
+            let detail = match &report.outcome {
+                Outcome::Published(_) => String::new(),
+                _ => format!(" ({})", error_of(report).unwrap_or_default()),
+            };
+            let line = VmResult::of(report).end_status();
+            Some(format!("{prefix}: {line}{detail}"))
+        }
+        _ => None,
     }
-    let detail = report
-        .error
-        .as_deref()
-        .map(|e| format!(" ({e})"))
-        .unwrap_or_default();
-    (settings.on_event)(&format!(
-        "{} of {}: {}{detail}",
-        job.kind.as_str(),
-        job.name,
-        report.status_line
-    ));
-    report
 }
 
 /// Retention runs only once the new backup is complete, and never removes the newest one.
-fn prune_after_success(ctx: &JobContext<'_>, job: &Job, report: &mut VmReport) {
-    let config = ctx.config;
-    let policy = config.policy_for(job.keep);
-    match prune_vm_dir_in_pool(
-        Some(ctx.session),
+fn retain(pool: &Pool<'_>, job: &Job, now: Timestamp) -> Result<Vec<PathBuf>, BoxError> {
+    let config = pool.config;
+    let pruned = prune_vm_dir_in_pool(
+        Some(pool.session),
         &vm_dir(config, &job.name),
         &Layout::Own,
-        &policy,
-        Timestamp::now(),
+        &config.policy_for(job.keep),
+        now,
         false,
-    ) {
-        Ok(pruned) => report.pruned = pruned.applied.removed,
-        Err(error) => report
-            .warnings
-            .push(format!("retention: {}", chain(&error))),
-    }
+    )?;
+    Ok(pruned.applied.removed)
 }
 
-fn finish_report(report: &mut VmReport, begun: Instant) {
-    if report.error.is_none() && !report.warnings.is_empty() {
-        report.result.outcome = VmOutcome::Warning;
-    }
-    report.result.elapsed = begun.elapsed();
-    report.result.size = report.bytes;
-    report.result.detail = report
-        .error
-        .clone()
-        .or_else(|| (!report.warnings.is_empty()).then(|| report.warnings.join("; ")));
-    report.seconds = report.result.elapsed.as_secs_f64();
-    match report.result.outcome {
-        VmOutcome::Success => "success",
-        VmOutcome::Warning => "warning",
-        VmOutcome::Failed(_) => "failed",
-    }
-    .clone_into(&mut report.status);
-    report.status_line = report.result.end_status();
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-/// The failure word of a job that never ran.
-fn primary_step(kind: JobKind) -> Failure {
-    match kind {
-        JobKind::VmExport => Failure::VmExport,
-        JobKind::VdiExport => Failure::VdiExport,
-        JobKind::MetadataExport => Failure::MetadataExport,
-        JobKind::SkeletonExport => Failure::SkeletonBuild,
-        JobKind::BackupSrExport => Failure::BackupSrCopy,
+    use backup_core::batch::{EventKind, JobReport, Outcome, Published, RunEvent};
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::config::JobKind;
+    use crate::status_log::Failure;
+
+    fn report(outcome: Outcome<Failure>) -> VmJobReport {
+        JobReport {
+            index: 0,
+            name: "web01".into(),
+            kind: JobKind::VdiExport,
+            outcome,
+            warnings: Vec::new(),
+            pruned: Vec::new(),
+            started: Timestamp::UNIX_EPOCH,
+            elapsed: Duration::from_secs(130),
+        }
+    }
+
+    fn line(what: EventKind<'_, JobKind, Failure>) -> Option<String> {
+        terminal_line(&RunEvent {
+            at: Timestamp::UNIX_EPOCH,
+            index: 0,
+            name: "web01",
+            kind: JobKind::VdiExport,
+            what,
+        })
+    }
+
+    #[test]
+    fn the_terminal_shows_each_vm_s_begin_and_end_as_vmbackup_py_did() {
+        assert_eq!(
+            line(EventKind::Started).as_deref(),
+            Some("vdi-export of web01: begin")
+        );
+        let published = report(Outcome::Published(Published {
+            backup: "/b/web01/x".into(),
+            bytes: 2 << 30,
+        }));
+        assert_eq!(
+            line(EventKind::Finished(&published)).as_deref(),
+            Some("vdi-export of web01: SUCCESS web01,elapse:2 size:2G")
+        );
+        let failed = report(Outcome::Failed {
+            step: Failure::VdiSnapshot,
+            error: "no space".into(),
+        });
+        assert_eq!(
+            line(EventKind::Finished(&failed)).as_deref(),
+            Some("vdi-export of web01: VDI-SNAPSHOT-FAIL web01 (no space)")
+        );
+        let cancelled = report(Outcome::Cancelled);
+        assert_eq!(
+            line(EventKind::Finished(&cancelled)).as_deref(),
+            Some("vdi-export of web01: VDI-EXPORT-FAIL web01 (interrupted before it started)")
+        );
+        assert_eq!(line(EventKind::Warning("w")), None);
+    }
+
+    #[test]
+    fn the_json_report_keeps_its_fields() {
+        let job = Job {
+            uuid: "u1".into(),
+            name: "web01".into(),
+            kind: JobKind::VdiExport,
+            keep: None,
+            rule: crate::Location::CommandLine,
+        };
+        let failed = report(Outcome::Failed {
+            step: Failure::VdiSnapshot,
+            error: "no space".into(),
+        });
+        let json = serde_json::to_value(VmReport::of(&job, &failed)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "uuid": "u1", "name": "web01", "kind": "vdi-export", "status": "failed",
+                "status_line": "VDI-SNAPSHOT-FAIL web01", "backup": null, "bytes": 0,
+                "seconds": 130.0, "error": "no space", "warnings": [], "pruned": [],
+            })
+        );
     }
 }

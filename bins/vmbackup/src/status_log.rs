@@ -26,6 +26,8 @@
 //! ([`Counts::ended_line`]).
 //!
 //! The formatting functions take the time as an argument; nothing here reads the clock.
+//! The log is a rendering of backup-core's run events ([`StatusLog::record`]), its results
+//! of the jobs' reports ([`VmResult::of`]).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -36,6 +38,10 @@ use jiff::civil::DateTime;
 
 use crate::config::JobKind;
 use crate::error::{Result, VmBackupError};
+
+mod events;
+
+pub use events::{NOT_STARTED, VmEvent, VmJobReport, error_of, local_time};
 
 /// The tool field of the run's begin and end records.
 pub const RUN_FIELD: &str = "vmbackup.py";

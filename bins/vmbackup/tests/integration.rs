@@ -4,6 +4,7 @@
 mod integration {
     mod backup_sr;
     mod backups;
+    mod before_move;
     mod cli;
     mod cut_streams;
     mod damaged_backups;
@@ -16,6 +17,7 @@ mod integration {
     mod restore_checks;
     mod snapshots;
     mod stops;
+    mod store_lock;
     mod support;
     mod tags;
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use disk_image::compress::{CompressWriter, Compression};
+use disk_image::compress::{Codec as Compression, CompressWriter};
 use disk_image::xva::{XvaOptions, XvaSummary, write_xva};
 use disk_image::{Boot, DiskInput, Progress, RandomAccessDisk, VmSpec};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use cli_common::{Outcome, UsageError};
-use disk_image::compress::Compression;
+use disk_image::compress::Codec as Compression;
 use disk_image::xva::XvaOptions;
 use disk_image::{Boot, ChecksumKind, DiskSpec, Progress, VifSpec, VmSpec, xend};
 

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use disk_image::compress::{CompressWriter, Compression};
+use disk_image::compress::{Codec, CompressWriter};
 use disk_image::xva::{XvaOptions, XvaReader, ova_xml, write_archive, write_xva};
 use disk_image::{
     ChecksumKind, DiskImageError, DiskInput, DiskSpec, FileDisk, NoProgress, PaddedDisk,
@@ -261,13 +261,13 @@ fn compressed_archives_read_back_whatever_compressed_them() {
     // Ours, in process.
     for (compression, name) in [
         (
-            Compression::Zstd {
+            Codec::Zstd {
                 level: 3,
                 threads: 2,
             },
             "ours.xva.zst",
         ),
-        (Compression::Gzip { level: 1 }, "ours.xva.gz"),
+        (Codec::Gzip { level: 1 }, "ours.xva.gz"),
     ] {
         let mut writer =
             CompressWriter::new(File::create(dir.path().join(name)).unwrap(), compression).unwrap();

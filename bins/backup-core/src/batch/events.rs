@@ -64,7 +64,7 @@ pub enum Outcome<S> {
     Failed {
         /// The step that failed.
         step: S,
-        /// The error and its causes on one line (`a: b: c`).
+        /// The error and its causes on one line (`a: b: c`, [`chain`](crate::store::chain)).
         error: String,
     },
     /// The run was cancelled before the job's turn: it did not run.
@@ -139,15 +139,4 @@ impl<K, S> JobReport<K, S> {
             _ => 0,
         }
     }
-}
-
-/// The error and its causes on one line: `a: b: c`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }

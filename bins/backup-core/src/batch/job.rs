@@ -132,7 +132,7 @@ impl JobContext<'_> {
     /// runner reports it as a warning event and in the job's report.
     pub fn warn(&self, text: impl Into<String>) {
         let text = text.into();
-        tracing::warn!("{text}");
+        tracing::info!("{text}");
         (self.notes)(Note::Warning(&text));
         self.warnings.lock().expect("warnings").push(text);
     }

@@ -10,8 +10,9 @@ use disk_image::Progress;
 
 use super::cancel::Cancel;
 use super::clock::{Clock, elapsed};
-use super::events::{EventKind, JobReport, Outcome, RunEvent, error_chain};
+use super::events::{EventKind, JobReport, Outcome, RunEvent};
 use super::job::{BoxError, Job, JobContext, Note};
+use crate::store::chain;
 
 /// The report of one job of `J`.
 pub type ReportOf<J> = JobReport<<J as Job>::Kind, <J as Job>::Step>;
@@ -51,7 +52,11 @@ pub struct Batch<'a, J: Job> {
     pub retention: Option<&'a dyn Retention<J>>,
 }
 
-/// Runs every job; returns a report per job, in the jobs' order.
+/// Runs every job; returns a report per job, in the jobs' order. Jobs are taken in order
+/// by `concurrency` worker threads; a job that fails is reported and the others go on; once
+/// the stop flag is set, the jobs not started yet are reported as cancelled without
+/// running. A job that panics ends the run with its panic, after the other workers finish
+/// their current job (the guards of the panicking job clean up as it unwinds).
 pub fn run_batch<J: Job>(jobs: &[J], batch: &Batch<'_, J>) -> Vec<ReportOf<J>> {
     let next = Mutex::new(jobs.iter().enumerate());
     let reports = Mutex::new(Vec::with_capacity(jobs.len()));
@@ -74,7 +79,8 @@ pub fn run_batch<J: Job>(jobs: &[J], batch: &Batch<'_, J>) -> Vec<ReportOf<J>> {
     reports
 }
 
-/// One job, in its span: started, run (unless cancelled), retention, finished.
+/// One job, in its span: started, run (unless cancelled), retention, finished. Its own
+/// log lines are `info`: the events are what a platform shows by default.
 fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
     let name = job.name();
     let kind = job.kind();
@@ -115,8 +121,8 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
         let outcome = match job.run(&cx) {
             Ok(published) => Outcome::Published(published),
             Err(failed) => {
-                let error = error_chain(failed.error.as_ref());
-                tracing::error!(step = %failed.step, error, "failed");
+                let error = chain(failed.error.as_ref());
+                tracing::info!(step = %failed.step, error, "failed");
                 Outcome::Failed {
                     step: failed.step,
                     error,
@@ -135,8 +141,8 @@ fn run_one<J: Job>(index: usize, job: &J, batch: &Batch<'_, J>) -> ReportOf<J> {
                 pruned = removed;
             }
             Err(error) => {
-                let text = format!("retention: {}", error_chain(error.as_ref()));
-                tracing::warn!("{text}");
+                let text = format!("retention: {}", chain(error.as_ref()));
+                tracing::info!("{text}");
                 send(EventKind::Warning(&text));
                 warnings.push(text);
             }

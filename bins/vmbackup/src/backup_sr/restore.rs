@@ -14,23 +14,21 @@ use xenapi::records::{StringMap, VbdMode, VbdRecord, VbdType};
 use xenapi::rpc::Value;
 use xenapi::{ImportOptions, Ref, Session};
 
-use super::locate;
+use super::{XapiManifest, locate};
 use crate::cancel::Cancel;
 use crate::error::{Result, VmBackupError};
 use crate::guards::{TempVdi, destroy_vm_and_disks};
-use crate::manifest::FileRole;
-use crate::manifest::Manifest;
 use crate::restore::{DiskCheck, RestoreOptions, Restored, pool_disk_digest, target_sr};
-
-/// The largest metadata archive read (records only: a few KiB in practice).
-const METADATA_LIMIT: u64 = 64 << 20;
+use backup_core::store::FileRole;
+use backup_core::store::digest::digest_bytes;
+use backup_core::store::verify::METADATA_LIMIT;
 
 /// Restores the backup-sr backup in `dir` (its `manifest`) onto `sr` (the pool's default SR
 /// when `None`).
 pub fn restore(
     session: &Session,
     dir: &Path,
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     sr: Option<Ref>,
     options: &RestoreOptions,
     cancel: &Cancel,
@@ -122,9 +120,9 @@ pub fn restore(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let name = if options.preserve {
-        manifest.vm.name_label.clone()
+        manifest.vm.name.clone()
     } else {
-        format!("{} (restored {stamp})", manifest.vm.name_label)
+        format!("{} (restored {stamp})", manifest.vm.name)
     };
     session.vm().set_name_label(vm, &name).map_err(fail)?;
     restored.vms.push(session.vm().get_uuid(vm).map_err(fail)?);
@@ -133,7 +131,7 @@ pub fn restore(
 }
 
 /// The backup's metadata archive, read whole (it is small).
-fn read_archive(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>> {
+fn read_archive(dir: &Path, manifest: &XapiManifest) -> Result<Vec<u8>> {
     let file = manifest
         .files
         .iter()
@@ -160,9 +158,12 @@ fn read_archive(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>> {
         .take(METADATA_LIMIT)
         .read_to_end(&mut archive)
         .map_err(read)?;
-    let digest = crate::digest::digest_bytes(
-        crate::digest::kind_named(&file.digest.kind).ok_or_else(|| {
-            VmBackupError::Backup(format!("`{}`: unknown digest kind", path.display()))
+    let digest = digest_bytes(
+        file.digest.kind.known().map_err(|kind| {
+            VmBackupError::Backup(format!(
+                "`{}`: unknown digest kind `{kind}`",
+                path.display()
+            ))
         })?,
         &archive,
     );
@@ -180,7 +181,7 @@ fn read_archive(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>> {
 /// and its disks (archive id, size) in archive order.
 fn skeleton_of(
     archive: &[u8],
-    manifest: &Manifest,
+    manifest: &XapiManifest,
     preserve: bool,
     shown: &str,
 ) -> Result<(String, Vec<(String, u64)>)> {

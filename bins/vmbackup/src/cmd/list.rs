@@ -4,9 +4,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use backup_core::store::list_backups;
 use clap::Args;
 use cli_common::{Outcome, printable};
-use vmbackup::listing::list_backups;
 
 use super::{Output, load_settings};
 

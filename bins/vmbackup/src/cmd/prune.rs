@@ -4,13 +4,12 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use backup_core::store::{Layout, StoreLock, dir_name, list_backups};
 use clap::Args;
 use cli_common::Outcome;
 use jiff::Timestamp;
-use retention::Layout;
 use vmbackup::backup_sr::keeps_disks_on_sr;
 use vmbackup::connect::connect;
-use vmbackup::names::dir_name;
 use vmbackup::prune::{offline_policy, prune_vm_dir_in_pool, vm_of_dir};
 
 use super::{Output, load_settings, password};
@@ -52,9 +51,15 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
     } else {
         Layout::Own
     };
+    // A dry run changes nothing: it needs no lock (and works beside a run).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(StoreLock::acquire(&config.backup_dir)?)
+    };
     let vm_dirs: Vec<PathBuf> = match &args.vm {
         Some(vm) => vec![config.backup_dir.join(dir_name(vm))],
-        None => vmbackup::listing::list_backups(&config.backup_dir)?
+        None => list_backups(&config.backup_dir)?
             .into_iter()
             .map(|vm| vm.dir)
             .collect(),

@@ -1,14 +1,14 @@
 //! `vmbackup run` and `vmbackup preview`.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use backup_core::store::StoreLock;
 use clap::Args;
 use cli_common::{Outcome, ProgressSet, UsageError, printable};
 use jiff::civil::DateTime;
-use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
@@ -17,7 +17,9 @@ use vmbackup::inventory::Inventory;
 use vmbackup::mail::{RunReport, send_report};
 use vmbackup::pool_db::dump_pool_db;
 use vmbackup::run::{RunSettings, VmReport, chain, local_now, run_jobs};
-use vmbackup::status_log::{Counts, StatusLog, node_name, short_host_name, stdout_prefix};
+use vmbackup::status_log::{
+    Counts, StatusLog, VmOutcome, node_name, short_host_name, stdout_prefix,
+};
 use vmbackup::tag::weekday_tag;
 use vmbackup::{Config, JobKind, Selection, Selector, resolve};
 
@@ -259,7 +261,7 @@ fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> 
 pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     let config = configure(args)?;
     check_backup_dir(&config.backup_dir)?;
-    let _lock = lock(&config.backup_dir)?;
+    let _lock = StoreLock::acquire(&config.backup_dir)?;
     let secret = password(&config)?;
     let node = node_name().unwrap_or_else(|_| "localhost".to_owned());
     let host = short_host_name(&node).to_owned();
@@ -353,7 +355,10 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         eprintln!("error: interrupted: what was in progress was cleaned up");
         return Ok(Outcome::PartialFailure);
     }
-    let failed = reports.iter().any(|r| r.status == "failed") || !errors.is_empty();
+    let failed = reports
+        .iter()
+        .any(|r| matches!(r.result.outcome, VmOutcome::Failed(_)))
+        || !errors.is_empty();
     Ok(if status_log_problem.is_some() {
         Outcome::ConfigurationProblem
     } else if failed {
@@ -392,17 +397,4 @@ fn dump_db_if_asked(
             None
         }
     }
-}
-
-/// One run at a time per backup directory (cron runs that overlap would fight over
-/// retention).
-fn lock(dir: &Path) -> Result<Flock<File>> {
-    let path = dir.join(".vmbackup.lock");
-    let file = File::create(&path).with_context(|| format!("creating `{}`", path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        anyhow::anyhow!(
-            "another vmbackup run is using `{}` ({errno})",
-            dir.display()
-        )
-    })
 }

@@ -4,10 +4,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use backup_core::store::{BackupCheck, Manifest, backups_under, chain, verify_backup};
 use clap::Args;
 use cli_common::{Outcome, UsageError};
-use vmbackup::listing::backups_under;
-use vmbackup::verify::{BackupCheck, verify_backup};
+use vmbackup::backup_sr::XapiManifest;
 
 use super::{Output, load_settings};
 
@@ -46,7 +46,7 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
             path: dir.clone(),
             vm: String::new(),
             files: 0,
-            problems: vec![vmbackup::run::chain(&error)],
+            problems: vec![chain(&error)],
         });
         check.problems.extend(pool.check(dir));
         if !output.json {
@@ -88,10 +88,14 @@ impl<'c> PoolForCopies<'c> {
 
     /// What is wrong with the disks the backup in `dir` keeps on a backup SR.
     fn check(&mut self, dir: &Path) -> Vec<String> {
-        let Ok(manifest) = vmbackup::manifest::Manifest::read(dir) else {
-            return Vec::new(); // verify_backup reported it
+        let manifest = match XapiManifest::read_as(dir) {
+            Ok(manifest) => manifest,
+            // Not readable as vmbackup's: the disks it may keep on an SR are unknown.
+            Err(error) if Manifest::read(dir).is_ok() => return vec![chain(&error)],
+            Err(_) => return Vec::new(), // verify_backup reported it
         };
-        if manifest.sr_copies.is_empty() {
+        let copies = &manifest.extra.sr_copies;
+        if copies.is_empty() {
             return Vec::new();
         }
         let config = self.config;
@@ -109,13 +113,13 @@ impl<'c> PoolForCopies<'c> {
         let unchecked = |why: &str| {
             vec![format!(
                 "its {} disk(s) on SR {} were not checked: {why}",
-                manifest.sr_copies.len(),
-                manifest.sr_copies[0].sr_name
+                copies.len(),
+                copies[0].sr_name
             )]
         };
         match session {
             Ok(session) => vmbackup::backup_sr::check_copies(session, &manifest)
-                .unwrap_or_else(|e| unchecked(&vmbackup::run::chain(&e))),
+                .unwrap_or_else(|e| unchecked(&chain(&e))),
             Err(why) => unchecked(why),
         }
     }

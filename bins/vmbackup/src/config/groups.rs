@@ -7,7 +7,9 @@ use retention::{CalendarSpan, KeepCount, Policy};
 
 use super::parse::{MAIL_KEYS, Reader};
 use super::values::{keep_count, positive, smtp_server};
-use super::{ClientCompression, DEFAULT_MAX_BACKUPS, JobKind, Overrides, RuleAction, TlsChoice};
+use disk_image::compress::Compression;
+
+use super::{DEFAULT_MAX_BACKUPS, JobKind, Overrides, RuleAction, TlsChoice};
 use crate::error::Location;
 use crate::mail::{MailOn, MailSettings};
 
@@ -49,20 +51,21 @@ impl Reader {
 
     /// `compress` (the command line wins over the file) and `compression`, which exclude
     /// each other.
-    pub(super) fn compression(&mut self, overrides: Overrides) -> (bool, ClientCompression) {
+    pub(super) fn compression(&mut self, overrides: Overrides) -> (bool, Compression) {
         let in_file = self.flag("compress").map(|(_, on)| on);
         let compress = overrides.compress.or(in_file).unwrap_or(false);
         let compression = self.take("compression", |v| {
-            ClientCompression::named(v).ok_or_else(|| format!("`{v}` is not none, zstd or gzip"))
+            v.parse::<Compression>()
+                .map_err(|_| format!("`{v}` is not none, zstd or gzip"))
         });
         match compression {
-            Some((at, kind)) if compress && kind != ClientCompression::None => {
+            Some((at, kind)) if compress && kind != Compression::None => {
                 let message = "compression= and compress=true both compress the same export (compress=true has XAPI gzip it on the host): choose one";
                 self.error(at, message);
-                (compress, ClientCompression::None)
+                (compress, Compression::None)
             }
             Some((_, kind)) => (compress, kind),
-            None => (compress, ClientCompression::None),
+            None => (compress, Compression::None),
         }
     }
 

@@ -11,12 +11,13 @@ use lettre::message::Mailbox;
 use super::values::{boolean, fingerprint, host_url, positive, split_keep};
 use super::{
     Config, DEFAULT_BACKUP_DIR, DEFAULT_STATUS_LOG, DEFAULT_USER, JobKind, Overrides, Rule,
-    RuleAction, VdiFormat,
+    RuleAction,
 };
-use crate::digest::kind_named;
 use crate::error::{Issue, Location, Result, VmBackupError};
 use crate::pattern::Selector;
 use crate::tag::TagSelector;
+use backup_core::store::{DigestKind, FileMode};
+use disk_image::ImageFormat;
 
 /// Keys that may appear once. `keep_last` is another name for `max_backups`.
 const SCALAR_KEYS: &[&str] = &[
@@ -412,8 +413,8 @@ impl Reader {
                 .map_or_else(|| DEFAULT_STATUS_LOG.into(), |(_, p)| p),
             vdi_export_format: self
                 .take("vdi_export_format", |v| match v {
-                    "raw" => Ok(VdiFormat::Raw),
-                    "vhd" => Ok(VdiFormat::Vhd),
+                    "raw" => Ok(ImageFormat::Raw),
+                    "vhd" => Ok(ImageFormat::Vhd),
                     _ => Err(format!("`{v}` is not raw or vhd")),
                 })
                 .map(|(_, f)| f)
@@ -434,7 +435,8 @@ impl Reader {
             tls,
             checksum: self
                 .take("checksum", |v| {
-                    kind_named(v).ok_or_else(|| format!("`{v}` is not xxh64 or sha256"))
+                    v.parse::<DigestKind>()
+                        .map_err(|_| format!("`{v}` is not xxh64 or sha256"))
                 })
                 .map(|(_, d)| d)
                 .unwrap_or_default(),
@@ -445,7 +447,7 @@ impl Reader {
                     NonZeroUsize::try_from(n).expect("u32 fits in usize")
                 }),
             file_mode: self
-                .take("file_mode", crate::backup_dir::FileMode::parse)
+                .take("file_mode", FileMode::parse)
                 .map(|(_, mode)| mode)
                 .unwrap_or_default(),
             all_disks: self.flag("all_disks").is_some_and(|(_, on)| on),

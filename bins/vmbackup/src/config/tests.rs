@@ -98,7 +98,7 @@ vm-export=DEV.*:2
         config.status_log,
         Path::new("/path/to/backupspace/logs/status.log")
     );
-    assert_eq!(config.vdi_export_format, VdiFormat::Raw);
+    assert_eq!(config.vdi_export_format, ImageFormat::Raw);
     assert_eq!(
         rules(&config),
         [
@@ -181,14 +181,14 @@ fn defaults_are_naubackups() {
     assert!(config.rules.is_empty());
     assert_eq!(config.backup_dir, Path::new(DEFAULT_BACKUP_DIR));
     assert_eq!(config.status_log, Path::new(DEFAULT_STATUS_LOG));
-    assert_eq!(config.vdi_export_format, VdiFormat::Raw);
+    assert_eq!(config.vdi_export_format, ImageFormat::Raw);
     assert!(!config.pool_db_backup && !config.compress && !config.all_disks);
     assert_eq!(config.host, None);
     assert_eq!(config.user, "root");
     assert_eq!(config.password, None);
     assert_eq!(config.tls, TlsChoice::SystemRoots);
-    assert_eq!(config.checksum, ManifestDigest::Xxh64);
-    assert_eq!(config.compression, ClientCompression::None);
+    assert_eq!(config.checksum, DigestKind::Xxh64);
+    assert_eq!(config.compression, Compression::None);
     assert_eq!(config.concurrency.get(), 1);
     assert!(config.mail.is_none());
     assert_eq!(
@@ -245,8 +245,8 @@ ignore_extra_keys=false
         config.tls,
         TlsChoice::Pinned(vec![fp1, format!("sha256:{fp2}")])
     );
-    assert_eq!(config.checksum, ManifestDigest::Sha256);
-    assert_eq!(config.compression, ClientCompression::Zstd);
+    assert_eq!(config.checksum, DigestKind::Sha256);
+    assert_eq!(config.compression, Compression::Zstd);
     assert_eq!(config.concurrency.get(), 3);
     assert!(config.all_disks);
     assert_eq!(rules(&config), [rule("skeleton-export", "APP-.*", Some(2))]);

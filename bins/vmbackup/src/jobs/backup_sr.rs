@@ -15,8 +15,8 @@ use super::{AtStep, Backup, JobFailure};
 use crate::backup_sr::{CopyGuard, Marks, SrCopy, find_sr, leftovers};
 use crate::error::VmBackupError;
 use crate::guards::VmSnapshot;
-use crate::manifest::FileRole;
 use crate::status_log::Failure;
+use backup_core::store::FileRole;
 
 /// How long one `VDI.copy` may take (storage-side, but a large disk on a slow SR takes hours).
 const COPY_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -24,14 +24,14 @@ const COPY_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Snapshots the VM, moves the snapshot's disks to the backup SR, exports its metadata.
 pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
     let session = backup.session();
-    let named = backup.ctx.config.backup_sr.as_deref().unwrap_or_default();
-    let (sr, sr_record) = find_sr(backup.ctx.inventory, named).at(Failure::BackupSrCopy)?;
+    let named = backup.pool.config.backup_sr.as_deref().unwrap_or_default();
+    let (sr, sr_record) = find_sr(backup.pool.inventory, named).at(Failure::BackupSrCopy)?;
     let sr_name = sr_record.name_label.clone();
     let sr_uuid = sr_record.uuid.clone();
     backup.sweep_leftovers();
     let owner = sweep_sr_leftovers(backup);
     let boot = backup
-        .ctx
+        .pool
         .inventory
         .boot_disk(backup.vm)
         .ok_or_else(|| {
@@ -59,10 +59,10 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
         label: format!(
             "{} (vmbackup backup-sr {})",
             backup.vm.name_label,
-            retention::layout::backup_stamp(backup.start, 0)
+            backup_core::store::layout::backup_stamp(backup.start, 0)
         ),
         sources: backup
-            .ctx
+            .pool
             .inventory
             .disks_of(backup.vm)
             .into_iter()
@@ -99,9 +99,7 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
             .at(Failure::BackupSrCopy)?;
     }
     if let Err(error) = snapshot.destroy() {
-        backup
-            .warnings
-            .push(format!("the backup snapshot could not be removed: {error}"));
+        backup.warn(format!("the backup snapshot could not be removed: {error}"));
     }
     Ok(())
 }
@@ -109,12 +107,12 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
 /// Removes the disks on a backup SR that a killed run of this VM into this directory left
 /// (a warning if that fails); returns the owner mark of this run's disks.
 fn sweep_sr_leftovers(backup: &mut Backup<'_>) -> String {
-    let here = vm_dir(backup.ctx.config, &backup.vm.name_label);
-    let owner = Marks::owner_of(backup.ctx.host_name, &here);
-    for leftover in leftovers(backup.ctx.inventory, &backup.vm.uuid, &owner, &here) {
+    let here = vm_dir(backup.pool.config, &backup.vm.name_label);
+    let owner = Marks::owner_of(backup.pool.host_name, &here);
+    for leftover in leftovers(backup.pool.inventory, &backup.vm.uuid, &owner, &here) {
         tracing::warn!(vm = %backup.vm.name_label, vdi = %leftover, "removing a backup-SR disk left by an interrupted run");
         if let Err(error) = backup.session().vdi().destroy(&leftover) {
-            backup.warnings.push(format!(
+            backup.warn(format!(
                 "could not remove the backup-SR disk {leftover} left by an interrupted run: {error}"
             ));
         }

@@ -1,22 +1,23 @@
 //! vdi-export: the boot disk (or every disk) as a raw or VHD image.
 
+use backup_core::store::{FileRole, ManifestDisk, Recorded, dir_name};
+use disk_image::ImageFormat;
 use xenapi::DiskFormat;
 
+use backup_core::batch::{Saved, Structure};
+
 use super::{AtStep, Backup, JobFailure};
-use crate::config::VdiFormat;
-use crate::error::VmBackupError;
+use crate::error::{Result, VmBackupError};
 use crate::guards::{TempVdi, disk_snapshot_name};
 use crate::inventory::VmDisk;
-use crate::manifest::{FileRole, ManifestDisk};
-use crate::names;
 use crate::naubackup_files::disk_device;
-use crate::save::{self, Saved, Structure, save, save_raw_disk};
+use crate::save::{self, save_download};
 use crate::status_log::Failure;
 
 /// Snapshots each disk, streams it, checks the image, destroys the disk snapshot.
-pub(super) fn vdi_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
-    let inventory = backup.ctx.inventory;
-    let disks: Vec<VmDisk> = if backup.ctx.config.all_disks {
+pub(super) fn vdi_export(backup: &mut Backup<'_>) -> std::result::Result<(), JobFailure> {
+    let inventory = backup.pool.inventory;
+    let disks: Vec<VmDisk> = if backup.pool.config.all_disks {
         inventory.disks_of(backup.vm)
     } else {
         inventory.boot_disk(backup.vm).into_iter().collect()
@@ -34,12 +35,12 @@ pub(super) fn vdi_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
         let file = export_disk(backup, disk, &device, single)?;
         backup.disks.push(ManifestDisk {
             device,
-            userdevice: disk.vbd.userdevice.clone(),
-            vdi_uuid: disk.vdi.uuid.clone(),
-            name_label: disk.vdi.name_label.clone(),
+            slot: disk.vbd.userdevice.clone(),
+            volume_uuid: disk.vdi.uuid.clone(),
+            name: disk.vdi.name_label.clone(),
             virtual_size: disk.vdi.virtual_size.max(0).cast_unsigned(),
             file,
-            format: backup.ctx.config.vdi_export_format.into(),
+            format: Recorded::Known(backup.pool.config.vdi_export_format),
         });
     }
     Ok(())
@@ -51,7 +52,9 @@ fn export_disk(
     disk: &VmDisk,
     device: &str,
     single: bool,
-) -> Result<String, JobFailure> {
+) -> std::result::Result<String, JobFailure> {
+    let size = disk.vdi.virtual_size.max(0).cast_unsigned();
+    let scope = backup.cx.disk(device, Some(size));
     let session = backup.session();
     let snapshot = TempVdi::snapshot(session, &disk.vdi_ref)
         .map_err(|e| VmBackupError::xapi(backup.doing(&format!("snapshotting disk {device}")), e))
@@ -63,84 +66,55 @@ fn export_disk(
         .set_name_label(snapshot.reference(), &label)
         .map_err(|e| VmBackupError::xapi(backup.doing("naming the disk snapshot"), e))
         .at(Failure::VdiParamSet)?;
-    let format = backup.ctx.config.vdi_export_format;
+    let format = backup.pool.config.vdi_export_format;
     let stem = if single {
         backup.stem.clone()
     } else {
-        format!("{}-{}", backup.stem, names::dir_name(device))
+        format!("{}-{}", backup.stem, dir_name(device))
     };
     let file = format!(
         "{stem}.{}{}",
         format.as_str(),
-        save::codec(backup.ctx.config.compression).suffix()
+        save::codec(backup.pool.config.compression).suffix()
     );
-    let size = disk.vdi.virtual_size.max(0).cast_unsigned();
-    let saved = (|| {
-        let path = backup.dir.file_path(&file)?;
-        let wire = match format {
-            VdiFormat::Raw => DiskFormat::Raw,
-            VdiFormat::Vhd => DiskFormat::Vhd,
-        };
-        let download = session
-            .export_raw_vdi(snapshot.reference(), wire, None)
-            .map_err(|e| {
-                VmBackupError::xapi(backup.doing(&format!("starting the export of {device}")), e)
-            })?;
-        let label = format!("{} {device}", backup.vm.name_label);
-        let saved = match format {
-            VdiFormat::Raw => save_raw_disk(
-                download,
-                &path,
-                &label,
-                &backup.save_options(Structure::Raw),
-            )?,
-            VdiFormat::Vhd => save(
-                download,
-                &path,
-                &label,
-                &backup.save_options(Structure::Vhd),
-            )?,
-        };
-        check_image(&path, format, size, &saved)?;
-        Ok(saved)
-    })()
-    .at(Failure::VdiExport)?;
+    let saved = stream_disk(backup, &snapshot, device, &file, size).at(Failure::VdiExport)?;
+    scope.finish(saved.digest.bytes);
     backup.add_file(
         file.clone(),
         FileRole::Disk,
-        backup.ctx.config.compression,
+        backup.pool.config.compression,
         saved.digest,
     );
     if let Err(error) = snapshot.destroy() {
-        backup.warnings.push(format!(
+        backup.warn(format!(
             "the snapshot of disk {device} could not be removed: {error}"
         ));
     }
     Ok(file)
 }
 
-/// The image must hold the whole disk: a raw image its exact size, a VHD (compressed or
-/// not) a structure checked as it streamed, of that size.
-fn check_image(
-    path: &std::path::Path,
-    format: VdiFormat,
+/// Streams the disk snapshot's `/export_raw_vdi` into the backup's `file`: a raw image
+/// must be the disk's exact size, a VHD (compressed or not) a structure checked as it
+/// streams, of that size.
+fn stream_disk(
+    backup: &Backup<'_>,
+    snapshot: &TempVdi<'_>,
+    device: &str,
+    file: &str,
     size: u64,
-    saved: &Saved,
-) -> crate::error::Result<()> {
-    let shown = path.display();
-    let problem = |what: String| VmBackupError::Backup(format!("`{shown}`: {what}"));
-    match format {
-        VdiFormat::Raw if saved.received != size => Err(problem(format!(
-            "received {} bytes of a {size}-byte disk",
-            saved.received
-        ))),
-        VdiFormat::Raw => Ok(()),
-        VdiFormat::Vhd => match saved.vhd_size {
-            Some(found) if found == size => Ok(()),
-            Some(found) => Err(problem(format!(
-                "a VHD of {found} bytes for a {size}-byte disk"
-            ))),
-            None => Err(problem("the VHD's structure was not checked".to_owned())),
-        },
-    }
+) -> Result<Saved> {
+    let path = backup.dir.file_path(file)?;
+    let format = backup.pool.config.vdi_export_format;
+    let download = backup
+        .session()
+        .export_raw_vdi(snapshot.reference(), DiskFormat::from(format), None)
+        .map_err(|e| {
+            VmBackupError::xapi(backup.doing(&format!("starting the export of {device}")), e)
+        })?;
+    let structure = match format {
+        ImageFormat::Raw => Structure::Raw { size: Some(size) },
+        ImageFormat::Vhd => Structure::Vhd { size: Some(size) },
+    };
+    let label = format!("{} {device}", backup.vm.name_label);
+    save_download(download, &path, &label, structure, &backup.save_options())
 }

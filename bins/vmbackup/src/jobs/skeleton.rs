@@ -13,7 +13,7 @@ use crate::status_log::Failure;
 pub(super) fn skeleton_export(backup: &mut Backup<'_>) -> Result<(), JobFailure> {
     let session = backup.session();
     let boot = backup
-        .ctx
+        .pool
         .inventory
         .boot_disk(backup.vm)
         .ok_or_else(|| {
@@ -31,9 +31,7 @@ pub(super) fn skeleton_export(backup: &mut Backup<'_>) -> Result<(), JobFailure>
         .at(Failure::SkeletonBuild)?;
     export_snapshot(backup, &snapshot)?;
     if let Err(error) = snapshot.destroy() {
-        backup
-            .warnings
-            .push(format!("the skeleton could not be removed: {error}"));
+        backup.warn(format!("the skeleton could not be removed: {error}"));
     }
     Ok(())
 }

@@ -236,3 +236,89 @@ fn a_missing_directory_is_an_error_naming_the_log() {
     let err = log.run_begin(date(2026, 1, 1).at(0, 0, 0, 0)).unwrap_err();
     assert!(err.to_string().contains("missing/status.log"), "{err}");
 }
+
+mod events {
+    use std::path::PathBuf;
+
+    use backup_core::batch::{EventKind, JobReport, Outcome, Published, RunEvent};
+    use jiff::Timestamp;
+
+    use super::super::events::{NOT_STARTED, VmJobReport, local_time};
+    use super::*;
+
+    fn report(outcome: Outcome<Failure>, warnings: &[&str]) -> VmJobReport {
+        JobReport {
+            index: 0,
+            name: "web01".into(),
+            kind: JobKind::VmExport,
+            outcome,
+            warnings: warnings.iter().map(|w| (*w).to_owned()).collect(),
+            pruned: Vec::new(),
+            started: Timestamp::UNIX_EPOCH,
+            elapsed: Duration::from_secs(125),
+        }
+    }
+
+    #[test]
+    fn results_of_reports_keep_naubackups_words() {
+        let published = Outcome::Published(Published {
+            backup: PathBuf::from("/b/web01/x"),
+            bytes: 3 << 30,
+        });
+        let ok = VmResult::of(&report(published.clone(), &[]));
+        assert_eq!(ok.end_status(), "SUCCESS web01,elapse:2 size:3G");
+        assert_eq!(ok.detail, None);
+        let warned = VmResult::of(&report(published, &["a", "b"]));
+        assert_eq!(warned.outcome, VmOutcome::Warning);
+        assert_eq!(warned.detail.as_deref(), Some("a; b"));
+        let failed = VmResult::of(&report(
+            Outcome::Failed {
+                step: Failure::Snapshot,
+                error: "no space".into(),
+            },
+            &["x"],
+        ));
+        assert_eq!(failed.end_status(), "SNAPSHOT-FAIL web01");
+        assert_eq!(
+            (failed.size, failed.detail.as_deref()),
+            (0, Some("no space"))
+        );
+        let cancelled = VmResult::of(&report(Outcome::Cancelled, &[]));
+        assert_eq!(cancelled.end_status(), "VM-EXPORT-FAIL web01");
+        assert_eq!(cancelled.detail.as_deref(), Some(NOT_STARTED));
+    }
+
+    #[test]
+    fn the_status_log_records_a_jobs_start_and_end_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = StatusLog::new(dir.path().join("status.log"), "xs1");
+        let at: Timestamp = "2019-09-05T10:33:49Z".parse().unwrap();
+        let finished = report(Outcome::Cancelled, &[]);
+        let event = |what| RunEvent {
+            at,
+            index: 0,
+            name: "web01",
+            kind: JobKind::VmExport,
+            what,
+        };
+        for what in [
+            EventKind::Started,
+            EventKind::Warning("w"),
+            EventKind::DiskStarted {
+                disk: "xvda",
+                size: None,
+            },
+            EventKind::Finished(&finished),
+        ] {
+            log.record(&event(what)).unwrap();
+        }
+        let local = local_time(at);
+        let written = std::fs::read_to_string(log.path()).unwrap();
+        let begin = vm_begin_line(local, "xs1", JobKind::VmExport, "web01");
+        let stamp = log_timestamp(local);
+        assert_eq!(
+            written,
+            format!("{begin}\n{stamp},vm-export,xs1,end,VM-EXPORT-FAIL web01\n")
+        );
+    }
+}

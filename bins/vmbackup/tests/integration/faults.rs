@@ -331,9 +331,9 @@ impl disk_image::Progress for Explodes {
 
 #[test]
 fn a_panic_mid_transfer_still_removes_the_snapshot_and_the_partial_backup() {
-    use vmbackup::cancel::Cancel;
+    use backup_core::batch::{Batch, Cancel, SystemClock, run_batch};
     use vmbackup::inventory::Inventory;
-    use vmbackup::jobs::{JobContext, run_job};
+    use vmbackup::jobs::{Pool, XapiJob};
 
     let setup = Setup::new(vec![vm_with_disks("victim", 1)]);
     let path = setup.config("panic.cfg", "vm-export=victim");
@@ -346,16 +346,28 @@ fn a_panic_mid_transfer_still_removes_the_snapshot_and_the_partial_backup() {
         &inventory.vm_infos(),
         jiff::civil::Weekday::Monday,
     );
-    let cancel = Cancel::new();
-    let ctx = JobContext {
+    let pool = Pool {
         session: &session,
         inventory: &inventory,
         config: &config,
-        cancel: &cancel,
         host_name: "test",
     };
+    let jobs = [XapiJob {
+        pool: &pool,
+        job: &selection.jobs[0],
+    }];
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_job(&ctx, &selection.jobs[0], jiff::Timestamp::now(), &Explodes).map(drop)
+        run_batch(
+            &jobs,
+            &Batch {
+                concurrency: std::num::NonZeroUsize::MIN,
+                cancel: &Cancel::new(),
+                clock: &SystemClock,
+                progress: &|_| Box::new(Explodes),
+                events: &|_| {},
+                retention: None,
+            },
+        )
     }));
     assert!(outcome.is_err(), "the job panicked");
     drop(session);

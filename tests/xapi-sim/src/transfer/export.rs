@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use disk_image::compress::{CompressWriter, Compression};
+use disk_image::compress::{Codec, CompressWriter};
 use disk_image::xva::{XvaOptions, write_archive};
 use disk_image::{ChecksumKind, DiskInput, FileDisk, NoProgress};
 use xenapi::Ref;
@@ -61,12 +61,12 @@ pub(crate) fn export(transfer: &Transfer<'_>, connection: &mut Connection) -> Ou
         }
     };
     let compression = match transfer.request.query("use_compression") {
-        Some("true" | "gzip") => Compression::Gzip { level: 1 },
-        Some("zstd") => Compression::Zstd {
+        Some("true" | "gzip") => Codec::Gzip { level: 1 },
+        Some("zstd") => Codec::Zstd {
             level: 3,
             threads: 0,
         },
-        _ => Compression::None,
+        _ => Codec::None,
     };
     let mut headers = transfer_headers(transfer, "application/octet-stream");
     headers.push((
@@ -83,7 +83,7 @@ pub(crate) fn export(transfer: &Transfer<'_>, connection: &mut Connection) -> Ou
 fn stream_xva(
     transfer: &Transfer<'_>,
     plan: &OvaPlan,
-    compression: Compression,
+    compression: Codec,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let (document, ids) = plan.document(&date()).map_err(io::Error::other)?;

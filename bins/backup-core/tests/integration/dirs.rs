@@ -1,14 +1,18 @@
 //! The directory model on real temporary directories: our layout and NAUbackup's, stray
 //! entries, half-written backups, dry runs, and a crash between rename and delete.
+//!
+//! Moved from the retention crate with the code. Its manifests are now whole ones (the
+//! store reads every manifest as the one [`Manifest`](backup_core::store::Manifest) type;
+//! before, retention read five keys of its own copy): [`manifest`] fills in the keys a
+//! case does not set.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use backup_core::store::{Layout, ScannedDir, StoreError, apply, scan_vm_dir};
 use jiff::tz::TimeZone;
-use retention::{
-    BackupState, Decision, Layout, Plan, RetentionError, ScannedDir, apply, plan, scan_vm_dir,
-};
+use retention::{BackupState, Decision, Plan, plan};
 use tempfile::TempDir;
 
 use super::support::{instant, policy};
@@ -20,13 +24,37 @@ fn write(path: &Path, contents: &str) {
     fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
-/// A finished backup in our layout, with a disk image and a manifest.
+/// A whole manifest: `fields` (JSON object members, such as `"state": "complete"`) over
+/// the keys every manifest has.
+fn manifest(fields: &str) -> String {
+    let mut whole: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        r#"{"format": "vmtoolkit-backup/1", "state": "complete",
+            "created": "2026-11-01T00:00:00Z", "finished": "2026-11-01T00:00:00Z",
+            "parent": null, "tags": [], "kind": "vm-export",
+            "vm": {"uuid": "u", "name_label": "vm", "directory": "vm"},
+            "pool": {"master": "https://xs", "host": "h"}, "tool": "test", "files": []}"#,
+    )
+    .expect("the base manifest");
+    let set: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&format!("{{{fields}}}")).expect("the test's manifest fields");
+    whole.extend(set);
+    serde_json::to_string(&whole).expect("serialises")
+}
+
+/// A finished backup in our layout, with a disk image and a manifest. A manifest without
+/// `created` in `extra_manifest` gets the stamp's time.
 fn own_backup(dir: &Path, stamp: &str, extra_manifest: &str) {
     write(&dir.join(stamp).join("disk-xvda.img"), "disk contents");
-    write(
-        &dir.join(stamp).join("manifest.json"),
-        &format!(r#"{{"format": "vmtoolkit-backup/1", "state": "complete"{extra_manifest}}}"#),
+    let created = format!(
+        r#""created": "{}""#,
+        backup_core::store::layout::parse_stamp(stamp).expect("a stamp")
     );
+    let fields = if extra_manifest.contains("\"created\"") {
+        extra_manifest.trim_start_matches(", ").to_owned()
+    } else {
+        format!("{created}{extra_manifest}")
+    };
+    write(&dir.join(stamp).join("manifest.json"), &manifest(&fields));
 }
 
 /// Every path under `dir`, relative and sorted.
@@ -82,7 +110,9 @@ fn populate_own_layout(d: &Path) {
     own_backup(
         d,
         "2026-11-21T013005Z",
-        r#", "parent": "2026-11-20T013005Z", "disks": [{"device": "xvda"}]"#,
+        r#", "parent": "2026-11-20T013005Z", "disks": [{"device": "xvda", "userdevice": "0",
+              "vdi_uuid": "v", "name_label": "d", "virtual_size": 13,
+              "file": "disk-xvda.img", "format": "raw"}]"#,
     );
     own_backup(
         d,
@@ -97,7 +127,7 @@ fn populate_own_layout(d: &Path) {
     );
     write(
         &d.join("2026-11-18T013005Z/manifest.json"),
-        r#"{"format": "vmtoolkit-backup/1", "state": "writing"}"#,
+        &manifest(r#""state": "writing", "created": "2026-11-18T01:30:05Z""#),
     );
     write(
         &d.join(".partial-2026-11-22T013005Z/manifest.json"),
@@ -351,7 +381,7 @@ fn apply_refuses_plans_that_do_not_match_the_directory() {
         ],
     };
     let err = apply(&scan, &foreign, false).expect_err("unknown backup");
-    assert!(matches!(err, RetentionError::PlanMismatch { .. }));
+    assert!(matches!(err, StoreError::PlanMismatch { .. }));
     assert!(
         err.to_string()
             .contains("backup `2026-11-01T013005Z` to remove was not found by the scan"),
@@ -484,6 +514,6 @@ fn naubackup_in_the_system_time_zone_and_missing_directories() {
 
     let missing = vm.path().join("no-such-vm");
     let err = scan_vm_dir(&missing, &Layout::Own).expect_err("missing directory");
-    assert!(matches!(err, RetentionError::Io { .. }));
+    assert!(matches!(err, StoreError::Io { .. }));
     assert!(err.to_string().contains("no-such-vm"), "{err}");
 }

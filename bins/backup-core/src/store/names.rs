@@ -1,9 +1,10 @@
 //! VM names as directory names: `<backup_dir>/<dir_name(vm)>/…`; and every other name
-//! from the pool that becomes part of a path (a VBD's or VIF's device in `DISK-<device>/`,
-//! `<vm>-<device>.raw`, `VIFs/vif-<device>.cfg`, a host's name in `METADATA_<host>`) goes
-//! through the same mapping.
+//! from a platform that becomes part of a path (vmbackup: a VBD's or VIF's device in
+//! `DISK-<device>/`, `<vm>-<device>.raw`, `VIFs/vif-<device>.cfg`, a host's name in
+//! `METADATA_<host>`) goes through the same mapping. Every platform's names are input: they
+//! become paths only through it.
 //!
-//! A VM name is any text XAPI accepts; a directory name must not contain `/` or NUL, must
+//! A VM name is any text its platform accepts; a directory name must not contain `/` or NUL, must
 //! not be `.` or `..`, and must fit the file system's 255 bytes with room for the backup
 //! files named after it. The mapping:
 //!
@@ -34,8 +35,8 @@ use sha2::{Digest, Sha256};
 /// systems, leaving room for the file names built from it (`<dir>.xva.zst`, …).
 pub const MAX_DIR_NAME_BYTES: usize = 180;
 
-/// The prefix of the directories of the pool database dumps, `METADATA_<host>`
-/// ([`crate::pool_db`]); no VM's directory name starts with it.
+/// The prefix of the directories NAUbackup's layout reserves for the pool database dumps,
+/// `METADATA_<host>`; no VM's directory name starts with it, and listings skip them.
 pub const POOL_DB_DIR_PREFIX: &str = "METADATA_";
 
 /// The marker between a cut name and its hash.

@@ -3,7 +3,8 @@
 //! A backup is written into `<backup_dir>/<vm dir>/.partial-<stamp>/`. When every file is
 //! written and verified, [`PartialBackup::commit`] syncs the files, writes NAUbackup's
 //! `success` marker and the manifest (each synced), syncs the directory, and renames it to
-//! `<stamp>` in one atomic step, then syncs the parent. A crash at any point leaves either a
+//! `<stamp>` in one atomic step, then syncs the parent (the policy of
+//! [`durable`](super::durable)). A crash at any point leaves either a
 //! `.partial-` directory (incomplete: retention removes it later, nothing reads it as a
 //! backup) or a complete one. Dropped without a commit — any error, Ctrl-C, a panic — the
 //! partial directory is removed.
@@ -18,10 +19,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use retention::layout::{MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKER, PARTIAL_PREFIX, backup_stamp};
 
-use crate::error::{Result, VmBackupError};
-use crate::manifest::Manifest;
+use super::durable::{sync_dir, sync_tree, write_synced};
+use super::error::{Result, StoreError};
+use super::layout::{MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKER, PARTIAL_PREFIX, backup_stamp};
+use super::manifest::Manifest;
 
 /// The permissions of what backups create (the `file_mode` setting): files get the mode,
 /// folders the mode with `x` added where `r` is (`0600` -> `0700`, `0640` -> `0750`).
@@ -109,7 +111,7 @@ impl PartialBackup {
     /// in the same second get `.1`, `.2`, …
     pub fn create(vm_dir: &Path, start: Timestamp, mode: FileMode) -> Result<Self> {
         mode.create_dirs(vm_dir)
-            .map_err(|e| VmBackupError::io(format!("creating `{}`", vm_dir.display()), e))?;
+            .map_err(|e| StoreError::io("creating", vm_dir, e))?;
         for sequence in 0u32.. {
             let stamp = backup_stamp(start, sequence);
             let path = vm_dir.join(format!("{PARTIAL_PREFIX}{stamp}"));
@@ -126,18 +128,11 @@ impl PartialBackup {
                         committed: false,
                     };
                     fs::set_permissions(&backup.path, fs::Permissions::from_mode(mode.dir()))
-                        .map_err(|e| {
-                            VmBackupError::io(format!("creating `{}`", backup.path.display()), e)
-                        })?;
+                        .map_err(|e| StoreError::io("creating", &backup.path, e))?;
                     return Ok(backup);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(VmBackupError::io(
-                        format!("creating `{}`", path.display()),
-                        e,
-                    ));
-                }
+                Err(e) => return Err(StoreError::io("creating", &path, e)),
             }
         }
         unreachable!("the sequence numbers never run out")
@@ -167,21 +162,22 @@ impl PartialBackup {
                 .components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)));
         if !plain {
-            return Err(VmBackupError::Backup(format!(
-                "`{relative}` is not a plain path inside the backup: refused"
-            )));
+            return Err(StoreError::refused(
+                Path::new(relative),
+                "not a plain path inside the backup: refused",
+            ));
         }
         let path = self.path.join(relative);
         if fs::symlink_metadata(&path).is_ok() {
-            return Err(VmBackupError::Backup(format!(
-                "`{}` is written twice (two records of the pool give it the same name): refused",
-                path.display()
-            )));
+            return Err(StoreError::refused(
+                &path,
+                "written twice (two records of the source give it the same name): refused",
+            ));
         }
         if let Some(parent) = path.parent() {
             self.mode
                 .create_dirs(parent)
-                .map_err(|e| VmBackupError::io(format!("creating `{}`", parent.display()), e))?;
+                .map_err(|e| StoreError::io("creating", parent, e))?;
         }
         Ok(path)
     }
@@ -192,12 +188,12 @@ impl PartialBackup {
         self.mode
             .create_new(&path)
             .and_then(|mut file| file.write_all(contents))
-            .map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))?;
+            .map_err(|e| StoreError::io("writing", &path, e))?;
         Ok(path)
     }
 
     /// Makes the backup durable and visible; returns its final path.
-    pub fn commit(mut self, manifest: &Manifest) -> Result<PathBuf> {
+    pub fn commit<X: serde::Serialize>(mut self, manifest: &Manifest<X>) -> Result<PathBuf> {
         sync_tree(&self.path)?;
         // NAUbackup's marker, so that its tools and runbooks see the backup as good.
         self.write_synced(NAUBACKUP_SUCCESS_MARKER, b"")?;
@@ -205,14 +201,7 @@ impl PartialBackup {
         sync_dir(&self.path)?;
         let target = self.vm_dir.join(&self.stamp);
         fs::rename(&self.path, &target).map_err(|e| {
-            VmBackupError::io(
-                format!(
-                    "renaming `{}` to `{}`",
-                    self.path.display(),
-                    target.display()
-                ),
-                e,
-            )
+            StoreError::io(format!("renaming to `{}`", target.display()), &self.path, e)
         })?;
         self.committed = true;
         sync_dir(&self.vm_dir)?;
@@ -220,13 +209,7 @@ impl PartialBackup {
     }
 
     fn write_synced(&self, name: &str, contents: &[u8]) -> Result<()> {
-        let path = self.path.join(name);
-        let write = || -> std::io::Result<()> {
-            let mut file = self.mode.create_new(&path)?;
-            file.write_all(contents)?;
-            file.sync_all()
-        };
-        write().map_err(|e| VmBackupError::io(format!("writing `{}`", path.display()), e))
+        write_synced(&self.path.join(name), self.mode, contents)
     }
 }
 
@@ -241,40 +224,15 @@ impl Drop for PartialBackup {
     }
 }
 
-/// Syncs every file below `dir`, and the directories themselves.
-fn sync_tree(dir: &Path) -> Result<()> {
-    let entries = fs::read_dir(dir)
-        .map_err(|e| VmBackupError::io(format!("listing `{}`", dir.display()), e))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| VmBackupError::io(format!("listing `{}`", dir.display()), e))?;
-        let path = entry.path();
-        if path.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| VmBackupError::io(format!("syncing `{}`", path.display()), e))?;
-        }
-    }
-    sync_dir(dir)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| VmBackupError::io(format!("syncing `{}`", dir.display()), e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{ManifestPool, ManifestVm};
+    use crate::store::{MANIFEST_FORMAT, ManifestSource, ManifestState, ManifestVm};
 
     fn manifest() -> Manifest {
         Manifest {
-            format: retention::layout::MANIFEST_FORMAT.to_owned(),
-            state: crate::manifest::ManifestState::Complete,
+            format: MANIFEST_FORMAT.to_owned(),
+            state: ManifestState::Complete,
             created: "2026-11-22T01:30:05Z".to_owned(),
             finished: "2026-11-22T01:31:05Z".to_owned(),
             parent: None,
@@ -282,17 +240,17 @@ mod tests {
             kind: "vm-export".to_owned(),
             vm: ManifestVm {
                 uuid: "u".into(),
-                name_label: "web".into(),
+                name: "web".into(),
                 directory: "web".into(),
             },
-            pool: ManifestPool {
-                master: "https://xs".into(),
+            source: ManifestSource {
+                endpoint: "https://xs".into(),
                 host: "h".into(),
             },
             tool: "vmbackup".into(),
             files: Vec::new(),
             disks: Vec::new(),
-            sr_copies: Vec::new(),
+            extra: serde_json::Map::new(),
         }
     }
 
@@ -329,5 +287,45 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["2026-11-22T013005Z"]);
+    }
+
+    #[test]
+    fn hostile_file_names_are_refused_and_nothing_escapes() {
+        let root = tempfile::tempdir().unwrap();
+        let vm_dir = root.path().join("vm");
+        let start: Timestamp = "2026-11-22T01:30:05Z".parse().unwrap();
+        let backup = PartialBackup::create(&vm_dir, start, FileMode::default()).unwrap();
+        for bad in [
+            "",
+            "../escape",
+            "/etc/passwd",
+            "a/../../b",
+            "./x",
+            "DISK-xvda/..",
+        ] {
+            let error = backup.write_file(bad, b"x").unwrap_err();
+            assert!(
+                matches!(error, StoreError::Refused { .. }),
+                "{bad}: {error}"
+            );
+        }
+        backup.write_file("VIFs/vif-0.cfg", b"one").unwrap();
+        let twice = backup.write_file("VIFs/vif-0.cfg", b"two").unwrap_err();
+        assert!(twice.to_string().contains("written twice"), "{twice}");
+        assert_eq!(
+            fs::read(backup.path().join("VIFs/vif-0.cfg")).unwrap(),
+            b"one"
+        );
+        // A name made safe by the mapping stays one path component.
+        let name = crate::store::dir_name("../../etc");
+        backup.write_file(&name, b"x").unwrap();
+        assert!(backup.path().join(&name).is_file());
+        let entries: Vec<_> = fs::read_dir(root.path()).unwrap().collect();
+        assert_eq!(entries.len(), 1, "only the VM directory");
+        let mode = fs::metadata(backup.path().join("VIFs"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }

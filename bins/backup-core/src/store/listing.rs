@@ -4,12 +4,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use retention::{Layout, scan_vm_dir};
+use retention::BackupState;
 use serde::Serialize;
 
-use crate::error::{Result, VmBackupError};
-use crate::manifest::Manifest;
-use crate::names::{self, POOL_DB_DIR_PREFIX};
+use super::error::{Result, StoreError};
+use super::layout::{Layout, MANIFEST_FILE, parse_stamp};
+use super::manifest::Manifest;
+use super::names::{POOL_DB_DIR_PREFIX, vm_name_of_dir};
+use super::scan::scan_vm_dir;
 
 /// One VM's backups.
 #[derive(Debug, Clone, Serialize)]
@@ -29,11 +31,10 @@ pub struct ListedBackup {
     pub id: String,
     /// When it was taken (RFC 3339).
     pub time: String,
-    /// `complete`, `incomplete`, `protected`, or `damaged` (its manifest is missing or
-    /// cannot be read: see `problem`).
-    pub state: String,
-    /// `ours` or `naubackup`.
-    pub layout: String,
+    /// Complete, incomplete, protected or damaged.
+    pub state: ListedState,
+    /// `ours` or `naubackup` ([`Layout::label`]).
+    pub layout: &'static str,
     /// The kind of backup, from the manifest.
     pub kind: Option<String>,
     /// Bytes used.
@@ -43,11 +44,52 @@ pub struct ListedBackup {
     pub problem: Option<String>,
 }
 
+/// The state of a listed backup: retention's, or damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListedState {
+    /// Finished and usable.
+    Complete,
+    /// Being written, interrupted, or without its success marker.
+    Incomplete,
+    /// Pinned: never removed.
+    Protected,
+    /// Its manifest is missing or cannot be read (see [`ListedBackup::problem`]).
+    Damaged,
+}
+
+impl ListedState {
+    /// `complete`, `incomplete`, `protected` or `damaged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListedState::Complete => "complete",
+            ListedState::Incomplete => "incomplete",
+            ListedState::Protected => "protected",
+            ListedState::Damaged => "damaged",
+        }
+    }
+}
+
+impl std::fmt::Display for ListedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl From<BackupState> for ListedState {
+    fn from(state: BackupState) -> Self {
+        match state {
+            BackupState::Complete => ListedState::Complete,
+            BackupState::Incomplete => ListedState::Incomplete,
+            BackupState::Protected => ListedState::Protected,
+        }
+    }
+}
+
 /// Lists every VM directory of `backup_dir` (the pool database's `METADATA_*` excepted,
 /// see [`POOL_DB_DIR_PREFIX`]).
 pub fn list_backups(backup_dir: &Path) -> Result<Vec<VmBackups>> {
-    let entries = fs::read_dir(backup_dir)
-        .map_err(|e| VmBackupError::io(format!("listing `{}`", backup_dir.display()), e))?;
+    let entries = fs::read_dir(backup_dir).map_err(|e| StoreError::io("listing", backup_dir, e))?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -67,25 +109,21 @@ pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut vm = names::vm_name_of_dir(&dir_name).unwrap_or_else(|| dir_name.clone());
+    let mut vm = vm_name_of_dir(&dir_name).unwrap_or_else(|| dir_name.clone());
     let mut backups = Vec::new();
-    for (layout, label) in [
-        (Layout::Own, "ours"),
-        (Layout::naubackup_local(), "naubackup"),
-    ] {
-        let scan = scan_vm_dir(dir, &layout).map_err(|source| {
-            VmBackupError::retention(format!("scanning `{}`", dir.display()), source)
-        })?;
+    for layout in [Layout::Own, Layout::naubackup_local()] {
+        let label = layout.label();
+        let scan = scan_vm_dir(dir, &layout)?;
         for backup in scan.backups {
             let path = dir.join(&backup.id);
             let manifest = Manifest::read(&path).ok();
             if let Some(manifest) = &manifest {
-                vm.clone_from(&manifest.vm.name_label);
+                vm.clone_from(&manifest.vm.name);
             }
             backups.push(ListedBackup {
                 time: backup.time.to_string(),
-                state: backup.state.as_str().to_owned(),
-                layout: label.to_owned(),
+                state: backup.state.into(),
+                layout: label,
                 kind: manifest.map(|m| m.kind),
                 bytes: du(&path),
                 id: backup.id,
@@ -95,8 +133,8 @@ pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
         for damaged in scan.damaged {
             backups.push(ListedBackup {
                 time: damaged.time.to_string(),
-                state: "damaged".to_owned(),
-                layout: label.to_owned(),
+                state: ListedState::Damaged,
+                layout: label,
                 kind: None,
                 bytes: du(&damaged.path),
                 id: damaged.id,
@@ -120,13 +158,12 @@ pub fn backups_under(root: &Path) -> Result<Vec<PathBuf>> {
     let is_backup_name = |path: &Path| {
         path.file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| retention::layout::parse_stamp(n).is_some())
+            .is_some_and(|n| parse_stamp(n).is_some())
     };
-    if is_backup_name(root) || root.join(retention::layout::MANIFEST_FILE).is_file() {
+    if is_backup_name(root) || root.join(MANIFEST_FILE).is_file() {
         return Ok(vec![root.to_path_buf()]);
     }
-    let entries = fs::read_dir(root)
-        .map_err(|e| VmBackupError::io(format!("listing `{}`", root.display()), e))?;
+    let entries = fs::read_dir(root).map_err(|e| StoreError::io("listing", root, e))?;
     let is_vm_dir = entries
         .filter_map(std::result::Result::ok)
         .any(|e| e.path().is_dir() && is_backup_name(&e.path()));
@@ -140,7 +177,7 @@ pub fn backups_under(root: &Path) -> Result<Vec<PathBuf>> {
         .flat_map(|vm| {
             vm.backups
                 .iter()
-                .filter(|b| b.layout == "ours" && b.state != "incomplete")
+                .filter(|b| b.layout == Layout::Own.label() && b.state != ListedState::Incomplete)
                 .map(|b| vm.dir.join(&b.id))
         })
         .collect())

@@ -8,16 +8,50 @@
 //!
 //! NAUbackup's layout: `<backup_dir>/<vm>/backup-YYYY-MM-DD-(HH:MM:SS)` in the backup host's
 //! local time, complete when it holds one of [`NAUBACKUP_SUCCESS_MARKERS`].
+//!
+//! Another platform's layout (oVirtSimpleBackup's `<VM>/<uuid>/<label><stamp>/`, say) is
+//! one more [`Layout`] variant with its name parser here and its reader in `scan`.
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
-use jiff::tz::Offset;
+use jiff::tz::{Offset, TimeZone};
 
-/// The manifest of a backup in our layout: a JSON object with at least `format`
-/// ([`MANIFEST_FORMAT`]), `state` (`"complete"` once finished), `created` (RFC 3339 with
-/// offset), `parent` (`null` or the stamp of the backup this one depends on) and `tags`.
+/// Which naming scheme a per-VM backup directory follows (see the module docs).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Layout {
+    /// Ours: UTC stamps, `manifest.json`, `.partial-<stamp>` while being written.
+    Own,
+    /// NAUbackup's `backup-YYYY-MM-DD-(HH:MM:SS)` with success markers. The names carry
+    /// no offset: they are read as local times of `time_zone` (a time that occurs twice
+    /// when clocks go back is taken as the earlier one; one skipped when clocks go forward
+    /// is moved forward by the gap).
+    NauBackup {
+        /// The time zone of the host that wrote the backups.
+        time_zone: TimeZone,
+    },
+}
+
+impl Layout {
+    /// NAUbackup's layout in this system's time zone.
+    pub fn naubackup_local() -> Self {
+        Layout::NauBackup {
+            time_zone: TimeZone::system(),
+        }
+    }
+
+    /// A short name for listings: `ours` or `naubackup`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Layout::Own => "ours",
+            Layout::NauBackup { .. } => "naubackup",
+        }
+    }
+}
+
+/// The manifest of a backup in our layout ([`crate::store::Manifest`]).
 pub const MANIFEST_FILE: &str = "manifest.json";
-/// The `format` value of the manifests this crate reads.
+/// The `format` value of the manifests this version reads and writes.
 pub const MANIFEST_FORMAT: &str = "vmtoolkit-backup/1";
 /// A file of this name inside a backup directory protects it from removal (both layouts).
 pub const PROTECTED_MARKER: &str = "protected";
@@ -77,7 +111,7 @@ pub fn parse_stamp(name: &str) -> Option<Timestamp> {
 }
 
 /// The local time a NAUbackup directory name gives, if `name` is one.
-pub(crate) fn parse_naubackup_name(name: &str) -> Option<DateTime> {
+pub fn parse_naubackup_name(name: &str) -> Option<DateTime> {
     let rest = name.strip_prefix("backup-")?;
     let b = rest.as_bytes();
     if b.len() != 21

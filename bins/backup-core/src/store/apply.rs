@@ -5,10 +5,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Result, RetentionError};
-use crate::layout::DELETING_PREFIX;
-use crate::plan::Plan;
-use crate::scan::ScannedDir;
+use retention::Plan;
+
+use super::durable::sync_dir;
+use super::error::{Result, StoreError};
+use super::layout::DELETING_PREFIX;
+use super::scan::ScannedDir;
 
 /// What [`apply`] did, or would do in a dry run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +27,7 @@ pub struct ApplyReport {
 ///
 /// Every backup to remove must be one the scan found; otherwise nothing is done. A plan
 /// that would leave no complete backup where the scan found some is refused too (plans
-/// made by [`plan`](crate::plan) never do that).
+/// made by [`retention::plan`] never do that).
 ///
 /// Order, so that a crash at any point leaves only complete backups, removed backups, and
 /// `.deleting-*` leftovers that the next apply finishes: first the leftovers; then, oldest
@@ -33,7 +35,7 @@ pub struct ApplyReport {
 /// rename is flushed to disk, and the renamed directory is deleted. Stops at the first
 /// failure; running apply again on a fresh scan resumes.
 pub fn apply(scan: &ScannedDir, plan: &Plan, dry_run: bool) -> Result<ApplyReport> {
-    let mismatch = |problem: String| RetentionError::PlanMismatch {
+    let mismatch = |problem: String| StoreError::PlanMismatch {
         dir: scan.dir.clone(),
         problem,
     };
@@ -78,10 +80,8 @@ pub fn apply(scan: &ScannedDir, plan: &Plan, dry_run: bool) -> Result<ApplyRepor
             .to_string_lossy();
         let parked = scan.dir.join(format!("{DELETING_PREFIX}{name}"));
         tracing::info!(path = %path.display(), "removing backup");
-        fs::rename(path, &parked).map_err(|e| {
-            let action = format!("renaming `{}` to `{}`", path.display(), parked.display());
-            RetentionError::io(action, e)
-        })?;
+        fs::rename(path, &parked)
+            .map_err(|e| StoreError::io(format!("renaming to `{}`", parked.display()), path, e))?;
         sync_dir(&scan.dir)?;
         remove_tree(&parked)?;
     }
@@ -91,17 +91,7 @@ pub fn apply(scan: &ScannedDir, plan: &Plan, dry_run: bool) -> Result<ApplyRepor
 /// Deletes a directory tree; one that is already gone is fine.
 fn remove_tree(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(RetentionError::io(
-            format!("deleting `{}`", path.display()),
-            e,
-        )),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::io("deleting", path, e)),
         _ => Ok(()),
     }
-}
-
-/// Flushes a directory's entries (a rename in it) to disk.
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| RetentionError::io(format!("flushing `{}` to disk", dir.display()), e))
 }

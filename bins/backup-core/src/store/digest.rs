@@ -7,14 +7,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::config::ManifestDigest;
-use crate::error::{Result, VmBackupError};
+use super::error::{Result, StoreError};
+use super::words::{DigestKind, Recorded};
 
 /// A file's digest: its kind, value (lower-case hex) and length.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDigest {
-    /// `xxh64` or `sha256`.
-    pub kind: String,
+    /// `xxh64` or `sha256` (another is kept as read, and fails `verify`).
+    pub kind: Recorded<DigestKind>,
     /// Lower-case hex.
     pub value: String,
     /// Bytes digested.
@@ -27,10 +27,10 @@ enum Hasher {
 }
 
 impl Hasher {
-    fn new(kind: ManifestDigest) -> Self {
+    fn new(kind: DigestKind) -> Self {
         match kind {
-            ManifestDigest::Xxh64 => Hasher::Xxh64(Box::new(xxhash_rust::xxh64::Xxh64::new(0))),
-            ManifestDigest::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            DigestKind::Xxh64 => Hasher::Xxh64(Box::new(xxhash_rust::xxh64::Xxh64::new(0))),
+            DigestKind::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
         }
     }
 
@@ -43,11 +43,11 @@ impl Hasher {
 
     fn finish(self, bytes: u64) -> FileDigest {
         let (kind, value) = match self {
-            Hasher::Xxh64(h) => ("xxh64", format!("{:016x}", h.digest())),
-            Hasher::Sha256(h) => ("sha256", hex(&h.finalize())),
+            Hasher::Xxh64(h) => (DigestKind::Xxh64, format!("{:016x}", h.digest())),
+            Hasher::Sha256(h) => (DigestKind::Sha256, hex(&h.finalize())),
         };
         FileDigest {
-            kind: kind.to_owned(),
+            kind: Recorded::Known(kind),
             value,
             bytes,
         }
@@ -61,7 +61,7 @@ struct Running {
 }
 
 impl Running {
-    fn new(kind: ManifestDigest) -> Self {
+    fn new(kind: DigestKind) -> Self {
         Running {
             hasher: Hasher::new(kind),
             bytes: 0,
@@ -96,7 +96,7 @@ pub struct DigestWriter<W> {
 
 impl<W: Write> DigestWriter<W> {
     /// Digests everything written to `inner` with `kind`.
-    pub fn new(inner: W, kind: ManifestDigest) -> Self {
+    pub fn new(inner: W, kind: DigestKind) -> Self {
         DigestWriter {
             inner,
             running: Running::new(kind),
@@ -121,17 +121,8 @@ impl<W: Write> Write for DigestWriter<W> {
     }
 }
 
-/// The digest kind a manifest names (`xxh64` or `sha256`).
-pub fn kind_named(name: &str) -> Option<ManifestDigest> {
-    match name {
-        "xxh64" => Some(ManifestDigest::Xxh64),
-        "sha256" => Some(ManifestDigest::Sha256),
-        _ => None,
-    }
-}
-
 /// The digest of bytes in memory.
-pub fn digest_bytes(kind: ManifestDigest, bytes: &[u8]) -> FileDigest {
+pub fn digest_bytes(kind: DigestKind, bytes: &[u8]) -> FileDigest {
     let mut running = Running::new(kind);
     running.update(bytes);
     running.finish()
@@ -145,7 +136,7 @@ pub struct DigestReader<R> {
 
 impl<R: Read> DigestReader<R> {
     /// Digests everything read from `inner` with `kind`.
-    pub fn new(inner: R, kind: ManifestDigest) -> Self {
+    pub fn new(inner: R, kind: DigestKind) -> Self {
         DigestReader {
             inner,
             running: Running::new(kind),
@@ -171,10 +162,10 @@ impl<R: Read> Read for DigestReader<R> {
 /// early), the digest of kind `kind` covers all of them.
 pub fn read_digested(
     path: &Path,
-    kind: ManifestDigest,
+    kind: DigestKind,
     inspect: impl FnOnce(&mut (dyn Read + Send)) -> Result<()>,
 ) -> Result<FileDigest> {
-    let read_error = |e| VmBackupError::io(format!("reading `{}`", path.display()), e);
+    let read_error = |e| StoreError::io("reading", path, e);
     let file = File::open(path).map_err(read_error)?;
     let mut reader = DigestReader::new(io::BufReader::with_capacity(1 << 20, file), kind);
     inspect(&mut reader)?;
@@ -190,9 +181,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         for (kind, known) in [
-            (ManifestDigest::Xxh64, "44bc2cf5ad770999"),
+            (DigestKind::Xxh64, "44bc2cf5ad770999"),
             (
-                ManifestDigest::Sha256,
+                DigestKind::Sha256,
                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             ),
         ] {
@@ -201,12 +192,12 @@ mod tests {
             let (_, written) = writer.finish();
             assert_eq!(written.value, known);
             assert_eq!(written.bytes, 3);
-            assert_eq!(kind_named(&written.kind), Some(kind));
+            assert_eq!(written.kind.known(), Ok(kind));
             let mut first = [0u8; 1];
             let read = read_digested(&path, kind, |bytes| {
                 bytes
                     .read_exact(&mut first)
-                    .map_err(|e| VmBackupError::io("test", e))
+                    .map_err(|e| StoreError::io("test", &path, e))
             })
             .unwrap();
             assert_eq!(first, *b"a", "the inspector sees the bytes first");

@@ -1,43 +1,20 @@
-//! Reading a per-VM backup directory into [`Backup`]s, without touching anything.
+//! Reading a per-VM backup directory into retention's [`Backup`]s, without touching
+//! anything.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
-use serde::Deserialize;
+use retention::{Backup, BackupState, BackupTime};
 
-use crate::backup::{Backup, BackupState};
-use crate::error::{Result, RetentionError};
-use crate::layout::{
-    DELETING_PREFIX, MANIFEST_FILE, MANIFEST_FORMAT, NAUBACKUP_SUCCESS_MARKERS, PARTIAL_PREFIX,
+use super::error::{Result, StoreError};
+use super::layout::{
+    DELETING_PREFIX, Layout, MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKERS, PARTIAL_PREFIX,
     PROTECTED_MARKER, parse_naubackup_name, parse_stamp,
 };
-use crate::time::BackupTime;
-
-/// Which naming scheme a backup directory follows (see [`crate::layout`]).
-#[derive(Clone, Debug)]
-pub enum Layout {
-    /// Ours: UTC stamps, `manifest.json`, `.partial-<stamp>` while being written.
-    Own,
-    /// NAUbackup's `backup-YYYY-MM-DD-(HH:MM:SS)` with success markers. The names carry
-    /// no offset: they are read as local times of `time_zone` (a time that occurs twice
-    /// when clocks go back is taken as the earlier one; one skipped when clocks go forward
-    /// is moved forward by the gap).
-    NauBackup {
-        /// The time zone of the host that wrote the backups.
-        time_zone: TimeZone,
-    },
-}
-
-impl Layout {
-    /// NAUbackup's layout in this system's time zone.
-    pub fn naubackup_local() -> Self {
-        Layout::NauBackup {
-            time_zone: TimeZone::system(),
-        }
-    }
-}
+use super::manifest::{Extra, Manifest, ManifestProblem};
+use super::words::ManifestState;
 
 /// What a scan found in one VM's backup directory.
 #[derive(Clone, Debug)]
@@ -54,7 +31,7 @@ pub struct ScannedDir {
     /// may still need, or must look at), and never touched: a missing manifest alone never
     /// makes a backup incomplete.
     pub damaged: Vec<Damaged>,
-    /// `.deleting-*` directories left by an interrupted [`apply`](crate::apply), which the
+    /// `.deleting-*` directories left by an interrupted [`apply`](super::apply), which the
     /// next apply removes first.
     pub leftovers: Vec<PathBuf>,
 }
@@ -85,7 +62,7 @@ pub struct Ignored {
 /// never follows symbolic links and never modifies anything.
 ///
 /// Our layout: `<stamp>` directories are complete when their manifest says so (format
-/// [`MANIFEST_FORMAT`], `state` `"complete"`), incomplete when it has another state;
+/// [`MANIFEST_FORMAT`](super::MANIFEST_FORMAT), `state` `"complete"`), incomplete when it has another state;
 /// `.partial-<stamp>` directories are incomplete. The time is the manifest's `created`
 /// when present, else the stamp. A `<stamp>` directory whose manifest is missing, cannot
 /// be read or parsed, or has another format is [damaged](ScannedDir::damaged) (reported,
@@ -101,15 +78,13 @@ pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
         damaged: Vec::new(),
         leftovers: Vec::new(),
     };
-    let entries = fs::read_dir(dir)
-        .map_err(|e| RetentionError::io(format!("listing `{}`", dir.display()), e))?;
+    let entries = fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| RetentionError::io(format!("listing `{}`", dir.display()), e))?;
+        let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
         let path = entry.path();
         let is_dir = entry
             .file_type()
-            .map_err(|e| RetentionError::io(format!("inspecting `{}`", path.display()), e))?
+            .map_err(|e| StoreError::io("inspecting", &path, e))?
             .is_dir();
         let ignore = |scan: &mut ScannedDir, why: &str| {
             tracing::debug!(path = %path.display(), why, "ignored");
@@ -155,19 +130,6 @@ pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
     Ok(scan)
 }
 
-/// The manifest keys this crate reads; others are ignored.
-#[derive(Deserialize)]
-struct Manifest {
-    format: String,
-    state: String,
-    #[serde(default)]
-    created: Option<String>,
-    #[serde(default)]
-    parent: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
 /// Why an entry is not taken as a backup.
 enum NotABackup {
     /// A backup directory that cannot be read as one (see [`ScannedDir::damaged`]).
@@ -199,32 +161,29 @@ fn read_own(path: &Path, name: &str) -> Result<Result<Backup, NotABackup>> {
     let damaged = |why: String| Ok(Err(NotABackup::Damaged { time, why }));
     let manifest_path = path.join(MANIFEST_FILE);
     let manifest = match fs::read(&manifest_path) {
-        Ok(bytes) => Some(serde_json::from_slice::<Manifest>(&bytes)),
+        Ok(bytes) => Some(Manifest::<Extra>::parse(&bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) if !partial => return damaged(format!("{MANIFEST_FILE} cannot be read: {e}")),
-        Err(e) => {
-            let action = format!("reading `{}`", manifest_path.display());
-            return Err(RetentionError::io(action, e));
-        }
+        Err(e) => return Err(StoreError::io("reading", &manifest_path, e)),
     };
     let mut backup = Backup::new(name, time, BackupState::Incomplete);
     match manifest {
         // A backup being written may have no manifest, or half of one.
         None | Some(Err(_)) if partial => {}
         None => return damaged(format!("{MANIFEST_FILE} is missing")),
-        Some(Err(e)) => return damaged(format!("{MANIFEST_FILE} is not valid: {e}")),
-        Some(Ok(m)) if m.format != MANIFEST_FORMAT && !partial => {
-            return damaged(format!("{MANIFEST_FILE} has unknown format `{}`", m.format));
+        Some(Err(ManifestProblem::UnknownFormat(format))) => {
+            return damaged(format!("{MANIFEST_FILE} has unknown format `{format}`"));
+        }
+        Some(Err(ManifestProblem::NotValid(e))) => {
+            return damaged(format!("{MANIFEST_FILE} is not valid: {e}"));
         }
         Some(Ok(m)) => {
-            if let Some(created) = &m.created {
-                match created.parse::<BackupTime>() {
-                    Ok(time) => backup.time = time,
-                    Err(e) if !partial => return damaged(format!("{MANIFEST_FILE}: {e}")),
-                    Err(_) => {}
-                }
+            match m.created.parse::<BackupTime>() {
+                Ok(time) => backup.time = time,
+                Err(e) if !partial => return damaged(format!("{MANIFEST_FILE}: {e}")),
+                Err(_) => {}
             }
-            if m.state == "complete" && !partial {
+            if m.state == ManifestState::Complete && !partial {
                 backup.state = BackupState::Complete;
             }
             backup.parent = m.parent;
@@ -272,9 +231,6 @@ fn exists(path: &Path) -> Result<bool> {
     match fs::symlink_metadata(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(RetentionError::io(
-            format!("inspecting `{}`", path.display()),
-            e,
-        )),
+        Err(e) => Err(StoreError::io("inspecting", path, e)),
     }
 }
