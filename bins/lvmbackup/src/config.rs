@@ -10,7 +10,7 @@ pub mod xenbackup;
 use std::path::PathBuf;
 
 pub use backup_manager::BackupManagerConf;
-pub use settings::{Compression, Settings};
+pub use settings::{Compression, MailConf, Settings};
 pub use volumes::{SkippedLine, VolumeEntry, VolumeList};
 pub use xenbackup::{BackupDevice, IoNice, XenbackupConf};
 

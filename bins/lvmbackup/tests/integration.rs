@@ -5,5 +5,7 @@
 mod archives;
 #[path = "integration/cli.rs"]
 mod cli;
+#[path = "integration/mail.rs"]
+mod mail;
 #[path = "integration/support.rs"]
 mod support;

@@ -5,8 +5,9 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use backup_core::batch::{Cancel, SystemClock};
+use backup_core::mail::{Mailer, SmtpAuth};
 use clap::Args;
-use cli_common::Outcome;
+use cli_common::{Outcome, UsageError};
 use lvm_snap::Lvm;
 use lvmbackup::archive::GnuTar;
 use lvmbackup::config::Config;
@@ -27,6 +28,7 @@ pub fn run(config: &Config, args: &RunArgs, json: bool) -> anyhow::Result<Outcom
         signal_hook::flag::register(signal, cancel.flag())
             .context("installing a signal handler")?;
     }
+    let mailer = mailer(config)?;
     let lvm = Lvm::system()?;
     let report = run_volumes(
         config,
@@ -40,6 +42,19 @@ pub fn run(config: &Config, args: &RunArgs, json: bool) -> anyhow::Result<Outcom
         },
     )?;
     let text = render(&report);
+    let host = nix::unistd::gethostname()
+        .map_or_else(|_| "?".into(), |h| h.to_string_lossy().into_owned());
+    let status = if report.any_failed() {
+        "FAILED"
+    } else {
+        "success"
+    };
+    let subject = format!("LVM backup on {host}: {status}");
+    if let Some(mailer) = &mailer
+        && let Err(error) = mailer.send(&subject, &text)
+    {
+        tracing::error!(error = %error, "could not send the report by e-mail");
+    }
     if let Some(log) = &config.xenbackup.log_file {
         let mut mail = String::new();
         if let Some(from) = &config.xenbackup.email_from {
@@ -73,6 +88,54 @@ pub fn run(config: &Config, args: &RunArgs, json: bool) -> anyhow::Result<Outcom
     } else {
         Outcome::Success
     })
+}
+
+/// The mailer of the settings' `[mail]`, from `EMAIL_FROM` to `EMAIL_TO` (addresses
+/// separated by spaces or commas, as sendmail takes them); checked before the run.
+fn mailer(config: &Config) -> anyhow::Result<Option<Mailer>> {
+    let Some(mail) = &config.settings.mail else {
+        return Ok(None);
+    };
+    let usage =
+        |problem: String| UsageError(format!("{}: {problem}", config.xenbackup.path.display()));
+    let from = config
+        .xenbackup
+        .email_from
+        .as_deref()
+        .ok_or_else(|| usage("[mail] is set but EMAIL_FROM is not".into()))?;
+    let to = config
+        .xenbackup
+        .email_to
+        .as_deref()
+        .ok_or_else(|| usage("[mail] is set but EMAIL_TO is not".into()))?;
+    let password = match &mail.password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the SMTP password from {}", path.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+        ),
+        None => None,
+    };
+    Ok(Some(Mailer {
+        from: from
+            .parse()
+            .map_err(|e| usage(format!("EMAIL_FROM={from:?}: {e}")))?,
+        to: to
+            .split([' ', ','])
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse().map_err(|e| usage(format!("EMAIL_TO {a:?}: {e}"))))
+            .collect::<Result<_, _>>()?,
+        server: mail.server.clone(),
+        port: mail.port,
+        starttls: mail.starttls,
+        ca_file: mail.ca_file.clone(),
+        auth: mail
+            .user
+            .clone()
+            .zip(password)
+            .map(|(user, password)| SmtpAuth::new(user, password)),
+    }))
 }
 
 /// The report as text: one line per volume, then the skipped lines and the summary.

@@ -17,6 +17,16 @@
 //! keep_weekly = 4
 //! keep_monthly = 6
 //! # max_age_days replaces BM_ARCHIVE_TTL when set
+//!
+//! # the report by e-mail over SMTP (instead of xenbackup's sendmail), from EMAIL_FROM to
+//! # EMAIL_TO of xenbackup.conf
+//! [mail]
+//! server = "mail.example.org"
+//! port = 587            # the default
+//! starttls = true       # the default
+//! # ca_file = "/etc/ssl/my-ca.pem"
+//! user = "backup"
+//! password_file = "/etc/lvmbackup.smtp-password"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -71,6 +81,40 @@ pub struct Settings {
     /// Calendar retention rules added to the TTL.
     #[serde(default)]
     pub retention: retention::Policy,
+    /// The e-mail report.
+    #[serde(default)]
+    pub mail: Option<MailConf>,
+}
+
+/// `[mail]`: the SMTP server the report goes through.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConf {
+    /// Host name (also the name its certificate must carry).
+    pub server: String,
+    /// Port.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Require STARTTLS.
+    #[serde(default = "default_true")]
+    pub starttls: bool,
+    /// Trust only this PEM file's certificates.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// SMTP AUTH user.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The file holding the password (never the password itself).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_xenbackup_conf() -> PathBuf {
@@ -105,6 +149,15 @@ impl Settings {
         }
         if !(1..=9).contains(&settings.gzip_level) {
             return Err(ConfigError::at(path, 0, "gzip_level must be 1-9"));
+        }
+        if let Some(mail) = &settings.mail
+            && mail.user.is_some() != mail.password_file.is_some()
+        {
+            return Err(ConfigError::at(
+                path,
+                0,
+                "[mail] needs user and password_file together",
+            ));
         }
         Ok(settings)
     }
