@@ -113,6 +113,8 @@ pub struct GuestRun<'a> {
     pub binary: &'a Path,
     /// Its arguments (plain words: they go through the guest's shell unquoted).
     pub args: &'a [&'a str],
+    /// More files (static binaries the test binary runs), each becoming `/<file name>`.
+    pub extra: &'a [&'a Path],
     /// Sizes of sparse virtio disks in MiB: `/dev/vda`, `/dev/vdb`, …
     pub disks_mib: &'a [u64],
     /// How long the whole boot may take.
@@ -274,8 +276,13 @@ fn initrd(image: &GuestImage, run: &GuestRun<'_>, work: &Path) -> Result<PathBuf
         .ok_or_else(|| format!("binary {} has no plain file name", run.binary.display()))?;
     let overlay = work.join("overlay");
     fs::create_dir(&overlay).map_err(|e| format!("{}: {e}", overlay.display()))?;
-    fs::copy(run.binary, overlay.join(name))
-        .map_err(|e| format!("copying {}: {e}", run.binary.display()))?;
+    for file in std::iter::once(&run.binary).chain(run.extra) {
+        let file_name = file
+            .file_name()
+            .ok_or_else(|| format!("{} has no file name", file.display()))?;
+        fs::copy(file, overlay.join(file_name))
+            .map_err(|e| format!("copying {}: {e}", file.display()))?;
+    }
     let script = format!("#!/bin/sh\nexec /{name} {}\n", run.args.join(" "));
     write_executable(&overlay.join("run-test"), &script)?;
     let initrd = work.join("initrd");

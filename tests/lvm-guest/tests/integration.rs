@@ -1,6 +1,8 @@
-//! Real LVM: boots the QEMU guest once per scenario group with the static
-//! `lvm-snap-scenarios` binary and asserts on what it reports.
+//! Real LVM: boots the QEMU guest once per scenario group with a static scenario binary
+//! (`lvm-snap-scenarios`, or `lvmbackup-scenarios` with the static `lvmbackup`) and asserts
+//! on what it reports.
 
 mod integration {
     mod lvm_snap_guest;
+    mod lvmbackup_guest;
 }

@@ -21,6 +21,7 @@ fn run_group(group: &str, disks_mib: &[u64], expected: &[&str]) -> Reported {
         &GuestRun {
             binary: &binary,
             args: &[group],
+            extra: &[],
             disks_mib,
             timeout: Duration::from_secs(420),
         },
