@@ -108,6 +108,9 @@ pub enum Step {
         argv: Vec<Arg>,
         /// Files the command rewrites, kept beside themselves first so undo can restore them.
         rewrites: Vec<String>,
+        /// It reads and writes nothing the other steps touch (grub-install: the boot code and
+        /// grub's modules, not grub.cfg nor the initramfs), so apply runs it beside them.
+        concurrent: bool,
         /// Why.
         reason: String,
     },

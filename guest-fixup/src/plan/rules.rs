@@ -319,6 +319,7 @@ pub fn boot_steps(
             Some(tool) => steps.push(Step::Chroot {
                 argv: vec![text(tool), text("-o"), text(&grub2.config)],
                 rewrites: vec![grub2.config.clone()],
+                concurrent: false,
                 reason: "regenerate grub.cfg with the guest's own grub-mkconfig from the edited settings".into(),
             }),
             None => warnings.push(format!("{} is edited in place: the guest has no grub-mkconfig", grub2.config)),
@@ -333,6 +334,7 @@ pub fn boot_steps(
             (Some(_), Some(tool)) => steps.push(Step::Chroot {
                 argv: vec![text(tool), text("--target=i386-pc"), Arg::Disk(0)],
                 rewrites: Vec::new(),
+                concurrent: true,
                 reason: "the disk has no boot code (pygrub booted it on Xen); KVM's BIOS boots from the disk".into(),
             }),
             _ => warnings.push(
