@@ -20,7 +20,7 @@ pub struct FixGuestArgs {
     /// Fix the Linux guest for this target before packaging: `xenserver-pv` (xva.py's case:
     /// partition-named disks such as `sda1` become whole disks `xvda`, `xvdb` in fstab and
     /// grub), or any guest-fixup conversion (`xen-pv->kvm-virtio`, `sda1=xvda,sda2=xvdb`).
-    /// The disks are copied first; the sources are never modified.
+    /// The disks are copied first (a VHD as a raw image); the sources are never modified.
     #[arg(long, value_name = "TARGET")]
     pub fix_guest: Option<String>,
     /// With --fix-guest: write `UUID=` instead of new device names where the volume has one.
