@@ -5,7 +5,8 @@
 //! rewrote (initramfs images, grub.cfg). A recreated swap signature is not undone: it replaced
 //! nothing. Each apply is a generation N (a guest moved to KVM and later back to Xen has two);
 //! its originals are `PATH.guest-fixup-orig` for the first and `PATH.guest-fixup-orig.N` after,
-//! and undo reverses the newest. A plan made before the files changed is refused.
+//! and undo reverses the newest. A plan made before the files changed is refused. Steps run
+//! in order, except those marked concurrent (grub-install), which run beside the others.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -127,13 +128,70 @@ pub fn apply(fs: &dyn GuestFs, plan: &Plan, cx: &ApplyContext<'_>) -> Result<App
         }
         tracing::info!(path = %edit.path, "edited");
     }
-    for step in &plan.steps {
-        let line = crate::render::describe(step).1;
-        run_step(fs, step, cx, &mut journal)?;
-        journal.ran.push(line);
-        write_journal(fs, &journal)?;
-    }
+    run_steps(fs, plan, cx, &mut journal)?;
     Ok(journal)
+}
+
+/// Runs the steps in order, except the concurrent ones, which run in threads of their own
+/// from the start (their backups journaled first); the first error is returned once every
+/// step that started has ended.
+fn run_steps(
+    fs: &dyn GuestFs,
+    plan: &Plan,
+    cx: &ApplyContext<'_>,
+    journal: &mut Applied,
+) -> Result<()> {
+    let concurrent = |s: &&Step| {
+        matches!(
+            s,
+            Step::Chroot {
+                concurrent: true,
+                ..
+            }
+        )
+    };
+    std::thread::scope(|scope| {
+        let mut background = Vec::new();
+        for step in plan.steps.iter().filter(concurrent) {
+            let Step::Chroot { argv, rewrites, .. } = step else {
+                continue;
+            };
+            let words = prepare_chroot(fs, argv, rewrites, cx, journal)?;
+            let runner = cx.guest;
+            let span = tracing::Span::current();
+            let handle = scope.spawn(move || span.in_scope(|| runner.run(&words)));
+            background.push((step, handle));
+        }
+        let mut first_error = None;
+        for step in plan.steps.iter().filter(|s| !concurrent(s)) {
+            let line = crate::render::describe(step).1;
+            if let Err(e) = run_step(fs, step, cx, journal) {
+                first_error = Some(e);
+                break;
+            }
+            journal.ran.push(line);
+            write_journal(fs, journal)?;
+        }
+        for (step, handle) in background {
+            let ran = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let finished = ran.and_then(|_| match step {
+                Step::Chroot { rewrites, .. } => finish_chroot(fs, rewrites, cx),
+                _ => Ok(()),
+            });
+            match finished {
+                Ok(()) => {
+                    journal.ran.push(crate::render::describe(step).1);
+                    write_journal(fs, journal)?;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
 }
 
 fn run_step(
@@ -175,42 +233,61 @@ fn run_step(
                 .run(&mkswap_argv(uuid.as_deref(), None, &host.to_string_lossy()))?;
         }
         Step::Chroot { argv, rewrites, .. } => {
-            for path in rewrites {
-                let already = journal.changes.iter().any(|c| matches!(c, Change::Edited { path: p } | Change::Created { path: p } if p == path));
-                if already {
-                    continue;
-                }
-                if fs.exists(path)? {
-                    record(fs, journal, Change::Edited { path: path.clone() })?;
-                    fs.copy(path, &original(path, journal.generation))?;
-                } else {
-                    record(fs, journal, Change::Created { path: path.clone() })?;
-                }
-            }
-            let words = argv
-                .iter()
-                .map(|a| match a {
-                    Arg::Text(t) => Ok(t.clone()),
-                    Arg::Disk(i) => cx
-                        .disks
-                        .get(*i)
-                        .map(|d| d.to_string_lossy().into_owned())
-                        .ok_or_else(|| GuestFixupError::Command {
-                            command: "grub-install".into(),
-                            outcome: format!("has no device: disk {i} is not attached"),
-                            stderr: String::new(),
-                        }),
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let words = prepare_chroot(fs, argv, rewrites, cx, journal)?;
             cx.guest.run(&words)?;
-            for path in rewrites.iter().filter(|p| {
-                std::path::Path::new(p)
-                    .extension()
-                    .is_some_and(|e| e == "cfg" || e == "conf")
-            }) {
-                replace_host_names(fs, path, &cx.host_names)?;
-            }
+            finish_chroot(fs, rewrites, cx)?;
         }
+    }
+    Ok(())
+}
+
+/// Keeps the files a chroot step rewrites beside themselves (journaled) and resolves its
+/// command line.
+fn prepare_chroot(
+    fs: &dyn GuestFs,
+    argv: &[Arg],
+    rewrites: &[String],
+    cx: &ApplyContext<'_>,
+    journal: &mut Applied,
+) -> Result<Vec<String>> {
+    for path in rewrites {
+        let already = journal.changes.iter().any(
+            |c| matches!(c, Change::Edited { path: p } | Change::Created { path: p } if p == path),
+        );
+        if already {
+            continue;
+        }
+        if fs.exists(path)? {
+            record(fs, journal, Change::Edited { path: path.clone() })?;
+            fs.copy(path, &original(path, journal.generation))?;
+        } else {
+            record(fs, journal, Change::Created { path: path.clone() })?;
+        }
+    }
+    argv.iter()
+        .map(|a| match a {
+            Arg::Text(t) => Ok(t.clone()),
+            Arg::Disk(i) => cx
+                .disks
+                .get(*i)
+                .map(|d| d.to_string_lossy().into_owned())
+                .ok_or_else(|| GuestFixupError::Command {
+                    command: "grub-install".into(),
+                    outcome: format!("has no device: disk {i} is not attached"),
+                    stderr: String::new(),
+                }),
+        })
+        .collect()
+}
+
+/// After a chroot step: the host's device names it wrote into text files become the guest's.
+fn finish_chroot(fs: &dyn GuestFs, rewrites: &[String], cx: &ApplyContext<'_>) -> Result<()> {
+    for path in rewrites.iter().filter(|p| {
+        std::path::Path::new(p)
+            .extension()
+            .is_some_and(|e| e == "cfg" || e == "conf")
+    }) {
+        replace_host_names(fs, path, &cx.host_names)?;
     }
     Ok(())
 }

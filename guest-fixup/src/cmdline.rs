@@ -1,6 +1,8 @@
 //! Kernel command lines, wherever the guest keeps them: grub legacy `kernel` lines and the
 //! `# kopt=` template of Debian's update-grub, grub2 `linux` lines, BLS `options`, the
-//! `GRUB_CMDLINE_LINUX[_DEFAULT]` settings, extlinux `append`, `/etc/kernel/cmdline`.
+//! `GRUB_CMDLINE_LINUX[_DEFAULT]` settings, extlinux `append`, `/etc/kernel/cmdline`, and
+//! RHEL 8's `kernelopts=` in grub2's environment block (which BLS entries expand as
+//! `options $kernelopts`).
 //!
 //! [`locate`] finds the command line part of a configuration line; [`Rewrite`] changes its
 //! tokens (`root=`, `resume=`, `console=`) and says why.
@@ -64,6 +66,11 @@ pub fn locate<'a>(kind: LineKind, line: &'a str) -> Option<(&'a str, &'a str, &'
             Some((&line[..start], &line[start..end], &line[end..]))
         }
         LineKind::Whole => Some(("", line.trim_end(), &line[line.trim_end().len()..])),
+        LineKind::Grubenv => {
+            let rest = line.strip_prefix("kernelopts=")?;
+            let start = line.len() - rest.len();
+            Some((&line[..start], rest, ""))
+        }
     }
 }
 
@@ -82,6 +89,8 @@ pub enum LineKind {
     GrubDefaults,
     /// A file that is one command line (`/etc/kernel/cmdline`).
     Whole,
+    /// grub2's environment block (its `kernelopts=` variable).
+    Grubenv,
 }
 
 /// Every file holding a command line, with its kind.
@@ -96,6 +105,9 @@ pub fn files(fs: &dyn GuestFs, bootloaders: &[Bootloader]) -> Result<Vec<(String
         files.push((loader.config.clone(), kind));
         if let Some(defaults) = &loader.defaults {
             files.push((defaults.clone(), LineKind::GrubDefaults));
+        }
+        if let Some(grubenv) = &loader.grubenv {
+            files.push((grubenv.clone(), LineKind::Grubenv));
         }
         files.extend(
             loader
@@ -248,6 +260,11 @@ mod tests {
                 "  APPEND root=/dev/xvda1",
                 "root=/dev/xvda1",
             ),
+            (
+                LineKind::Grubenv,
+                "kernelopts=root=/dev/xvda1 ro console=hvc0",
+                "root=/dev/xvda1 ro console=hvc0",
+            ),
         ];
         for (kind, line, expected) in cases {
             let (before, cmdline, after) = locate(kind, line).unwrap();
@@ -256,6 +273,7 @@ mod tests {
         }
         assert!(locate(LineKind::Grub2Cfg, "\tinitrd /boot/initrd.img").is_none());
         assert!(locate(LineKind::GrubDefaults, "GRUB_TIMEOUT=5").is_none());
+        assert!(locate(LineKind::Grubenv, "saved_entry=abc").is_none());
     }
 
     #[test]

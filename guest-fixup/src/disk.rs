@@ -203,13 +203,19 @@ impl Guest {
             .find(|v| v.content == Content::LvmMember)
         {
             let device = pv.host_device.clone().unwrap_or_default();
-            if !Path::new("/dev/mapper/control").exists() {
+            // The node can exist while the kernel has no driver behind it (open: ENODEV).
+            let control = "/dev/mapper/control";
+            if let Err(e) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(control)
+            {
                 return Err(GuestFixupError::NoDeviceMapper {
                     device,
-                    detail: "/dev/mapper/control does not exist".into(),
+                    detail: format!("opening {control}: {e}"),
                 });
             }
-            return Err(GuestFixupError::NoLinux { disks, detail: "the root is in an LVM volume group; activating guest volume groups is not implemented yet".into() });
+            return Err(GuestFixupError::LvmNotSupported { device });
         }
         Err(GuestFixupError::NoLinux {
             disks,

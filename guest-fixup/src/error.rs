@@ -64,13 +64,24 @@ pub enum GuestFixupError {
     },
     /// The guest keeps its filesystems in LVM and the host cannot activate it.
     #[error(
-        "`{device}` is an LVM physical volume, but this host has no device-mapper ({detail}): activate the volume group on a host that has it, or convert the guest there"
+        "`{device}` is an LVM physical volume and no other volume holds the root, but this host has no device-mapper ({detail}), which LVM needs; guest-fixup does not activate a guest's volume groups on any host yet: convert the guest with its root on a partition, or fix it up inside the guest"
     )]
     NoDeviceMapper {
         /// The physical volume.
         device: PathBuf,
         /// What the probe said.
         detail: String,
+    },
+    /// The guest keeps its root in an LVM volume group on a host that has device-mapper:
+    /// activating a guest's volume groups (with a device filter so the host's own volume
+    /// groups are never touched, deactivated on every path) is not implemented.
+    #[error(
+        "`{}` is an LVM physical volume and no other volume holds the root: activating a guest's volume groups is not implemented in guest-fixup (it opens guests whose root is a partition or a whole disk)",
+        device.display()
+    )]
+    LvmNotSupported {
+        /// The physical volume.
+        device: PathBuf,
     },
     /// A device or image is already in use (mounted elsewhere, attached to a loop device).
     #[error("`{}` is already in use: {detail}", device.display())]

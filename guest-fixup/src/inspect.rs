@@ -4,12 +4,14 @@ mod boot;
 mod fstab;
 pub(crate) mod initramfs;
 mod kernels;
+mod menu;
 mod network;
 mod os;
 
 pub use boot::{Bootloader, BootloaderKind};
 pub use fstab::{FstabEntry, dev_name, parse as parse_fstab, replace_spec};
 pub use kernels::{Driver, InitramfsState, Kernel, Provision};
+pub use menu::MenuEntry;
 pub use network::{MacPin, is_pin, pin_files};
 pub use os::{Family, OsInfo};
 

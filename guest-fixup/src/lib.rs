@@ -34,6 +34,7 @@ mod error;
 pub mod facts;
 mod fix;
 pub mod fs;
+pub mod grubenv;
 pub mod inspect;
 pub mod plan;
 mod render;

@@ -6,6 +6,7 @@
 //! driver, no way to rebuild an initramfs that lacks it) is refused with its reasons before
 //! anything is written.
 
+mod boot_default;
 mod initramfs;
 mod rules;
 mod staging;
@@ -107,6 +108,9 @@ pub enum Step {
         argv: Vec<Arg>,
         /// Files the command rewrites, kept beside themselves first so undo can restore them.
         rewrites: Vec<String>,
+        /// It reads and writes nothing the other steps touch (grub-install: the boot code and
+        /// grub's modules, not grub.cfg nor the initramfs), so apply runs it beside them.
+        concurrent: bool,
         /// Why.
         reason: String,
     },
@@ -177,14 +181,15 @@ pub fn plan(
     };
     rules::fstab(&mut staging, &devices)?;
     let console = direction.converts_console().then_some(target).flatten();
-    rules::command_lines(&mut staging, inspection, &devices, console)?;
+    rules::command_lines(&mut staging, inspection, &devices, console, &mut refusals)?;
     rules::device_maps(&mut staging, inspection, &renames)?;
     rules::resume_and_crypttab(&mut staging, &devices)?;
     if let Some(target) = console {
         rules::gettys(&mut staging, target)?;
     }
     if let Some(target) = target {
-        rules::grub_legacy_default(&mut staging, inspection, target)?;
+        boot_default::grub_legacy(&mut staging, inspection, target)?;
+        boot_default::grub2(&mut staging, inspection, target, &mut refusals)?;
     }
     if options.relax_mac_pins && target.is_some() {
         rules::mac_pins(&mut staging, inspection)?;

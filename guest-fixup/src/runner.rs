@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use crate::error::{GuestFixupError, Result};
 
-/// Runs one command to completion.
-pub trait CommandRunner {
+/// Runs one command to completion; shared by the threads of an apply.
+pub trait CommandRunner: Sync {
     /// Runs `argv`; returns its standard output, or [`GuestFixupError::Command`] if it could
     /// not start or exited unsuccessfully.
     fn run(&self, argv: &[String]) -> Result<String>;

@@ -4,6 +4,7 @@
 mod integration {
     pub mod apply;
     pub mod boot;
+    pub mod boot_entries;
     pub mod devices;
     pub mod plans;
     pub mod synthetic;

@@ -1,6 +1,8 @@
 //! `build --fix-guest`: fix the Linux guest on COPIES of the disks before they are packaged
 //! (guest-fixup), so the source images are never modified; `--dry-run` prints the plan as a
-//! unified diff and builds nothing.
+//! unified diff and builds nothing. guest-fixup attaches raw images to loop devices, so a VHD
+//! disk is copied as a sparse raw image (the XVA then packs the fixed raw copy; with
+//! `--dry-run` too, since the plan needs the guest's files).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use cli_common::UsageError;
-use disk_image::{VmSpec, vhd};
+use disk_image::{DiskInput, DiskSink, NoProgress, RandomAccessDisk, RawFileSink, VmSpec, vhd};
 use guest_fixup::direction::drive_letters;
 use guest_fixup::{Direction, FixOptions, PlanOptions, fix};
 
@@ -18,7 +20,7 @@ pub struct FixGuestArgs {
     /// Fix the Linux guest for this target before packaging: `xenserver-pv` (xva.py's case:
     /// partition-named disks such as `sda1` become whole disks `xvda`, `xvdb` in fstab and
     /// grub), or any guest-fixup conversion (`xen-pv->kvm-virtio`, `sda1=xvda,sda2=xvdb`).
-    /// The disks are copied first; the sources are never modified.
+    /// The disks are copied first (a VHD as a raw image); the sources are never modified.
     #[arg(long, value_name = "TARGET")]
     pub fix_guest: Option<String>,
     /// With --fix-guest: write `UUID=` instead of new device names where the volume has one.
@@ -75,14 +77,11 @@ pub fn run(args: &FixGuestArgs, spec: &mut VmSpec, output: Option<&Path>) -> Res
         return Ok(None);
     };
     let direction = direction(target, spec)?;
-    for disk in &spec.disks {
-        if vhd::probe(&disk.path)?.is_some() {
-            bail!(UsageError(format!(
-                "--fix-guest needs raw disks: `{}` is a VHD (xva-build convert it first)",
-                disk.path.display()
-            )));
-        }
-    }
+    let vhds = spec
+        .disks
+        .iter()
+        .map(|disk| Ok(vhd::probe(&disk.path)?.is_some()))
+        .collect::<Result<Vec<bool>>>()?;
     let base = match (&args.fix_guest_dir, output) {
         (Some(dir), _) => dir.clone(),
         (None, Some(out)) if out.as_os_str() != "-" => out
@@ -105,29 +104,24 @@ pub fn run(args: &FixGuestArgs, spec: &mut VmSpec, output: Option<&Path>) -> Res
         root: dir.path().join("root"),
     };
     let sources: Vec<PathBuf> = spec.disks.iter().map(|d| d.path.clone()).collect();
-    if args.dry_run {
+    if args.dry_run && !vhds.contains(&true) {
         let report = fix(&sources, &direction, &options)?;
         return Ok(Some(Fixed::Planned(report.plan.diff())));
     }
     let mut copies = Vec::new();
-    for (index, source) in sources.iter().enumerate() {
+    for (index, (source, is_vhd)) in sources.iter().zip(vhds).enumerate() {
         let copy = dir.path().join(format!("disk{index}.img"));
-        let status = Command::new("cp")
-            .arg("--sparse=always")
-            .arg(source)
-            .arg(&copy)
-            .status()
-            .context("running cp")?;
-        if !status.success() {
-            bail!(
-                "copying `{}` to `{}` failed",
-                source.display(),
-                copy.display()
-            );
+        if is_vhd {
+            vhd_to_raw(source, &copy)?;
+        } else {
+            copy_raw(source, &copy)?;
         }
         copies.push(copy);
     }
     let report = fix(&copies, &direction, &options)?;
+    if args.dry_run {
+        return Ok(Some(Fixed::Planned(report.plan.diff())));
+    }
     for warning in &report.plan.warnings {
         eprintln!("note: {warning}");
     }
@@ -135,4 +129,38 @@ pub fn run(args: &FixGuestArgs, spec: &mut VmSpec, output: Option<&Path>) -> Res
         disk.path = copy;
     }
     Ok(Some(Fixed::Copies { _work: dir }))
+}
+
+fn copy_raw(source: &Path, copy: &Path) -> Result<()> {
+    let status = Command::new("cp")
+        .arg("--sparse=always")
+        .arg(source)
+        .arg(copy)
+        .status()
+        .context("running cp")?;
+    if !status.success() {
+        bail!(
+            "copying `{}` to `{}` failed",
+            source.display(),
+            copy.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the disk inside the VHD `source` as the sparse raw image `copy`.
+fn vhd_to_raw(source: &Path, copy: &Path) -> Result<()> {
+    let disk = vhd::VhdDisk::open(source)?;
+    let file = std::fs::File::create_new(copy)
+        .with_context(|| format!("creating `{}`", copy.display()))?;
+    let mut sink = RawFileSink::new(&file, copy.display().to_string());
+    disk_image::copy_disk(
+        DiskInput::Random(&disk as &dyn RandomAccessDisk),
+        &mut sink as &mut dyn DiskSink,
+        disk_image::chunks::default_workers(),
+        &NoProgress,
+    )
+    .with_context(|| format!("converting the VHD `{}` to raw", source.display()))?;
+    file.sync_all()
+        .with_context(|| format!("syncing `{}`", copy.display()))
 }

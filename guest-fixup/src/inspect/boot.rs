@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::menu::{self, MenuEntry};
 use crate::error::Result;
 use crate::fs::GuestFs;
 
@@ -33,6 +34,10 @@ pub struct Bootloader {
     pub bls_entries: Vec<String>,
     /// `device.map` files next to the configuration.
     pub device_maps: Vec<String>,
+    /// grub2's environment block (`grubenv`: `saved_entry`, RHEL 8's `kernelopts`), if any.
+    pub grubenv: Option<String>,
+    /// grub2's boot menu, in menu order (empty for other boot loaders).
+    pub menu: Vec<MenuEntry>,
 }
 
 /// Every boot loader configuration in the guest (a guest can carry both grub legacy and grub2).
@@ -61,6 +66,8 @@ pub fn detect(fs: &dyn GuestFs) -> Result<Vec<Bootloader>> {
                 } else {
                     Vec::new()
                 },
+                grubenv: None,
+                menu: Vec::new(),
             });
             Ok(true)
         };
@@ -93,6 +100,10 @@ pub fn detect(fs: &dyn GuestFs) -> Result<Vec<Bootloader>> {
     if let Some(grub2) = found.iter_mut().find(|b| b.kind == BootloaderKind::Grub2) {
         grub2.defaults = defaults.map(str::to_owned);
         grub2.bls_entries = bls;
+        let dir = grub2.config.rsplit_once('/').map_or("/", |(d, _)| d);
+        let grubenv = format!("{dir}/grubenv");
+        grub2.grubenv = fs.exists(&grubenv)?.then_some(grubenv);
+        grub2.menu = menu::read(fs, &grub2.config)?;
     }
     for config in [
         "/boot/grub/grub.conf",

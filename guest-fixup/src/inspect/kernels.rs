@@ -242,7 +242,7 @@ fn initramfs_path(fs: &dyn GuestFs, version: &str, debian_names: bool) -> Result
 }
 
 /// Orders versions numerically where they are numbers (`2.6.9` < `2.6.18` < `6.1.0-50`).
-fn version_key(version: &str) -> Vec<(u64, String)> {
+pub(crate) fn version_key(version: &str) -> Vec<(u64, String)> {
     version
         .split(['.', '-', '_'])
         .map(|part| {

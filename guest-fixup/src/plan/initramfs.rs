@@ -159,6 +159,7 @@ pub fn plan(
         steps.push(Step::Chroot {
             argv: argv_for(kernel, &missing, exists),
             rewrites: vec![kernel.initramfs.clone()],
+            concurrent: false,
             reason: format!(
                 "the initramfs of {} lacks {}",
                 kernel.version,

@@ -12,6 +12,7 @@ use crate::direction::{Renames, Target, parse_name};
 use crate::error::Result;
 use crate::facts::DiskFacts;
 use crate::fs::GuestFs;
+use crate::grubenv::{self, GrubEnv};
 use crate::inspect::{self, BootloaderKind, Inspection};
 
 /// Files that cache the old disks' identities; removed so the guest rebuilds them.
@@ -124,12 +125,14 @@ pub fn fstab(staging: &mut Staging<'_>, devices: &DeviceRule<'_>) -> Result<()> 
     })
 }
 
-/// `root=`, `resume=` and `console=` on every command line.
+/// `root=`, `resume=` and `console=` on every command line; an edited grub environment block
+/// keeps its 1024 bytes (a refusal if the new line does not fit).
 pub fn command_lines(
     staging: &mut Staging<'_>,
     inspection: &Inspection,
     devices: &DeviceRule<'_>,
     console: Option<Target>,
+    refusals: &mut Vec<String>,
 ) -> Result<()> {
     let device = |value: &str| devices.map(value);
     let rewrite = Rewrite {
@@ -150,7 +153,32 @@ pub fn command_lines(
                 .collect();
             Some((format!("{before}{new}{after}"), reasons))
         })?;
+        if kind == cmdline::LineKind::Grubenv {
+            repad_grubenv(staging, &path, refusals)?;
+        }
     }
+    Ok(())
+}
+
+/// Pads an edited environment block back to its size, or refuses if it no longer fits.
+pub fn repad_grubenv(
+    staging: &mut Staging<'_>,
+    path: &str,
+    refusals: &mut Vec<String>,
+) -> Result<()> {
+    let Some(text) = staging.text(path)? else {
+        return Ok(());
+    };
+    if text.len() == grubenv::SIZE {
+        return Ok(());
+    }
+    if let Some(padded) = GrubEnv::parse(&text).and_then(|env| env.render()) {
+        return staging.set(path, Some(padded), Vec::new());
+    }
+    refusals.push(format!(
+        "{path}: the edited variables do not fit grub's {}-byte environment block",
+        grubenv::SIZE
+    ));
     Ok(())
 }
 
@@ -291,6 +319,7 @@ pub fn boot_steps(
             Some(tool) => steps.push(Step::Chroot {
                 argv: vec![text(tool), text("-o"), text(&grub2.config)],
                 rewrites: vec![grub2.config.clone()],
+                concurrent: false,
                 reason: "regenerate grub.cfg with the guest's own grub-mkconfig from the edited settings".into(),
             }),
             None => warnings.push(format!("{} is edited in place: the guest has no grub-mkconfig", grub2.config)),
@@ -305,6 +334,7 @@ pub fn boot_steps(
             (Some(_), Some(tool)) => steps.push(Step::Chroot {
                 argv: vec![text(tool), text("--target=i386-pc"), Arg::Disk(0)],
                 rewrites: Vec::new(),
+                concurrent: true,
                 reason: "the disk has no boot code (pygrub booted it on Xen); KVM's BIOS boots from the disk".into(),
             }),
             _ => warnings.push(
@@ -319,92 +349,4 @@ pub fn boot_steps(
         warnings.push("the first disk has no partition table: no boot loader fits on it; boot it with an external kernel".into());
     }
     steps
-}
-
-/// grub legacy: if the default entry boots a kernel that cannot run on the target (a Xen-only
-/// kernel on KVM), make the first entry whose kernel can the default.
-pub fn grub_legacy_default(
-    staging: &mut Staging<'_>,
-    inspection: &Inspection,
-    target: Target,
-) -> Result<()> {
-    let usable = |version: &str| {
-        inspection
-            .kernels
-            .iter()
-            .find(|k| k.version == version)
-            .is_some_and(|k| super::initramfs::usable(k, target).is_ok())
-    };
-    for loader in inspection
-        .bootloaders
-        .iter()
-        .filter(|b| b.kind == BootloaderKind::GrubLegacy)
-    {
-        let Some(text) = staging.text(&loader.config)? else {
-            continue;
-        };
-        let versions: Vec<Option<String>> = entries(&text);
-        let default_line = text.lines().find_map(|l| {
-            let rest = l.trim().strip_prefix("default")?;
-            rest.trim_start_matches(|c: char| c == '=' || c.is_whitespace())
-                .parse::<usize>()
-                .ok()
-        });
-        let current = default_line.unwrap_or(0);
-        let current_ok = versions
-            .get(current)
-            .and_then(Option::as_deref)
-            .is_none_or(usable);
-        let Some(better) = versions
-            .iter()
-            .position(|v| v.as_deref().is_some_and(usable))
-        else {
-            continue;
-        };
-        if current_ok {
-            continue;
-        }
-        let why = format!(
-            "grub default entry {current} boots {}, which cannot run on {target}; entry {better} ({}) can",
-            versions[current].as_deref().unwrap_or("?"),
-            versions[better].as_deref().unwrap_or("?")
-        );
-        if default_line.is_some() {
-            let mut done = false;
-            staging.edit_lines(&loader.config, |line| {
-                let trimmed = line.trim();
-                (!done && trimmed.starts_with("default") && !trimmed.starts_with("default_")).then(
-                    || {
-                        done = true;
-                        (format!("default={better}"), vec![why.clone()])
-                    },
-                )
-            })?;
-        } else {
-            staging.set(
-                &loader.config,
-                Some(format!("default={better}\n{text}")),
-                vec![why],
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// The kernel version of each `title` entry of a grub legacy menu.
-fn entries(text: &str) -> Vec<Option<String>> {
-    let mut versions: Vec<Option<String>> = Vec::new();
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("title") {
-            versions.push(None);
-        } else if let (Some(last), Some(rest)) =
-            (versions.last_mut(), trimmed.strip_prefix("kernel"))
-        {
-            let path = rest.split_whitespace().next().unwrap_or("");
-            let base = path.rsplit('/').next().unwrap_or(path);
-            *last = base.strip_prefix("vmlinuz-").map(str::to_owned);
-        }
-    }
-    versions
 }

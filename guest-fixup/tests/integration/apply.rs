@@ -5,8 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
 use guest_fixup::apply::ApplyContext;
-use guest_fixup::{DirFs, PlanOptions, RecordingRunner, apply, inspect, plan, undo};
+use guest_fixup::{
+    CommandRunner, DirFs, GuestFixupError, PlanOptions, RecordingRunner, apply, inspect, plan, undo,
+};
 
 use super::synthetic::{self, Root};
 
@@ -76,14 +81,20 @@ fn apply_runs_the_guest_tools_and_undo_restores_every_file() {
     let words =
         |calls: Vec<Vec<String>>| calls.into_iter().map(|c| c.join(" ")).collect::<Vec<_>>();
     assert_eq!(words(host.calls()), vec!["mkswap /dev/loop9p5"]);
+    // grub-install runs beside the other steps; those run in order.
+    let calls = words(chroot.calls());
     assert_eq!(
-        words(chroot.calls()),
+        calls
+            .iter()
+            .filter(|c| !c.contains("grub-install"))
+            .collect::<Vec<_>>(),
         vec![
             "/usr/sbin/update-initramfs -u -k 6.1.0-50-amd64",
             "/usr/sbin/grub-mkconfig -o /boot/grub/grub.cfg",
-            "/usr/sbin/grub-install --target=i386-pc /dev/loop9",
         ]
     );
+    assert!(calls.contains(&"/usr/sbin/grub-install --target=i386-pc /dev/loop9".to_owned()));
+    assert_eq!(calls.len(), 3);
     assert!(guest_fixup::apply::is_applied(&guest).unwrap());
     assert!(
         apply(&guest, &planned, &cx).is_err(),
@@ -145,5 +156,82 @@ fn undo_without_a_journal_is_an_error() {
             .unwrap_err()
             .to_string()
             .contains("no journal")
+    );
+}
+
+/// A chroot runner whose grub-mkconfig waits (up to 30 s) for grub-install to have started, and
+/// whose grub-install waits for grub-mkconfig to have started: only an apply that runs them
+/// side by side gets both done.
+#[derive(Default)]
+struct Rendezvous {
+    started: Mutex<Vec<String>>,
+    changed: Condvar,
+}
+
+impl Rendezvous {
+    fn meet(&self, me: &str, other: &str) -> bool {
+        let mut started = self.started.lock().unwrap();
+        started.push(me.to_owned());
+        self.changed.notify_all();
+        let (started, _) = self
+            .changed
+            .wait_timeout_while(started, Duration::from_secs(30), |s| {
+                !s.iter().any(|p| p == other)
+            })
+            .unwrap();
+        started.iter().any(|p| p == other)
+    }
+}
+
+impl CommandRunner for Rendezvous {
+    fn run(&self, argv: &[String]) -> guest_fixup::Result<String> {
+        let program = argv[0].rsplit('/').next().unwrap();
+        let other = match program {
+            "grub-mkconfig" => "grub-install",
+            "grub-install" => "grub-mkconfig",
+            _ => return Ok(String::new()),
+        };
+        if self.meet(program, other) {
+            Ok(String::new())
+        } else {
+            Err(GuestFixupError::Command {
+                command: argv.join(" "),
+                outcome: format!("never ran beside {other}"),
+                stderr: String::new(),
+            })
+        }
+    }
+}
+
+#[test]
+fn grub_install_runs_beside_the_other_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic::debian12_pv(&Root { dir: dir.path() });
+    let guest = DirFs::new(dir.path());
+    let found = inspect(&guest).unwrap();
+    let mut facts = synthetic::debian12_pv_facts();
+    facts.volumes[1].host_device = Some("/dev/loop9p5".into());
+    let planned = plan(
+        &guest,
+        &found,
+        &facts,
+        &"xen-pv->kvm-virtio".parse().unwrap(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let chroot = Rendezvous::default();
+    let host = RecordingRunner::new();
+    let cx = ApplyContext {
+        guest: &chroot,
+        host: &host,
+        disks: vec!["/dev/loop9".into()],
+        host_names: vec![],
+    };
+    let applied = apply(&guest, &planned, &cx).unwrap();
+    assert_eq!(applied.ran.len(), planned.steps.len());
+    assert!(
+        applied.ran.last().unwrap().contains("grub-install"),
+        "{:?}",
+        applied.ran
     );
 }

@@ -94,8 +94,12 @@ fn boot(image: &Path, timeout: Duration) -> Result<String, String> {
     while let Some(left) = timeout.checked_sub(start.elapsed()) {
         match rx.recv_timeout(left) {
             Ok(line) if line.contains("@@BOOTED") => return Ok(line),
-            // initramfs-tools gave up on the root device (rootdelay=10): it will never boot.
-            Ok(line) if line.contains("Gave up waiting for root") => {
+            // initramfs-tools gave up on the root device (rootdelay=10), or grub refused the
+            // default kernel: it will never boot.
+            Ok(line)
+                if line.contains("Gave up waiting for root")
+                    || line.contains("Failed to boot both default and fallback entries") =>
+            {
                 log.push(line);
                 break;
             }
@@ -116,7 +120,7 @@ fn boot(image: &Path, timeout: Duration) -> Result<String, String> {
 
 /// Copies the cached `layout` image, fixes the copy for `direction`, checks every loop device
 /// and mount is released, and boots it to the marker with swap active.
-fn fix_and_boot(dir: &Path, layout: &str, direction: &str) -> PathBuf {
+fn fix_and_boot(dir: &Path, layout: &str, direction: &str) -> (PathBuf, String) {
     let image = copy(&cached_image(layout), dir, &format!("{layout}.img"));
     let options = FixOptions {
         plan: PlanOptions::default(),
@@ -130,19 +134,20 @@ fn fix_and_boot(dir: &Path, layout: &str, direction: &str) -> PathBuf {
     )
     .unwrap_or_else(|e| panic!("{layout}: {e}"));
     assert_released(&image, dir);
-    eprintln!("{layout}:\n{}", report.plan.diff());
+    let diff = report.plan.diff();
+    eprintln!("{layout}:\n{diff}");
     let marker = boot(&image, BOOT_TIMEOUT).unwrap_or_else(|log| panic!("{layout} (fixed): {log}"));
     assert!(
         marker.contains("root=/dev/vda1 swaps=1"),
         "{layout}: {marker}"
     );
-    image
+    (image, diff)
 }
 
 #[test]
 fn a_pygrub_booted_xen_pv_guest_boots_on_kvm_after_the_fix_and_converts_back() {
     let dir = tempfile::tempdir().unwrap();
-    let image = fix_and_boot(dir.path(), "xen-pv", "xen-pv->kvm-virtio");
+    let (image, _) = fix_and_boot(dir.path(), "xen-pv", "xen-pv->kvm-virtio");
     back_to_xen(&image, dir.path());
 }
 
@@ -157,10 +162,25 @@ fn a_xen_hvm_guest_boots_on_kvm_only_after_the_fix() {
     fix_and_boot(dir.path(), "xen-hvm", "xen-hvm->kvm-virtio");
 }
 
+/// This guest's grub default boots a Xen-only kernel (sorted first by grub-mkconfig): the
+/// marker is only reached if the fix moved the default to the kernel that runs on KVM.
 #[test]
-fn a_xen_pv_guest_on_xfs_with_uuids_and_a_wiped_swap_boots_on_kvm_after_the_fix() {
+fn a_xen_pv_guest_on_xfs_with_uuids_a_wiped_swap_and_a_xen_only_default_boots_on_kvm_after_the_fix()
+{
     let dir = tempfile::tempdir().unwrap();
-    fix_and_boot(dir.path(), "xen-pv-xfs", "xen-pv->kvm-virtio");
+    let unfixed = copy(&cached_image("xen-pv-xfs"), dir.path(), "unfixed.img");
+    match boot(&unfixed, UNFIXED_TIMEOUT) {
+        Ok(marker) => panic!("the unfixed xen-pv-xfs image booted: {marker}"),
+        Err(log) => assert!(
+            log.contains("-xen ...") && log.contains("Failed to boot both default"),
+            "grub's default entry is the Xen-only kernel: {log}"
+        ),
+    }
+    let (_, diff) = fix_and_boot(dir.path(), "xen-pv-xfs", "xen-pv->kvm-virtio");
+    assert!(
+        diff.contains("+GRUB_DEFAULT=\"gnulinux-advanced-"),
+        "the default entry moved: {diff}"
+    );
 }
 
 /// kvm -> xen-pv on the fixed image, checked by inspecting the result (no Xen here).
@@ -189,7 +209,12 @@ fn back_to_xen(image: &Path, dir: &Path) {
         &check,
     )
     .unwrap();
-    let kernel = after.inspection.kernels.last().unwrap();
+    let kernel = after
+        .inspection
+        .kernels
+        .iter()
+        .rfind(|k| !k.xen_only)
+        .unwrap();
     assert_eq!(
         kernel.initramfs_has(guest_fixup::inspect::Driver::XenBlkfront),
         Some(true)

@@ -236,6 +236,66 @@ fn a_disk_without_linux_is_refused_and_released() {
     assert_eq!(sha(&image), before);
 }
 
+/// A loop device of this test's own, detached on drop.
+struct Loop(String);
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.0]).status();
+    }
+}
+
+/// Writes a real LVM physical volume signature (lvm2's `pvcreate`, which needs no
+/// device-mapper) over partition 2 of `image`, through a loop device of the partition alone.
+fn make_partition_2_a_pv(image: &Path) {
+    let offset = (83968 * 512).to_string();
+    let device = run(&[
+        "losetup",
+        "-f",
+        "--show",
+        "-o",
+        &offset,
+        image.to_str().unwrap(),
+    ]);
+    let device = Loop(device.trim().to_owned());
+    run(&["pvcreate", "-q", "-y", "-ff", &device.0]);
+}
+
+/// The host has no device-mapper: a guest whose root sits in a volume group (`CentOS` 6's
+/// layout: `/boot` on partition 1, the rest an LVM PV) is refused with the error that names
+/// the physical volume and the missing piece, and everything is released.
+#[test]
+fn a_root_in_lvm_without_device_mapper_is_refused_with_what_is_missing() {
+    assert!(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/mapper/control")
+            .is_err(),
+        "this test is for hosts without device-mapper (LVM is tested in tests/lvm-guest)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let image = tiny_disk(dir.path(), |root| {
+        root.file("/grub/grub.conf", "default=0\n")
+            .file("/vmlinuz-2.6.32-754.el6.x86_64", "kernel");
+    });
+    make_partition_2_a_pv(&image);
+    let before = sha(&image);
+    let error = Guest::open(std::slice::from_ref(&image), &options(dir.path(), false)).unwrap_err();
+    let GuestFixupError::NoDeviceMapper { device, .. } = &error else {
+        panic!("{error}")
+    };
+    assert!(device.to_string_lossy().ends_with("p2"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("this host has no device-mapper (opening /dev/mapper/control: "),
+        "{error}"
+    );
+    assert_released(&image, dir.path());
+    assert_eq!(sha(&image), before);
+}
+
 #[test]
 fn a_corrupted_partition_table_is_refused_and_released() {
     let dir = tempfile::tempdir().unwrap();

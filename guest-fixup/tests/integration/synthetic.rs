@@ -283,6 +283,106 @@ pub fn xend_centos5(root: &Root<'_>) {
         .kernel("2.6.18-128.1.10.el5xen", &XENFRONT, &[], "CONFIG_X86_XEN=y\n", "/boot/initrd-2.6.18-128.1.10.el5xen.img", &["xen-blkfront"]);
 }
 
+/// A grub environment block written by the real `grub-editenv` (grub-common) at `path`.
+pub fn grubenv(root: &Root<'_>, path: &str, vars: &[&str]) {
+    let host = root.dir.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(host.parent().unwrap()).unwrap();
+    for args in [vec!["create"], [&["set"][..], vars].concat()] {
+        let status = std::process::Command::new("grub-editenv")
+            .arg(&host)
+            .args(&args)
+            .status()
+            .expect("grub-editenv (grub-common): run scripts/install-test-deps");
+        assert!(status.success(), "grub-editenv {args:?}");
+    }
+}
+
+/// SLES 12 SP1 PV guest with the `-xen` kernel flavour beside `-default`: grub2 with
+/// `GRUB_DEFAULT=saved`, and the saved entry boots the Xen-only kernel.
+pub fn sles12_xen_default(root: &Root<'_>) {
+    let (xen, default) = ("3.12.49-11-xen", "3.12.49-11-default");
+    let u = "6c4f1a52-5d39-4f3e-9d0b-0a1b2c3d4e5f";
+    let entry = |title: &str, id: &str, version: &str, indent: &str| {
+        format!(
+            "{indent}menuentry '{title}' --class sles --class gnu-linux --class gnu --class os $menuentry_id_option '{id}' {{\n{indent}\tlinux\t/boot/vmlinuz-{version} root=/dev/xvda2 resume=/dev/xvda1 splash=silent console=hvc0\n{indent}\tinitrd\t/boot/initrd-{version}\n{indent}}}\n"
+        )
+    };
+    let cfg = format!(
+        "set default=\"${{saved_entry}}\"\n{}submenu 'Advanced options for SLES 12-SP1' $menuentry_id_option 'gnulinux-advanced-{u}' {{\n{}{}}}\n",
+        entry("SLES 12-SP1", &format!("gnulinux-simple-{u}"), xen, ""),
+        entry(
+            &format!("SLES 12-SP1, with Linux {xen}"),
+            &format!("gnulinux-{xen}-advanced-{u}"),
+            xen,
+            "\t"
+        ),
+        entry(
+            &format!("SLES 12-SP1, with Linux {default}"),
+            &format!("gnulinux-{default}-advanced-{u}"),
+            default,
+            "\t"
+        ),
+    );
+    root.file("/etc/os-release", "NAME=\"SLES\"\nVERSION=\"12-SP1\"\nVERSION_ID=\"12.1\"\nID=\"sles\"\nPRETTY_NAME=\"SUSE Linux Enterprise Server 12 SP1\"\n")
+        .file("/etc/fstab", "/dev/xvda2 / btrfs defaults 0 0\n/dev/xvda1 swap swap defaults 0 0\n")
+        .file("/etc/default/grub", "GRUB_DEFAULT=saved\nGRUB_TIMEOUT=8\nGRUB_CMDLINE_LINUX_DEFAULT=\"resume=/dev/xvda1 splash=silent console=hvc0\"\n")
+        .file("/boot/grub2/grub.cfg", &cfg)
+        .tool("/usr/bin/dracut")
+        .tool("/usr/sbin/grub2-mkconfig")
+        .kernel(default, &VIRTIO, &[], "CONFIG_VIRTIO_BLK=m\n", &format!("/boot/initrd-{default}"), &["virtio_blk", "virtio_pci", "btrfs"])
+        .kernel(xen, &["block/xen-blkfront", "net/xen-netfront"], &[], "CONFIG_XEN=y\nCONFIG_X86_64_XEN=y\n", &format!("/boot/initrd-{xen}"), &["xen-blkfront"]);
+    grubenv(root, "/boot/grub2/grubenv", &["saved_entry=SLES 12-SP1"]);
+}
+
+/// RHEL 8 PV-on-HVM guest: BLS entries with `options $kernelopts`, the command line in the
+/// grub environment block (written by grub-editenv), root and swap on partitions.
+pub fn rhel8(root: &Root<'_>) {
+    let version = "4.18.0-553.el8_10.x86_64";
+    let id = format!("2d4f6e8a0b1c3d5e7f90a1b2c3d4e5f6-{version}");
+    root.file("/etc/os-release", "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"8.10\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 8.10 (Ootpa)\"\n")
+        .file("/etc/fstab", "/dev/xvda1 / xfs defaults 0 0\n/dev/xvda2 none swap defaults 0 0\n")
+        .file("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX=\"crashkernel=auto resume=/dev/xvda2 console=hvc0\"\nGRUB_ENABLE_BLSCFG=true\n")
+        .file("/boot/grub2/grub.cfg", "set default=\"${saved_entry}\"\nload_env -f ${config_directory}/grubenv\nblscfg\n")
+        .file(&format!("/boot/loader/entries/{id}.conf"), &format!(
+            "title Red Hat Enterprise Linux ({version}) 8.10 (Ootpa)\nversion {version}\nlinux /boot/vmlinuz-{version}\ninitrd /boot/initramfs-{version}.img $tuned_initrd\noptions $kernelopts $tuned_params\nid rhel-20240501-{version}\ngrub_users $grub_users\ngrub_arg --unrestricted\ngrub_class kernel\n"))
+        .tool("/usr/bin/dracut")
+        .tool("/usr/sbin/grub2-mkconfig")
+        .kernel(version, &["block/virtio_blk", "net/virtio_net"], &["virtio/virtio_pci", "block/xen-blkfront"], "", &format!("/boot/initramfs-{version}.img"), &["xfs"]);
+    grubenv(
+        root,
+        "/boot/grub2/grubenv",
+        &[
+            &format!("saved_entry={id}"),
+            "kernelopts=root=/dev/xvda1 ro crashkernel=auto resume=/dev/xvda2 console=hvc0",
+            "boot_success=0",
+        ],
+    );
+}
+
+/// The RHEL 8 guest's disk: xfs root on partition 1, swap on 2.
+pub fn rhel8_facts() -> DiskFacts {
+    facts(
+        true,
+        true,
+        &[
+            (
+                Some(1),
+                Content::Filesystem("xfs".into()),
+                Some("3f0e8c2a-7b6d-4e5f-a1b2-c3d4e5f60718"),
+                None,
+                false,
+            ),
+            (
+                Some(2),
+                Content::Swap,
+                Some("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+                None,
+                true,
+            ),
+        ],
+    )
+}
+
 /// The scenarios with golden plans: name, builder, direction, facts, use_uuid.
 pub type Builder = fn(&Root<'_>);
 
@@ -312,6 +412,19 @@ pub fn scenarios() -> BTreeMap<&'static str, (Builder, &'static str, DiskFacts, 
     s.insert(
         "debian12-pv-to-kvm",
         (debian12_pv, "xen-pv->kvm-virtio", debian12_pv_facts(), true),
+    );
+    s.insert(
+        "sles12-xen-default-to-kvm",
+        (
+            sles12_xen_default,
+            "xen-pv->kvm-virtio",
+            DiskFacts::default(),
+            false,
+        ),
+    );
+    s.insert(
+        "rhel8-pv-to-kvm",
+        (rhel8, "xen-pv->kvm-virtio", rhel8_facts(), true),
     );
     s.insert(
         "debian12-kvm-to-xen",

@@ -71,19 +71,20 @@ MARKER
 # layout_NAME sets: label, parts (sfdisk lines), rootfs_type, the guest's names and options.
 layout_xen-pv() {      # pygrub-booted PV guest: xvda1 root, xvda5 swap, console hvc0, no MBR code
     parts=$'start=2048, size=3670016, type=83\nstart=3672064, type=5\nstart=3674112, type=82'
-    root_part=1 swap_part=5 fs=ext4 dev=xvda use_uuid=0 wipe_swap=0 mbr=0
+    root_part=1 swap_part=5 fs=ext4 dev=xvda use_uuid=0 wipe_swap=0 mbr=0 xen_kernel=0
     cmdline="console=hvc0 resume=/dev/xvda5"
     modules="xen-blkfront ext4 crc32c_generic"
 }
 layout_xen-hvm() {     # HVM guest: sda1 root, sda2 swap, serial console, grub in the MBR
     parts=$'start=2048, size=3670016, type=83, bootable\nstart=3672064, type=82'
-    root_part=1 swap_part=2 fs=ext4 dev=sda use_uuid=0 wipe_swap=0 mbr=1
+    root_part=1 swap_part=2 fs=ext4 dev=sda use_uuid=0 wipe_swap=0 mbr=1 xen_kernel=0
     cmdline="console=tty0 console=ttyS0,115200 resume=/dev/sda2"
     modules="ata_piix sd_mod xen-blkfront ext4 crc32c_generic"
 }
-layout_xen-pv-xfs() {  # PV guest, XFS root, UUID= in fstab, its swap partition wiped
+layout_xen-pv-xfs() {  # PV guest, XFS root, UUID= in fstab, its swap partition wiped, and
+                       # grub's default entry on a Xen-only kernel (see xen_kernel below)
     parts=$'start=2048, size=3670016, type=83, bootable\nstart=3672064, type=82'
-    root_part=1 swap_part=2 fs=xfs dev=xvda use_uuid=1 wipe_swap=1 mbr=1
+    root_part=1 swap_part=2 fs=xfs dev=xvda use_uuid=1 wipe_swap=1 mbr=1 xen_kernel=1
     cmdline="console=hvc0"
     modules="xen-blkfront xfs libcrc32c crc32c_generic"
 }
@@ -129,6 +130,14 @@ GRUB
     local kver; kver=$(ls "$work/mnt/lib/modules" | sort -V | tail -1)
     chroot "$work/mnt" update-initramfs -c -k "$kver" >"$work/initramfs.log" 2>&1 \
         || { tail -20 "$work/initramfs.log" >&2; exit 1; }
+    if [ "$xen_kernel" = 1 ]; then
+        # A Xen-only kernel flavour beside the real one, as xenified kernels sat on Xen PV
+        # guests: grub sorts it first, so its default entry boots it, and it cannot boot on KVM
+        # (here it is not a kernel at all: grub refuses it, the boot stops).
+        local xver=${kver%-amd64}-xen
+        echo "stands for a xenified kernel: not bootable" >"$work/mnt/boot/vmlinuz-$xver"
+        printf 'CONFIG_X86_64_XEN=y\nCONFIG_XEN_BLKDEV_FRONTEND=y\n' >"$work/mnt/boot/config-$xver"
+    fi
     chroot "$work/mnt" update-grub >"$work/grub.log" 2>&1 || { tail -20 "$work/grub.log" >&2; exit 1; }
     if [ "$mbr" = 1 ]; then
         chroot "$work/mnt" grub-install --target=i386-pc "$loop" >>"$work/grub.log" 2>&1 \

@@ -189,3 +189,78 @@ fn xva_py_example_becomes_a_guest_that_names_xvda_everywhere() {
         "{grub}"
     );
 }
+
+#[test]
+fn a_vhd_disk_is_fixed_on_a_raw_copy_and_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _swap, config) = xend_guest(dir.path());
+    // The same guest with its root disk as a dynamic VHD written by qemu-img.
+    let vhd = dir.path().join("centos-root.vhd");
+    run(&[
+        "qemu-img",
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vpc",
+        path(&root),
+        path(&vhd),
+    ]);
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replace(&root.display().to_string(), &vhd.display().to_string()),
+    )
+    .unwrap();
+    let vhd_sha = sha(&vhd);
+    let plan = ok(&[
+        "build",
+        "--config",
+        path(&config),
+        "--fix-guest",
+        "xenserver-pv",
+        "--dry-run",
+        "--quiet",
+    ]);
+    assert!(
+        plan.contains("+/dev/xvda\t/\text3\tdefaults\t1 1"),
+        "{plan}"
+    );
+    let xva = dir.path().join("centos5.xva");
+    ok(&[
+        "build",
+        "--config",
+        path(&config),
+        "--fix-guest",
+        "xenserver-pv",
+        "-o",
+        path(&xva),
+        "--quiet",
+    ]);
+    assert_eq!(sha(&vhd), vhd_sha, "the source VHD is never modified");
+    let disk0 = dir.path().join("disk0.img");
+    ok(&[
+        "extract",
+        path(&xva),
+        "--disk",
+        "0",
+        "-o",
+        path(&disk0),
+        "--quiet",
+    ]);
+    let fstab = debugfs_cat(&disk0, "/etc/fstab");
+    assert_eq!(
+        fstab,
+        "/dev/xvda\t/\text3\tdefaults\t1 1\n/dev/xvdb\tswap\tswap\tdefaults\t0 0\n"
+    );
+    let leftovers = fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".xva-build-fix-")
+        })
+        .count();
+    assert_eq!(leftovers, 0, "work directory left behind");
+}
