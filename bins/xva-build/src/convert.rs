@@ -9,7 +9,7 @@ use cli_common::Outcome;
 use disk_image::vhd::{DynamicVhdSink, FixedVhdSink};
 use disk_image::{DiskInput, DiskSink, Progress, RawFileSink, RawStreamSink, copy_disk};
 
-use crate::inputs::{Destination, ImageFormat, check_output, open_disk};
+use crate::inputs::{Destination, OutputFormat, check_output, open_disk};
 
 /// Options of `convert`.
 #[derive(Debug, Args)]
@@ -21,7 +21,7 @@ pub struct ConvertArgs {
     output: PathBuf,
     /// Output format (default: vhd for a `.vhd` output, raw otherwise).
     #[arg(long, value_enum)]
-    format: Option<ImageFormat>,
+    format: Option<OutputFormat>,
     /// Threads reading (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -30,7 +30,7 @@ pub struct ConvertArgs {
 /// Runs `convert`.
 pub fn run(args: &ConvertArgs, progress: &dyn Progress) -> Result<Outcome> {
     check_output(&args.output, &[&args.input])?;
-    let format = ImageFormat::for_output(args.format, &args.output)?;
+    let format = OutputFormat::for_output(args.format, &args.output)?;
     let source = open_disk(&args.input, false)?;
     let size = source.size();
     let destination = Destination::create(&args.output)?;
@@ -56,19 +56,19 @@ pub fn run(args: &ConvertArgs, progress: &dyn Progress) -> Result<Outcome> {
 /// The sink writing `format` into `destination`, for a disk of `size` bytes.
 pub fn open_sink<'a>(
     destination: &'a Destination,
-    format: ImageFormat,
+    format: OutputFormat,
     size: u64,
 ) -> Result<Box<dyn DiskSink + 'a>> {
     let name = destination.name();
     Ok(match (destination, format) {
         (Destination::Stdout, _) => Box::new(RawStreamSink::new(destination.writer(), name)),
-        (Destination::File(file), ImageFormat::Raw) => {
+        (Destination::File(file), OutputFormat::Raw) => {
             Box::new(RawFileSink::new(file.file(), name))
         }
-        (Destination::File(file), ImageFormat::Vhd) => {
+        (Destination::File(file), OutputFormat::Vhd) => {
             Box::new(DynamicVhdSink::new(file.file(), name, size)?)
         }
-        (Destination::File(file), ImageFormat::VhdFixed) => {
+        (Destination::File(file), OutputFormat::VhdFixed) => {
             Box::new(FixedVhdSink::new(file.file(), name, size)?)
         }
     })

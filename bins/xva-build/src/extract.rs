@@ -10,7 +10,7 @@ use disk_image::xva::XvaReader;
 use disk_image::{NoProgress, Progress};
 
 use crate::convert::open_sink;
-use crate::inputs::{Destination, ImageFormat, check_output};
+use crate::inputs::{Destination, OutputFormat, check_output};
 
 /// Options of `extract`.
 #[derive(Debug, Args)]
@@ -25,7 +25,7 @@ pub struct ExtractArgs {
     output: PathBuf,
     /// Image format (default: vhd for a `.vhd` output, raw otherwise).
     #[arg(long, value_enum)]
-    format: Option<ImageFormat>,
+    format: Option<OutputFormat>,
     /// Do not verify the extracted disk's checksums.
     #[arg(long)]
     no_verify: bool,
@@ -53,7 +53,7 @@ pub fn run(args: &ExtractArgs, progress: &dyn Progress) -> Result<Outcome> {
         };
         disk.id.clone()
     };
-    let format = ImageFormat::for_output(args.format, &args.output)?;
+    let format = OutputFormat::for_output(args.format, &args.output)?;
     // Skip the disks stored before the wanted one; the archive is a stream.
     while reader.next_disk().is_some_and(|d| d.id != wanted) {
         reader.read_disk(None, false, &NoProgress)?;

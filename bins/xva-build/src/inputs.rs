@@ -54,9 +54,10 @@ pub fn open_disk(path: &Path, pad: bool) -> Result<Box<dyn RandomAccessDisk>> {
     Ok(disk)
 }
 
-/// An output image format.
+/// The layout `extract` and `convert` write (a command-line choice: fixed VHD is a writer
+/// option, not one of the stored formats of [`disk_image::ImageFormat`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ImageFormat {
+pub enum OutputFormat {
     /// Raw, sparse.
     Raw,
     /// Dynamic (sparse) VHD.
@@ -65,15 +66,15 @@ pub enum ImageFormat {
     VhdFixed,
 }
 
-impl ImageFormat {
+impl OutputFormat {
     /// The format asked for, else vhd for a `.vhd` output, else raw. Standard output (`-`)
     /// takes raw only: a VHD is written out of order.
     pub fn for_output(asked: Option<Self>, output: &Path) -> Result<Self> {
         let format = asked.unwrap_or_else(|| match output.extension().and_then(|e| e.to_str()) {
-            Some(ext) if ext.eq_ignore_ascii_case("vhd") => ImageFormat::Vhd,
-            _ => ImageFormat::Raw,
+            Some(ext) if ext.eq_ignore_ascii_case("vhd") => OutputFormat::Vhd,
+            _ => OutputFormat::Raw,
         });
-        if output.as_os_str() == "-" && format != ImageFormat::Raw {
+        if output.as_os_str() == "-" && format != OutputFormat::Raw {
             bail!(UsageError(
                 "only raw images can go to standard output".into()
             ));
