@@ -117,6 +117,9 @@ impl TlsArgs {
     }
 }
 
+/// The password flags of [`ConnectArgs`], as [`PasswordLookup::flags`] names them.
+pub const PASSWORD_FLAGS: &str = "--password-file or --password-file-base64";
+
 /// How a tool looks for its password: [`read`](Self::read).
 #[derive(Debug, Clone, Copy)]
 pub struct PasswordLookup<'a> {
@@ -124,6 +127,9 @@ pub struct PasswordLookup<'a> {
     pub what: &'a str,
     /// The environment variable tried when no file is chosen (`VMBACKUP_PASSWORD`).
     pub env_var: &'a str,
+    /// The tool's password flags, for the message when there is no password
+    /// ([`PASSWORD_FLAGS`] for the tools that flatten [`ConnectArgs`]).
+    pub flags: &'a str,
     /// Where else a file may be named, for the message when there is no password
     /// (`set password_file= in the configuration`).
     pub elsewhere: Option<&'a str>,
@@ -167,9 +173,8 @@ impl PasswordLookup<'_> {
             .map(|e| format!(", or {e}"))
             .unwrap_or_default();
         format!(
-            "no password: pass --password-file or --password-file-base64{elsewhere}, or set {} \
-             (a prompt needs a terminal)",
-            self.env_var
+            "no password: pass {}{elsewhere}, or set {} (a prompt needs a terminal)",
+            self.flags, self.env_var
         )
     }
 }

@@ -19,7 +19,7 @@ mod progress;
 pub mod secrets;
 mod stdout;
 
-pub use connect::{ConnectArgs, PasswordArgs, PasswordLookup, TlsArgs, TlsChoice};
+pub use connect::{ConnectArgs, PASSWORD_FLAGS, PasswordArgs, PasswordLookup, TlsArgs, TlsChoice};
 pub use exit::{Outcome, UsageError, run, run_reporting};
 pub use logging::init_logging;
 pub use printable::printable;

@@ -191,6 +191,7 @@ pub fn load_settings(config: Option<&Path>) -> Result<Config> {
 const PASSWORD: PasswordLookup<'static> = PasswordLookup {
     what: "the XAPI password",
     env_var: PASSWORD_ENV,
+    flags: cli_common::PASSWORD_FLAGS,
     elsewhere: Some("set password_file= in the configuration"),
 };
 

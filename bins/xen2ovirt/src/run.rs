@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use cli_common::{Outcome, SecretSource, Stdout, UsageError, print_json};
+use cli_common::{Outcome, PasswordLookup, SecretSource, Stdout, UsageError, print_json};
 use ovirt_client::{ConnectOptions, Connection, Trust};
 use serde::Serialize;
 use xenapi::{Session, SessionOptions, TlsTrust};
@@ -27,12 +27,24 @@ pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
 /// Where the engine password comes from without `--ovirt-password-file`.
 pub const OVIRT_PASSWORD_ENV: &str = "XEN2OVIRT_OVIRT_PASSWORD";
 
-fn password(file: Option<&std::path::PathBuf>, env: &str, prompt: String) -> SecretSource {
-    match file {
-        Some(file) => SecretSource::File(file.clone()),
-        None if std::env::var_os(env).is_some() => SecretSource::Env(env.to_owned()),
-        None => SecretSource::Prompt(prompt),
-    }
+/// The XAPI password: `--xen-password-file`, else [`XEN_PASSWORD_ENV`], else a prompt.
+const XEN_PASSWORD: PasswordLookup<'static> = PasswordLookup {
+    what: "the XAPI password",
+    env_var: XEN_PASSWORD_ENV,
+    flags: "--xen-password-file",
+    elsewhere: None,
+};
+/// The engine password: `--ovirt-password-file`, else [`OVIRT_PASSWORD_ENV`], else a prompt.
+const OVIRT_PASSWORD: PasswordLookup<'static> = PasswordLookup {
+    what: "the engine password",
+    env_var: OVIRT_PASSWORD_ENV,
+    flags: "--ovirt-password-file",
+    elsewhere: None,
+};
+
+/// A password file flag as the lookup's chosen source.
+fn file_source(file: Option<&std::path::PathBuf>) -> Option<SecretSource> {
+    file.map(|file| SecretSource::File(file.clone()))
 }
 
 fn connect_xen(args: &XenArgs, url: &str, stop: &Arc<AtomicBool>) -> Result<Session> {
@@ -45,12 +57,10 @@ fn connect_xen(args: &XenArgs, url: &str, stop: &Arc<AtomicBool>) -> Result<Sess
     } else {
         TlsTrust::Pinned(args.fingerprints.clone())
     };
-    let secret = password(
-        args.password_file.as_ref(),
-        XEN_PASSWORD_ENV,
-        format!("Password of {} on {url}: ", args.user),
-    )
-    .read()?;
+    let secret = XEN_PASSWORD.read(
+        file_source(args.password_file.as_ref()).as_ref(),
+        &format!("Password of {} on {url}: ", args.user),
+    )?;
     let options = SessionOptions {
         tls,
         stop: Some(xenapi::Stop::from_flag(Arc::clone(stop))),
@@ -71,12 +81,10 @@ fn connect_ovirt(args: &OvirtArgs) -> Result<Connection> {
     } else {
         Trust::SystemRoots
     };
-    let secret = password(
-        args.password_file.as_ref(),
-        OVIRT_PASSWORD_ENV,
-        format!("Password of {} on {}: ", args.user, args.url),
-    )
-    .read()?;
+    let secret = OVIRT_PASSWORD.read(
+        file_source(args.password_file.as_ref()).as_ref(),
+        &format!("Password of {} on {}: ", args.user, args.url),
+    )?;
     Connection::connect(options, secret.expose())
         .with_context(|| format!("connecting to {} as {}", args.url, args.user))
 }

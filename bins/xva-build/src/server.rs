@@ -23,6 +23,7 @@ pub const PASSWORD_ENV: &str = "XVA_BUILD_PASSWORD";
 const PASSWORD: PasswordLookup<'static> = PasswordLookup {
     what: "the XAPI password",
     env_var: PASSWORD_ENV,
+    flags: cli_common::PASSWORD_FLAGS,
     elsewhere: None,
 };
 

@@ -87,6 +87,7 @@ fn the_password_comes_from_the_file_else_the_environment_else_a_terminal() {
     let lookup = PasswordLookup {
         what: "the XAPI password",
         env_var: "CLI_COMMON_TEST_PASSWORD_NEVER_SET",
+        flags: PASSWORD_FLAGS,
         elsewhere: Some("set password_file= in the configuration"),
     };
     let file = SecretSource::File("/root/pw".into());
@@ -127,6 +128,7 @@ fn a_password_that_cannot_be_read_is_a_usage_error() {
     let lookup = PasswordLookup {
         what: "the XAPI password",
         env_var: "CLI_COMMON_TEST_PASSWORD_NEVER_SET",
+        flags: PASSWORD_FLAGS,
         elsewhere: None,
     };
     let error = lookup
