@@ -28,6 +28,10 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use crate::error::{OvirtError, Result};
 
+mod check;
+
+pub use check::SeedCheck;
+
 /// The OVF file of a backup.
 pub const OVF_FILE: &str = "data.xml";
 
@@ -203,18 +207,37 @@ fn bad(path: &Path, problem: impl Into<String>) -> OvirtError {
 /// Every backup under `root` (`/mnt/backups`), sorted by VM, uuid and name. Directories
 /// that hold neither `data.xml` nor a disk image are not backups and are skipped.
 pub fn list(root: &Path) -> Result<Vec<SimpleBackup>> {
-    let mut backups = Vec::new();
+    candidates(root)?
+        .iter()
+        .map(|dir| SimpleBackup::open(dir))
+        .collect()
+}
+
+/// The directories `<root>/<VM name>/<VM uuid>/<name>/` that look like backups of this
+/// layout ([`looks_like_backup`]), sorted, without reading them: a caller that lists a
+/// damaged backup as damaged opens each itself.
+pub fn candidates(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
     for vm in subdirectories(root)? {
         for uuid in subdirectories(&vm)? {
             for dir in subdirectories(&uuid)? {
-                let backup = SimpleBackup::open(&dir)?;
-                if !backup.disks.is_empty() || dir.join(OVF_FILE).is_file() {
-                    backups.push(backup);
+                if looks_like_backup(&dir) {
+                    found.push(dir);
                 }
             }
         }
     }
-    Ok(backups)
+    Ok(found)
+}
+
+/// Whether `dir` holds `data.xml` or a first disk image (`Disk1.img…`, `image.img…`).
+pub fn looks_like_backup(dir: &Path) -> bool {
+    dir.join(OVF_FILE).is_file()
+        || ["Disk1", "image"].iter().any(|base| {
+            SeedCompression::ALL
+                .iter()
+                .any(|c| dir.join(format!("{base}.img{}", c.suffix())).is_file())
+        })
 }
 
 fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -234,6 +234,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod mail;
 pub mod naubackup_files;
+pub mod ovirt_restore;
 pub mod owner;
 mod pattern;
 pub mod pool_db;

@@ -16,6 +16,9 @@ mod integration {
     mod mail;
     mod modes;
     mod output;
+    mod ovirt_restore_faults;
+    mod ovirt_seed;
+    mod ovirt_support;
     mod restore_checks;
     mod snapshots;
     mod stops;

@@ -27,7 +27,8 @@ pub fn run(args: &ListArgs, output: Output) -> Result<Outcome> {
         Some(dir) => dir.clone(),
         None => load_settings(args.config.as_deref())?.backup_dir,
     };
-    let vms = list_backups(&backup_dir)?;
+    let mut vms = list_backups(&backup_dir)?;
+    vmbackup::ovirt_restore::seed::add_to_listing(&backup_dir, &mut vms);
     if output.json {
         super::print_json(&vms)?;
         return Ok(Outcome::Success);

@@ -36,10 +36,21 @@ pub struct RestoreArgs {
     check: bool,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    ovirt: super::ovirt_restore::OvirtRestoreArgs,
 }
 
 /// Runs `restore`: exit 1 when a restored disk differs from the backup.
 pub fn run(args: &RestoreArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
+    if let Some(backup) = vmbackup::ovirt_restore::OvirtBackup::open(&args.backup)? {
+        let shared = super::ovirt_restore::SharedArgs {
+            config: args.config.as_deref(),
+            xenserver_only: args.sr.is_some() || args.preserve,
+            check: args.check,
+            connect: &args.connect,
+        };
+        return super::ovirt_restore::run(&shared, &args.ovirt, &backup, output, cancel);
+    }
     let mut config = load_settings(args.config.as_deref())?;
     args.connect.apply(&mut config)?;
     let session = connect_with_cancel(&config, &password(&config)?, cancel)?;

@@ -35,6 +35,11 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
     let mut backups = Vec::new();
     for root in &roots {
         backups.extend(backups_under(root)?);
+        for dir in vmbackup::ovirt_restore::seed::backups_under(root) {
+            if !backups.contains(&dir) {
+                backups.push(dir);
+            }
+        }
     }
     if backups.is_empty() {
         return Err(UsageError("no complete backup to verify there".into()).into());
@@ -42,12 +47,16 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
     let mut checks: Vec<BackupCheck> = Vec::new();
     let mut pool = PoolForCopies::new(&config);
     for dir in &backups {
-        let mut check = verify_backup(dir).unwrap_or_else(|error| BackupCheck {
-            path: dir.clone(),
-            vm: String::new(),
-            files: 0,
-            problems: vec![chain(&error)],
-        });
+        let mut check = if vmbackup::ovirt_restore::seed::is_seed_written(dir) {
+            vmbackup::ovirt_restore::seed::verify(dir)
+        } else {
+            verify_backup(dir).unwrap_or_else(|error| BackupCheck {
+                path: dir.clone(),
+                vm: String::new(),
+                files: 0,
+                problems: vec![chain(&error)],
+            })
+        };
         check.problems.extend(pool.check(dir));
         if !output.json {
             let verdict = if check.ok() {
