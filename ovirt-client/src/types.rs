@@ -29,7 +29,8 @@ pub use storage::{
 };
 pub use vm::{
     Bios, Boot, BootDevices, Cluster, Clusters, Configuration, Cpu, CpuTopology, Initialization,
-    Mac, MemoryPolicy, Network, Networks, Nic, Nics, Os, Vm, Vms, VnicProfile, VnicProfiles,
+    Mac, MemoryPolicy, Network, Networks, Nic, Nics, Os, Tag, Tags, Vm, Vms, VnicProfile,
+    VnicProfiles,
 };
 
 /// Declares a wire struct: every field optional, left out of requests when `None`.

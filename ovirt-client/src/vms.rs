@@ -7,7 +7,8 @@ use crate::connection::{Connection, Query};
 use crate::error::{OvirtError, Result};
 use crate::types::{
     Action, Bios, BiosType, Boot, BootDevices, Configuration, ConfigurationType, Cpu, CpuTopology,
-    Initialization, Mac, MemoryPolicy, Nic, NicInterface, Nics, Os, Ref, Vm, VmStatus, VmType, Vms,
+    Initialization, Mac, MemoryPolicy, Nic, NicInterface, Nics, Os, Ref, Tags, Vm, VmStatus,
+    VmType, Vms,
 };
 use crate::wait::Poll;
 
@@ -245,6 +246,20 @@ impl Connection {
                 &format!("listing NICs of VM {vm}"),
             )?
             .items)
+    }
+
+    /// The names of a VM's tags.
+    pub fn vm_tags(&self, vm: &str) -> Result<Vec<String>> {
+        Ok(self
+            .get::<Tags>(
+                &format!("/vms/{vm}/tags"),
+                &Query::new(),
+                &format!("listing tags of VM {vm}"),
+            )?
+            .items
+            .into_iter()
+            .filter_map(|tag| tag.name)
+            .collect())
     }
 
     /// Adds a NIC on a vNIC profile, with a MAC address or the engine's choice.

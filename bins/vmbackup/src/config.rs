@@ -3,6 +3,7 @@
 //! described in the [crate documentation](crate#the-configuration-file).
 
 mod groups;
+pub mod ovirt;
 mod parse;
 mod values;
 
@@ -75,6 +76,10 @@ pub struct Config {
     /// The retention policy for every VM (`max_backups`, `keep_*`, `max_age_days`); a
     /// rule's `:N` replaces its `keep_last` ([`Config::policy_for`]).
     pub retention: Policy,
+    /// The platform backed up (`platform=`, or oVirt when `engine=` is given).
+    pub platform: Platform,
+    /// The engine and the oVirt settings, when the platform is oVirt.
+    pub ovirt: Option<OvirtSettings>,
     /// Warnings found while reading (ignored keys and settings, empty selectors, clear-text
     /// passwords), each with its line.
     pub warnings: Vec<Issue>,
@@ -149,6 +154,7 @@ impl fmt::Display for JobKind {
 }
 
 pub use cli_common::TlsChoice;
+pub use ovirt::{ApplianceBus, ModeRule, OvirtLayout, OvirtSettings, Platform, ReadMode};
 
 /// VmBackup.py's command-line settings that also exist as keys (`compress=`,
 /// `ignore_extra_keys=`, `pre_clean=`); they win over the file.
@@ -284,3 +290,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod ovirt_tests;

@@ -96,6 +96,16 @@ pub enum VmBackupError {
         #[source]
         source: Box<xenapi::XenApiError>,
     },
+    /// An oVirt engine call, transfer or appliance step failed; `action` says which, for
+    /// which VM.
+    #[error("{action}")]
+    Ovirt {
+        /// For example "web01: snapshotting the VM".
+        action: String,
+        /// What the engine (or the connection, or imageio) reported.
+        #[source]
+        source: Box<ovirt_client::OvirtError>,
+    },
     /// Reading or writing an archive or disk image failed.
     #[error("{action}")]
     Image {
@@ -132,6 +142,14 @@ impl VmBackupError {
     /// A XAPI failure while doing `action`.
     pub fn xapi(action: impl Into<String>, source: xenapi::XenApiError) -> Self {
         VmBackupError::Xapi {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// An oVirt failure while doing `action`.
+    pub fn ovirt(action: impl Into<String>, source: ovirt_client::OvirtError) -> Self {
+        VmBackupError::Ovirt {
             action: action.into(),
             source: Box::new(source),
         }

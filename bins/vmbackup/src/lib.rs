@@ -1,5 +1,5 @@
-//! `vmbackup`, the toolkit's XenServer / XCP-ng backup, as a library under the thin
-//! `vmbackup` binary.
+//! `vmbackup`, the toolkit's XenServer / XCP-ng and oVirt backup, as a library under the
+//! thin `vmbackup` binary (oVirt: see [below](#ovirt)).
 //!
 //! - **Deciding, without I/O:** NAUbackup's configuration read as data ([`config`]), the VM
 //!   selection resolved against the pool's VMs ([`selection`]), NAUbackup's status log and
@@ -176,6 +176,96 @@
 //!   so); one that cannot be written is warned about, the VMs are backed up all the same,
 //!   and the run exits 2 so that cron notices.
 //!
+//! # oVirt
+//!
+//! `platform=ovirt` (or an `engine=` URL; without either the platform is XenServer) backs
+//! up oVirt VMs, replacing oVirtSimpleBackup. The file format, the selection rules (names,
+//! regexes, `exclude`, `:N`, `tag:` with the VMs' oVirt tags, `tag:%a`), the status log,
+//! e-mail, `--json`, retention and the store are the same as for XenServer. Per VM: a
+//! snapshot without memory whose description is `<label><YYYYmmdd_HHMMSS>` plus vmbackup's
+//! owner mark (waited until `ok`); each disk read from the snapshot, in parallel up to
+//! `disk_concurrency`; the OVF (`all_content`) and the API's VM / disk / attachment / NIC
+//! records; the manifest with a digest of every file; the snapshot deleted and waited
+//! until gone, on every path. Before each VM, what dead runs of vmbackup left on it (their
+//! snapshots, transfers and appliance attachments, recognised by the owner mark) is removed,
+//! and only that. See [`ovirt`].
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `platform` | `xenserver` or `ovirt` | `xenserver`, `ovirt` with `engine=` |
+//! | `engine` | the engine: `https://engine[:port]` (seed: `ovirt_url`) | required |
+//! | `user` | user with its profile (seed: `ovirt_user`) | `admin@internal` |
+//! | `password_file`, `password_file_base64`, `tls_ca_file`, `tls_fingerprint`, `tls_insecure` | as for XenServer; `tls_fingerprint` pins the engine's CA (SHA-256), which then also verifies the imageio daemons | |
+//! | `mode` | `imageio` (image transfers) or `appliance` (attach to this VM, read by serial) | `imageio` |
+//! | `appliance_mode`, `imageio_mode` | selector (name, regex, `tag:`; repeatable): these VMs use that mode; the last matching line wins | |
+//! | `appliance_vm` | this VM's id in oVirt (seed: `uuid_backup_engine`) | the SMBIOS uuid |
+//! | `product_uuid_file` | where the SMBIOS uuid is read | `/sys/class/dmi/id/product_uuid` |
+//! | `by_id_dir` | where attached disks appear by serial | `/dev/disk/by-id` |
+//! | `drive_interface` | bus of attached disks: `virtio` or `virtio_scsi` (the seed's key) | `virtio` |
+//! | `layout` | `own` or `ovirtsimplebackup` (below) | `own` |
+//! | `label` | starts snapshot descriptions and seed-layout names (the seed's key) | `BU_` |
+//! | `compression` | `none` (raw, sparse), `zstd` or `gzip` | `none` |
+//! | `compress` | the seed's `0` (none) or `1` (gzip); `2`-`4` (lzo, bzip2, pbzip2) are read from old backups, not written | `0` |
+//! | `disk_concurrency` | disks of one VM read at once | 2 |
+//! | `snapshot_timeout`, `snapshot_remove_timeout`, `device_timeout` | seconds a snapshot may stay `locked`, its removal may take, an attached disk may take to appear | 600, 1800, 60 |
+//! | `storage_domain`, `cluster` | a restore's defaults (the seed's keys) | |
+//! | `backup_dir` | (seed: `mount_backups`) | `/mnt/backups` |
+//!
+//! oVirtSimpleBackup's other keys: `vms_to_backup=a,b` is one `vm-export=` per name;
+//! `retention` is `max_backups` (it now applies to every run, not only scheduled ones);
+//! `email` is `mail_to` and `emailfrom` `mail_from` (an SMTP server is needed:
+//! `smtp_server=localhost:25` with `smtp_starttls=false` for the local MTA the seed's PHP
+//! `mail()` used); `backup_log` is `status_log` (NAUbackup's line format);
+//! `withoutmemory=1` is what vmbackup always does (`0` is warned about: memory is never
+//! saved); `drive_type`, `firstbackupdisk` (disks are found by serial), `tz`, the
+//! migration keys (`mount_migrate`, `xen_ip`, `xen_migrate_uuid`, `xen_migrate_ip`) and the
+//! `restore_*` keys are ignored with a warning; `ovirt_pass` is refused (passwords live in
+//! files, the environment or a prompt). XenServer's keys (`host`, `vdi-export`,
+//! `metadata-export`, `skeleton-export`, `backup-sr-export`, `pool_db_backup`, …) are errors
+//! in an oVirt configuration, oVirt's in a XenServer one; unknown keys are errors with
+//! their file and line.
+//!
+//! ```text
+//! # /etc/vmbackup/ovirt.cfg
+//! engine=https://engine.example
+//! user=admin@internal
+//! password_file=/etc/vmbackup/engine.pass
+//! tls_fingerprint=AB:CD:…            # openssl x509 -fingerprint -sha256 of the engine's CA
+//! vms_to_backup=web01,db01
+//! vm-export=tag:nightly:7
+//! exclude=tag:no-backup
+//! retention=3
+//! compression=zstd
+//! ```
+//!
+//! **Layouts.** `layout=own` writes `<backup_dir>/<vm>/<UTC stamp>/` with
+//! `DISK-<n>-<alias>.raw[.zst]`, `vm.ovf`, `vm.xml`, `disk_attachments.xml`, `disks.xml`,
+//! `nics.xml` and `manifest.json`. `layout=ovirtsimplebackup` writes
+//! `<backup_dir>/<VM>/<VM uuid>/<label><YYYYmmdd_HHMMSS>/` (local time) with `data.xml`
+//! (the OVF), `DiskN.dat` (17 lines) and `DiskN.img` (or `DiskN.img.gz` with `compress=1`)
+//! as oVirtSimpleBackup did, plus the records and `manifest.json`, so existing restore
+//! runbooks keep working; it is written as `.partial-<name>` beside the finished ones and
+//! renamed when complete and synced.
+//!
+//! **Scheduling.** oVirtSimpleBackup's schedule files and its every-5-minutes cron poll
+//! are replaced by the system's scheduler:
+//!
+//! ```text
+//! # /etc/systemd/system/vmbackup-ovirt.service
+//! [Service]
+//! Type=oneshot
+//! ExecStart=/usr/local/bin/vmbackup run /etc/vmbackup/ovirt.cfg
+//! # /etc/systemd/system/vmbackup-ovirt.timer
+//! [Timer]
+//! OnCalendar=Mon..Fri 01:30
+//! Persistent=true
+//! [Install]
+//! WantedBy=timers.target
+//! ```
+//!
+//! or, in cron: `30 1 * * 1-5 root /usr/local/bin/vmbackup -q run /etc/vmbackup/ovirt.cfg`.
+//! A run takes the store's lock, so two schedules never back up into one store at once.
+//!
 //! # Example
 //!
 //! ```
@@ -234,6 +324,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod mail;
 pub mod naubackup_files;
+pub mod ovirt;
 pub mod ovirt_restore;
 pub mod owner;
 mod pattern;

@@ -34,6 +34,7 @@ pub mod seed;
 use std::path::Path;
 
 use backup_core::batch::Cancel;
+use disk_image::compress::{Compression, Detected};
 use disk_image::{DiskInput, Progress};
 use ovirt_client::restore::BuildSettings;
 use ovirt_client::simplebackup::SystemLzop;
@@ -42,7 +43,9 @@ use serde::Serialize;
 
 pub use backup::{DiskImage, OvirtBackup};
 pub use check::DiskCheck;
-pub use error::{OvirtRestoreError, Result};
+pub use error::Result;
+
+use crate::error::VmBackupError;
 
 use inputs::{CheckedFile, CheckedStream, ReadThrough};
 
@@ -113,16 +116,12 @@ pub fn restore(
     let (plan, images) = backup.plan(&choices, &|network| {
         engine::profile_for_network(connection, network)
     })?;
-    let domain = TargetDomain::find(connection, &options.storage_domain).map_err(
-        OvirtRestoreError::engine(format!(
-            "finding storage domain `{}`",
-            options.storage_domain
-        )),
-    )?;
+    let domain = TargetDomain::find(connection, &options.storage_domain).map_err(error::engine(
+        format!("finding storage domain `{}`", options.storage_domain),
+    ))?;
     cancel.check()?;
-    let mut build = VmBuild::create(connection, &plan.vm, &plan.nics, &options.build).map_err(
-        OvirtRestoreError::engine(format!("creating VM `{}`", plan.vm.name)),
-    )?;
+    let mut build = VmBuild::create(connection, &plan.vm, &plan.nics, &options.build)
+        .map_err(error::engine(format!("creating VM `{}`", plan.vm.name)))?;
     let mut restored = OvirtRestored {
         vm: build.vm().to_owned(),
         name: plan.vm.name.clone(),
@@ -143,10 +142,7 @@ pub fn restore(
         let (id, content) = upload(&mut build, disk, image, &target, &mut restored)?;
         build
             .attach(&id, disk)
-            .map_err(OvirtRestoreError::engine(format!(
-                "attaching disk `{}`",
-                disk.name
-            )))?;
+            .map_err(error::engine(format!("attaching disk `{}`", disk.name)))?;
         restored.disks.push(id.clone());
         contents.push((disk, id, content));
     }
@@ -156,7 +152,7 @@ pub fn restore(
     cancel.check()?;
     build
         .commit(&format!("restored by vmbackup from {}", dir.display()))
-        .map_err(OvirtRestoreError::engine("keeping the restored VM"))?;
+        .map_err(error::engine("keeping the restored VM"))?;
     tracing::info!(vm = %restored.vm, name = %restored.name, "restored");
     Ok(restored)
 }
@@ -195,7 +191,7 @@ fn check_disks(
             restored: found,
         };
         if !check.matches() {
-            return Err(OvirtRestoreError::backup(
+            return Err(error::backup(
                 dir,
                 format!(
                     "the restored disk `{}` reads back differently (XXH64 {} instead of {}): \
@@ -234,27 +230,42 @@ fn upload(
         progress,
     } = *to;
     let _span = tracing::info_span!("disk", name = %disk.name).entered();
-    let failed = OvirtRestoreError::engine(format!("restoring disk `{}`", disk.name));
+    let failed = error::engine(format!("restoring disk `{}`", disk.name));
     let (id, summary, through, path, expected) = match image {
-        DiskImage::Ours { path, file } => {
-            let kind = file.digest.kind.known().map_err(|kind| {
-                OvirtRestoreError::backup(dir, format!("unknown digest kind `{kind}`"))
-            })?;
-            let compressed = file
-                .compression
+        DiskImage::Ours {
+            path,
+            file,
+            compression,
+        } => {
+            let kind = file
+                .digest
+                .kind
                 .known()
-                .is_ok_and(|c| c != disk_image::compress::Compression::None);
+                .map_err(|kind| error::backup(dir, format!("unknown digest kind `{kind}`")))?;
+            let compressed = *compression != Compression::None;
             if compressed {
-                let (mut stream, _) = CheckedStream::ours(path, kind, disk.size, cancel)
-                    .map_err(OvirtRestoreError::read(path))?;
+                let (mut stream, detected) = CheckedStream::ours(path, kind, disk.size, cancel)
+                    .map_err(error::read(path))?;
+                if !matches!(
+                    (compression, detected),
+                    (Compression::Zstd, Detected::Zstd) | (Compression::Gzip, Detected::Gzip)
+                ) {
+                    return Err(error::backup(
+                        dir,
+                        format!(
+                            "`{}` is not {compression} as the manifest says ({detected:?})",
+                            path.display()
+                        ),
+                    ));
+                }
                 let (id, summary) = build
                     .upload_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
-                let through = stream.finish().map_err(OvirtRestoreError::read(path))?;
+                let through = stream.finish().map_err(error::read(path))?;
                 (id, summary, through, path, Some(&file.digest))
             } else {
-                let source = CheckedFile::open(path, Some(kind), cancel)
-                    .map_err(OvirtRestoreError::read(path))?;
+                let source =
+                    CheckedFile::open(path, Some(kind), cancel).map_err(error::read(path))?;
                 let (id, summary) = build
                     .upload_disk(disk, domain, DiskInput::Random(&source), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
@@ -264,11 +275,9 @@ fn upload(
         DiskImage::Seed(seed) => {
             let path = &seed.image;
             if seed.compression == ovirt_client::simplebackup::SeedCompression::None {
-                let length = std::fs::metadata(path)
-                    .map_err(OvirtRestoreError::read(path))?
-                    .len();
+                let length = std::fs::metadata(path).map_err(error::read(path))?.len();
                 if length != disk.size {
-                    return Err(OvirtRestoreError::backup(
+                    return Err(error::backup(
                         dir,
                         format!(
                             "`{}` holds {length} bytes, its Disk{}.dat says {}",
@@ -278,8 +287,7 @@ fn upload(
                         ),
                     ));
                 }
-                let source =
-                    CheckedFile::open(path, None, cancel).map_err(OvirtRestoreError::read(path))?;
+                let source = CheckedFile::open(path, None, cancel).map_err(error::read(path))?;
                 let (id, summary) = build
                     .upload_disk(disk, domain, DiskInput::Random(&source), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
@@ -287,12 +295,12 @@ fn upload(
             } else {
                 let reader = seed
                     .open(&SystemLzop)
-                    .map_err(|e| OvirtRestoreError::backup(dir, e.to_string()))?;
+                    .map_err(|e| error::backup(dir, e.to_string()))?;
                 let mut stream = CheckedStream::seed(reader, path, disk.size, cancel);
                 let (id, summary) = build
                     .upload_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
-                let through = stream.finish().map_err(OvirtRestoreError::read(path))?;
+                let through = stream.finish().map_err(error::read(path))?;
                 (id, summary, through, path, None)
             }
         }
@@ -303,15 +311,15 @@ fn upload(
     Ok((id, through.content))
 }
 
-/// The restore's own stop reads as [`OvirtRestoreError::Interrupted`], not as the upload's
+/// The restore's own stop reads as [`VmBackupError::Interrupted`], not as the upload's
 /// failure it caused.
 fn interrupted_or(
     cancel: &Cancel,
     error: ovirt_client::OvirtError,
-    failed: impl FnOnce(ovirt_client::OvirtError) -> OvirtRestoreError,
-) -> OvirtRestoreError {
+    failed: impl FnOnce(ovirt_client::OvirtError) -> VmBackupError,
+) -> VmBackupError {
     if cancel.is_cancelled() {
-        OvirtRestoreError::Interrupted
+        VmBackupError::Interrupted
     } else {
         failed(error)
     }
@@ -328,7 +336,7 @@ fn compare(
         return Ok(());
     };
     if found.value != expected.value || found.bytes != expected.bytes {
-        return Err(OvirtRestoreError::backup(
+        return Err(error::backup(
             dir,
             format!(
                 "`{}` is not the file the backup recorded ({} {} over {} bytes, the manifest \

@@ -314,6 +314,12 @@ fn shown_tag(tag: &TagSelector, today: Weekday) -> String {
     }
 }
 
+/// Whether `selector` matches `vm` on `today`, by the rules of [`resolve`] (a plain name
+/// matches the name, else the uuid).
+pub fn selector_matches(selector: &Selector, vm: &VmInfo, today: Weekday) -> bool {
+    !matches(selector, &[vm], today).is_empty()
+}
+
 /// The indexes of the candidates a selector matches on `today`.
 fn matches(selector: &Selector, candidates: &[&VmInfo], today: Weekday) -> Vec<usize> {
     let indexes = |keep: &dyn Fn(&VmInfo) -> bool| -> Vec<usize> {

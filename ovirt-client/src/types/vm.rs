@@ -225,6 +225,22 @@ wire_list!(
 );
 
 wire_struct! {
+    /// A tag (a VM's label, for selecting VMs to back up).
+    Tag "tag" {
+        /// Its id.
+        #[serde(rename = "@id")]
+        id: String,
+        /// Its name.
+        name: String,
+    }
+}
+
+wire_list!(
+    /// Tags.
+    Tags "tags", Tag, "tag"
+);
+
+wire_struct! {
     /// A cluster of hosts.
     Cluster "cluster" {
         /// Its id.

@@ -17,8 +17,11 @@ use disk_image::writeback::WritebackFile;
 use disk_image::{DiskImageError, DiskSink, Progress, RawFileSink};
 
 use super::cancel::{Cancel, Interrupted};
+
+mod sink;
 use crate::store::digest::{DigestWriter, FileDigest};
 use crate::store::{DigestKind, FileMode};
+pub use sink::{SaveSink, create_file, sink_error};
 
 /// Why a stream could not be saved.
 #[derive(Debug, thiserror::Error)]

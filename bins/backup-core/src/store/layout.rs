@@ -30,6 +30,17 @@ pub enum Layout {
         /// The time zone of the host that wrote the backups.
         time_zone: TimeZone,
     },
+    /// oVirtSimpleBackup's `<label><YYYYmmdd_HHMMSS>` directories, the per-VM directory
+    /// being `<backup_dir>/<VM>/<VM uuid>/`; the names are local times of `time_zone`.
+    /// A directory with our manifest is read as ours are; one without (written by
+    /// oVirtSimpleBackup itself, which keeps no marker) is complete when it holds its
+    /// `data.xml` and `Disk1.dat`. `.partial-<name>` is a backup being written.
+    OvirtSimpleBackup {
+        /// The label the names start with (`BU_`).
+        label: String,
+        /// The time zone of the host that wrote the backups.
+        time_zone: TimeZone,
+    },
 }
 
 impl Layout {
@@ -40,11 +51,12 @@ impl Layout {
         }
     }
 
-    /// A short name for listings: `ours` or `naubackup`.
+    /// A short name for listings: `ours`, `naubackup` or `ovirtsimplebackup`.
     pub fn label(&self) -> &'static str {
         match self {
             Layout::Own => "ours",
             Layout::NauBackup { .. } => "naubackup",
+            Layout::OvirtSimpleBackup { .. } => "ovirtsimplebackup",
         }
     }
 }
@@ -108,6 +120,22 @@ pub fn parse_stamp(name: &str) -> Option<Timestamp> {
         [&base[11..13], &base[13..15], &base[15..17]],
     )?;
     Offset::UTC.to_timestamp(civil).ok()
+}
+
+/// The local time an oVirtSimpleBackup directory name (`<label><YYYYmmdd_HHMMSS>`) gives,
+/// if `name` is one with this label.
+pub fn parse_simplebackup_name(name: &str, label: &str) -> Option<DateTime> {
+    let rest = name.strip_prefix(label)?;
+    let b = rest.as_bytes();
+    if b.len() != 15 || b[8] != b'_' {
+        return None;
+    }
+    civil_from(
+        &rest[0..4],
+        &rest[4..6],
+        &rest[6..8],
+        [&rest[9..11], &rest[11..13], &rest[13..15]],
+    )
 }
 
 /// The local time a NAUbackup directory name gives, if `name` is one.
@@ -186,6 +214,23 @@ mod tests {
             "notes.txt",
         ] {
             assert_eq!(parse_stamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn simplebackup_names_parse() {
+        assert_eq!(
+            parse_simplebackup_name("BU_20190708_120001", "BU_"),
+            Some(date(2019, 7, 8).at(12, 0, 1, 0))
+        );
+        for bad in [
+            "BU_20190708_12000",
+            "XX_20190708_120001",
+            "BU_20191308_120001",
+            "BU_20190708-120001",
+            "BU_20190708_120001.1",
+        ] {
+            assert_eq!(parse_simplebackup_name(bad, "BU_"), None, "{bad}");
         }
     }
 

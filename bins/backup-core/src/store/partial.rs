@@ -138,6 +138,46 @@ impl PartialBackup {
         unreachable!("the sequence numbers never run out")
     }
 
+    /// Starts a backup that will be called `name` in `parent` (created if missing): another
+    /// layout's name, such as oVirtSimpleBackup's `BU_20261202_013005`. It is written as
+    /// `<parent>/.partial-<name>` and published as [`PartialBackup::create`]'s are; a
+    /// backup of that name that exists already (or is being written) is refused. `name`
+    /// must be one plain path component.
+    pub fn create_named(parent: &Path, name: &str, mode: FileMode) -> Result<Self> {
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && Path::new(name)
+                .components()
+                .eq([std::path::Component::Normal(name.as_ref())]);
+        if !plain {
+            return Err(StoreError::refused(
+                Path::new(name),
+                "not a plain backup name: refused",
+            ));
+        }
+        mode.create_dirs(parent)
+            .map_err(|e| StoreError::io("creating", parent, e))?;
+        let target = parent.join(name);
+        if fs::symlink_metadata(&target).is_ok() {
+            return Err(StoreError::refused(
+                &target,
+                "a backup of this name exists already: refused",
+            ));
+        }
+        let path = parent.join(format!("{PARTIAL_PREFIX}{name}"));
+        fs::create_dir(&path).map_err(|e| StoreError::io("creating", &path, e))?;
+        let backup = PartialBackup {
+            vm_dir: parent.to_path_buf(),
+            stamp: name.to_owned(),
+            path,
+            mode,
+            committed: false,
+        };
+        fs::set_permissions(&backup.path, fs::Permissions::from_mode(mode.dir()))
+            .map_err(|e| StoreError::io("creating", &backup.path, e))?;
+        Ok(backup)
+    }
+
     /// The directory being written.
     pub fn path(&self) -> &Path {
         &self.path
@@ -287,6 +327,32 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["2026-11-22T013005Z"]);
+    }
+
+    #[test]
+    fn named_backups_are_partial_until_committed_and_never_overwrite() {
+        let root = tempfile::tempdir().unwrap();
+        let parent = root.path().join("web").join("uuid");
+        let backup =
+            PartialBackup::create_named(&parent, "BU_20261202_013005", FileMode::default())
+                .unwrap();
+        assert!(backup.path().ends_with(".partial-BU_20261202_013005"));
+        backup.write_file("Disk1.img", b"x").unwrap();
+        let done = backup.commit(&manifest()).unwrap();
+        assert_eq!(done, parent.join("BU_20261202_013005"));
+        assert!(done.join("manifest.json").is_file());
+        let again = PartialBackup::create_named(&parent, "BU_20261202_013005", FileMode::default());
+        assert!(matches!(again, Err(StoreError::Refused { .. })));
+        for bad in ["", "..", "a/b", ".hidden"] {
+            let refused = PartialBackup::create_named(&parent, bad, FileMode::default());
+            assert!(matches!(refused, Err(StoreError::Refused { .. })), "{bad}");
+        }
+        drop(PartialBackup::create_named(&parent, "BU_x", FileMode::default()).unwrap());
+        let names: Vec<String> = fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["BU_20261202_013005"]);
     }
 
     #[test]

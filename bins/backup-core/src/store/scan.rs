@@ -11,7 +11,7 @@ use retention::{Backup, BackupState, BackupTime};
 use super::error::{Result, StoreError};
 use super::layout::{
     DELETING_PREFIX, Layout, MANIFEST_FILE, NAUBACKUP_SUCCESS_MARKERS, PARTIAL_PREFIX,
-    PROTECTED_MARKER, parse_naubackup_name, parse_stamp,
+    PROTECTED_MARKER, parse_naubackup_name, parse_simplebackup_name, parse_stamp,
 };
 use super::manifest::{Extra, Manifest, ManifestProblem};
 use super::words::ManifestState;
@@ -108,6 +108,9 @@ pub fn scan_vm_dir(dir: &Path, layout: &Layout) -> Result<ScannedDir> {
         let found = match layout {
             Layout::Own => read_own(&path, &name)?,
             Layout::NauBackup { time_zone } => read_naubackup(&path, &name, time_zone)?,
+            Layout::OvirtSimpleBackup { label, time_zone } => {
+                read_simplebackup(&path, &name, label, time_zone)?
+            }
         };
         match found {
             Ok(backup) => scan.backups.push(backup),
@@ -224,6 +227,69 @@ fn read_naubackup(
         state = BackupState::Protected;
     }
     Ok(Ok(Backup::new(name, BackupTime::from_zoned(&zoned), state)))
+}
+
+/// An oVirtSimpleBackup directory (ours with a manifest, or the seed's own), or why `name`
+/// is not one.
+fn read_simplebackup(
+    path: &Path,
+    name: &str,
+    label: &str,
+    time_zone: &TimeZone,
+) -> Result<Result<Backup, NotABackup>> {
+    let (partial, base) = match name.strip_prefix(PARTIAL_PREFIX) {
+        Some(base) => (true, base),
+        None => (false, name),
+    };
+    let Some(local) = parse_simplebackup_name(base, label) else {
+        return Ok(Err(format!(
+            "not an oVirtSimpleBackup directory name (`{label}YYYYmmdd_HHMMSS`)"
+        )
+        .into()));
+    };
+    let zoned = match time_zone.to_ambiguous_zoned(local).compatible() {
+        Ok(zoned) => zoned,
+        Err(e) => {
+            return Ok(Err(
+                format!("local time {local} is out of range: {e}").into()
+            ));
+        }
+    };
+    let time = BackupTime::from_zoned(&zoned);
+    let mut backup = Backup::new(name, time, BackupState::Incomplete);
+    let manifest_path = path.join(MANIFEST_FILE);
+    if partial {
+        // Being written, or interrupted: never complete.
+    } else if exists(&manifest_path)? {
+        let bytes =
+            fs::read(&manifest_path).map_err(|e| StoreError::io("reading", &manifest_path, e));
+        match bytes.map(|b| Manifest::<Extra>::parse(&b)) {
+            Ok(Ok(m)) => {
+                if m.state == ManifestState::Complete {
+                    backup.state = BackupState::Complete;
+                }
+                backup.tags.extend(m.tags);
+            }
+            Ok(Err(ManifestProblem::UnknownFormat(format))) => {
+                let why = format!("{MANIFEST_FILE} has unknown format `{format}`");
+                return Ok(Err(NotABackup::Damaged { time, why }));
+            }
+            Ok(Err(ManifestProblem::NotValid(e))) => {
+                let why = format!("{MANIFEST_FILE} is not valid: {e}");
+                return Ok(Err(NotABackup::Damaged { time, why }));
+            }
+            Err(e) => {
+                let why = format!("{MANIFEST_FILE} cannot be read: {e}");
+                return Ok(Err(NotABackup::Damaged { time, why }));
+            }
+        }
+    } else if exists(&path.join("data.xml"))? && exists(&path.join("Disk1.dat"))? {
+        backup.state = BackupState::Complete;
+    }
+    if exists(&path.join(PROTECTED_MARKER))? {
+        backup.state = BackupState::Protected;
+    }
+    Ok(Ok(backup))
 }
 
 /// Whether `path` exists (without following a final symbolic link).

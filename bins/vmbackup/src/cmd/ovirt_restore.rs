@@ -9,9 +9,7 @@ use cli_common::{Outcome, PasswordLookup, ProgressSet, UsageError};
 use vmbackup::cancel::Cancel;
 use vmbackup::connect::PASSWORD_ENV;
 use vmbackup::ovirt_restore::engine::{DEFAULT_USER, EngineLogin};
-use vmbackup::ovirt_restore::{
-    OvirtBackup, OvirtRestoreError, OvirtRestoreOptions, engine, restore,
-};
+use vmbackup::ovirt_restore::{OvirtBackup, OvirtRestoreOptions, engine, restore};
 
 use super::{ConnectArgs, Output};
 
@@ -75,24 +73,39 @@ pub fn run(
         )
         .into());
     }
-    let Some(storage_domain) = ovirt.storage_domain.clone() else {
-        return Err(
-            UsageError("an oVirt backup needs --storage-domain NAME for its disks".into()).into(),
-        );
-    };
     let config = super::load_settings(args.config)?;
+    let settings = config.ovirt.as_ref();
+    let Some(storage_domain) = ovirt
+        .storage_domain
+        .clone()
+        .or_else(|| settings.and_then(|o| o.storage_domain.clone()))
+    else {
+        return Err(UsageError(
+            "an oVirt backup needs --storage-domain NAME (or storage_domain= in the configuration)"
+                .into(),
+        )
+        .into());
+    };
     let shared = &args.connect.shared;
-    let Some(url) = shared.host.clone().or_else(|| config.host.clone()) else {
-        return Err(
-            UsageError("no engine to restore to: pass --host https://ENGINE".into()).into(),
-        );
+    let Some(url) = shared
+        .host
+        .clone()
+        .or_else(|| settings.map(|o| o.engine.clone()))
+    else {
+        return Err(UsageError(
+            "no engine to restore to: pass --host https://ENGINE or --config with engine=".into(),
+        )
+        .into());
     };
     let login = EngineLogin {
         url,
-        user: shared
-            .user
-            .clone()
-            .unwrap_or_else(|| DEFAULT_USER.to_owned()),
+        user: shared.user.clone().unwrap_or_else(|| {
+            if settings.is_some() {
+                config.user.clone()
+            } else {
+                DEFAULT_USER.to_owned()
+            }
+        }),
         tls: shared.tls.choice().unwrap_or_else(|| config.tls.clone()),
     };
     let source = shared.password.source().or_else(|| config.password.clone());
@@ -100,10 +113,13 @@ pub fn run(
         source.as_ref(),
         &format!("Password for {} on {}: ", login.user, login.url),
     )?;
-    let connection = engine::connect(&login, &password).map_err(usage_if_options)?;
+    let connection = engine::connect(&login, &password)?;
     let options = OvirtRestoreOptions {
         name: ovirt.name.clone(),
-        cluster: ovirt.cluster.clone(),
+        cluster: ovirt
+            .cluster
+            .clone()
+            .or_else(|| settings.and_then(|o| o.cluster.clone())),
         storage_domain,
         keep_macs: ovirt.keep_macs,
         vnic_profile: ovirt.vnic_profile.clone(),
@@ -111,8 +127,7 @@ pub fn run(
         ..OvirtRestoreOptions::default()
     };
     let progress = ProgressSet::new(output.quiet || output.json).item();
-    let restored = restore(&connection, backup, &options, cancel, progress.as_ref())
-        .map_err(usage_if_options)?;
+    let restored = restore(&connection, backup, &options, cancel, progress.as_ref())?;
     if output.json {
         super::print_json(&restored)?;
     } else {
@@ -131,12 +146,4 @@ pub fn run(
         out.flush()?;
     }
     Ok(Outcome::Success)
-}
-
-/// An option that does not fit the engine is a usage error (exit 2).
-fn usage_if_options(error: OvirtRestoreError) -> anyhow::Error {
-    match error {
-        OvirtRestoreError::Usage(text) => UsageError(text).into(),
-        other => other.into(),
-    }
 }

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use lettre::message::Mailbox;
 
+use super::ovirt::{
+    DEFAULT_OVIRT_BACKUP_DIR, DEFAULT_OVIRT_USER, ModeRule, OVIRT_SCALAR_KEYS, Platform, ReadMode,
+    SEED_ALIASES, SEED_IGNORED,
+};
 use super::values::{boolean, fingerprint, host_url, positive, split_keep};
 use super::{
     Config, DEFAULT_BACKUP_DIR, DEFAULT_STATUS_LOG, DEFAULT_USER, JobKind, Overrides, Rule,
@@ -79,11 +83,37 @@ enum Key {
     Rule(RuleAction),
     MailTo,
     Fingerprint,
+    /// oVirtSimpleBackup's `vms_to_backup`: a list of vm-exports.
+    SeedVms,
+    /// `appliance_mode=SEL`, `imageio_mode=SEL`.
+    Mode(ReadMode),
+    /// A seed key read and ignored, and why.
+    Ignored(&'static str),
+    /// A seed key refused, and why.
+    Refused(&'static str),
 }
 
 fn key_kind(key: &str) -> Option<Key> {
     if key == "keep_last" {
         return Some(Key::Scalar("max_backups"));
+    }
+    if let Some(&(_, ours)) = SEED_ALIASES.iter().find(|(seed, _)| *seed == key) {
+        return key_kind(ours);
+    }
+    if let Some(&(_, why)) = SEED_IGNORED.iter().find(|(seed, _)| *seed == key) {
+        return Some(Key::Ignored(why));
+    }
+    match key {
+        "email" => return Some(Key::MailTo),
+        "vms_to_backup" => return Some(Key::SeedVms),
+        "appliance_mode" => return Some(Key::Mode(ReadMode::Appliance)),
+        "imageio_mode" => return Some(Key::Mode(ReadMode::Imageio)),
+        "ovirt_pass" => {
+            return Some(Key::Refused(
+                "a password never goes in the configuration: write it to a file and set password_file= (or use VMBACKUP_PASSWORD)",
+            ));
+        }
+        _ => {}
     }
     if let Some(kind) = JobKind::ALL.into_iter().find(|k| k.as_str() == key) {
         return Some(Key::Rule(RuleAction::Export(kind)));
@@ -94,6 +124,7 @@ fn key_kind(key: &str) -> Option<Key> {
         "tls_fingerprint" => Some(Key::Fingerprint),
         _ => SCALAR_KEYS
             .iter()
+            .chain(OVIRT_SCALAR_KEYS)
             .find(|&&k| k == key)
             .map(|&k| Key::Scalar(k)),
     }
@@ -104,12 +135,18 @@ fn suggestion(key: &str) -> Option<String> {
     let normal = |k: &str| k.to_ascii_lowercase().replace('-', "_");
     let all = SCALAR_KEYS
         .iter()
+        .chain(OVIRT_SCALAR_KEYS)
         .copied()
+        .chain(SEED_ALIASES.iter().map(|(seed, _)| *seed))
         .chain(JobKind::ALL.iter().map(|k| k.as_str()).chain([
             "exclude",
             "mail_to",
             "tls_fingerprint",
             "keep_last",
+            "vms_to_backup",
+            "appliance_mode",
+            "imageio_mode",
+            "email",
         ]));
     all.into_iter()
         .find(|k| normal(k) == normal(key))
@@ -201,6 +238,8 @@ pub(super) struct Reader {
     pub(super) rules: Vec<Rule>,
     pub(super) mail_to: Vec<(Location, Mailbox)>,
     pub(super) fingerprints: Vec<(Location, String)>,
+    /// Per-VM modes (oVirt).
+    pub(super) mode_rules: Vec<ModeRule>,
 }
 
 impl Reader {
@@ -214,6 +253,7 @@ impl Reader {
             rules: Vec::new(),
             mail_to: Vec::new(),
             fingerprints: Vec::new(),
+            mode_rules: Vec::new(),
         }
     }
 
@@ -228,6 +268,19 @@ impl Reader {
     fn entry(&mut self, at: Location, key: &str, value: &str, ignore_extra: bool) {
         match key_kind(key) {
             Some(Key::Rule(action)) => self.rule(at, action, key, value),
+            Some(Key::SeedVms) => {
+                for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    self.rule(
+                        at.clone(),
+                        RuleAction::Export(JobKind::VmExport),
+                        "vms_to_backup",
+                        name,
+                    );
+                }
+            }
+            Some(Key::Mode(mode)) => self.mode_rule(at, mode, key, value),
+            Some(Key::Ignored(why)) => self.warn(at, format!("`{key}` ignored: {why}")),
+            Some(Key::Refused(why)) => self.error(at, format!("`{key}`: {why}")),
             Some(Key::MailTo) => {
                 for address in value.split(',').map(str::trim) {
                     match address.parse::<Mailbox>() {
@@ -320,6 +373,19 @@ impl Reader {
         }
     }
 
+    /// A per-VM mode rule (oVirt): a name, pattern or `tag:` without `:N`.
+    fn mode_rule(&mut self, at: Location, mode: ReadMode, key: &str, value: &str) {
+        let selector = match value.strip_prefix(TagSelector::PREFIX) {
+            Some(tag) => TagSelector::parse(tag).map(Selector::Tag),
+            None if value.is_empty() => Err("no VM name or pattern".to_owned()),
+            None => Selector::parse(value),
+        };
+        match selector {
+            Ok(selector) => self.mode_rules.push(ModeRule { mode, selector, at }),
+            Err(e) => self.error(at, format!("{key}={value}: {e}")),
+        }
+    }
+
     /// A `tag:` rule, its `:N` split off.
     fn tag_rule(
         &mut self,
@@ -392,13 +458,35 @@ impl Reader {
     fn finish(mut self, overrides: Overrides) -> Result<Config> {
         let _ = self.flag("ignore_extra_keys");
         self.pre_clean(overrides);
-        let (compress, compression) = self.compression(overrides);
-        let host = self.take("host", host_url).map(|(at, (url, plain))| {
-            if plain {
-                self.warn(at, "http:// sends the XAPI password in clear text");
+        let platform = self.platform();
+        let (compress, compression, host, ovirt) = match platform {
+            Platform::XenServer => {
+                self.refuse_ovirt_keys();
+                let (compress, compression) = self.compression(overrides);
+                let host = self.take("host", host_url).map(|(at, (url, plain))| {
+                    if plain {
+                        self.warn(at, "http:// sends the XAPI password in clear text");
+                    }
+                    url
+                });
+                (compress, compression, host, None)
             }
-            url
-        });
+            Platform::Ovirt => {
+                self.refuse_xapi_keys();
+                if overrides.compress == Some(true) {
+                    self.error(
+                        Location::CommandLine,
+                        "compress=True is XAPI's host-side gzip: set compression= for oVirt",
+                    );
+                }
+                let compression = self.ovirt_compression();
+                (false, compression, None, self.ovirt())
+            }
+        };
+        let (default_dir, default_user) = match platform {
+            Platform::XenServer => (DEFAULT_BACKUP_DIR, DEFAULT_USER),
+            Platform::Ovirt => (DEFAULT_OVIRT_BACKUP_DIR, DEFAULT_OVIRT_USER),
+        };
         let password = self.password();
         let tls = self.tls();
         let mail = self.mail();
@@ -407,7 +495,7 @@ impl Reader {
             config_file: self.file.clone(),
             backup_dir: self
                 .path("backup_dir")
-                .map_or_else(|| DEFAULT_BACKUP_DIR.into(), |(_, p)| p),
+                .map_or_else(|| default_dir.into(), |(_, p)| p),
             status_log: self
                 .path("status_log")
                 .map_or_else(|| DEFAULT_STATUS_LOG.into(), |(_, p)| p),
@@ -430,7 +518,7 @@ impl Reader {
             host,
             user: self
                 .take("user", |v| Ok(v.to_owned()))
-                .map_or_else(|| DEFAULT_USER.to_owned(), |(_, u)| u),
+                .map_or_else(|| default_user.to_owned(), |(_, u)| u),
             password,
             tls,
             checksum: self
@@ -455,6 +543,8 @@ impl Reader {
             mail,
             retention,
             rules: std::mem::take(&mut self.rules),
+            platform,
+            ovirt,
             warnings: Vec::new(),
         };
         debug_assert!(self.scalars.is_empty(), "untaken keys: {:?}", self.scalars);

@@ -7,14 +7,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use backup_core::store::digest::digest_bytes;
-use backup_core::store::{FileRole, MANIFEST_FILE, Manifest, ManifestState, Recorded};
-use disk_image::ImageFormat;
+use backup_core::store::{MANIFEST_FILE, Manifest, ManifestFile, ManifestState, Recorded};
 use disk_image::compress::Compression;
-use ovirt_client::records::VM_FILE;
+use ovirt_client::records::{ATTACHMENTS_FILE, DISKS_FILE, NICS_FILE, OVF_FILE, VM_FILE};
 use ovirt_client::simplebackup::{self, SimpleBackup, SimpleDisk};
 use ovirt_client::{RestoreChoices, RestorePlan, VmRecords};
 
-use super::error::{OvirtRestoreError, Result};
+use super::error::{self, Result};
+use crate::ovirt::{OvirtDiskRecord, OvirtFields};
 
 /// An oVirt backup found in a directory.
 #[derive(Debug)]
@@ -23,8 +23,8 @@ pub enum OvirtBackup {
     Ours {
         /// The backup's directory.
         dir: PathBuf,
-        /// Its manifest.
-        manifest: Box<Manifest>,
+        /// Its manifest, with the oVirt record.
+        manifest: Box<Manifest<OvirtFields>>,
         /// The VM, its disks, attachments and NICs as the engine described them.
         records: Box<VmRecords>,
     },
@@ -40,33 +40,28 @@ pub enum DiskImage {
         /// The file.
         path: PathBuf,
         /// Its record.
-        file: backup_core::store::ManifestFile,
+        file: ManifestFile,
+        /// Its compression as the oVirt record gives it.
+        compression: Compression,
     },
     /// The seed's `DiskN.img…`.
     Seed(SimpleDisk),
 }
 
-/// Whether the manifest of `dir` is one of an oVirt backup of ours: it records the
-/// engine's VM record ([`VM_FILE`]).
-fn records_vm(manifest: &Manifest) -> bool {
-    manifest.files.iter().any(|f| file_name(&f.path) == VM_FILE)
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
+/// The key under which an oVirt backup's manifest keeps its record.
+const OVIRT_KEY: &str = "ovirt";
 
 impl OvirtBackup {
     /// The oVirt backup in `dir`, or `None` when `dir` holds another platform's backup (a
     /// manifest without the engine's records) or no backup this module reads.
     pub fn open(dir: &Path) -> Result<Option<OvirtBackup>> {
         if dir.join(MANIFEST_FILE).is_file() {
-            let manifest = Manifest::read(dir)?;
-            if !records_vm(&manifest) {
+            if !Manifest::read(dir)?.extra.contains_key(OVIRT_KEY) {
                 return Ok(None);
             }
+            let manifest = Manifest::<OvirtFields>::read_as(dir)?;
             if manifest.state != ManifestState::Complete {
-                return Err(OvirtRestoreError::backup(
+                return Err(error::backup(
                     dir,
                     format!("the manifest's state is `{}`, not complete", manifest.state),
                 ));
@@ -80,10 +75,7 @@ impl OvirtBackup {
         }
         if simplebackup::looks_like_backup(dir) {
             let backup = SimpleBackup::open(dir).map_err(|e| {
-                OvirtRestoreError::backup(
-                    dir,
-                    format!("not a readable oVirtSimpleBackup backup: {e}"),
-                )
+                error::backup(dir, format!("not a readable oVirtSimpleBackup backup: {e}"))
             })?;
             return Ok(Some(OvirtBackup::Seed(backup)));
         }
@@ -112,7 +104,7 @@ impl OvirtBackup {
             OvirtBackup::Ours { records, .. } => Ok(records.ovf.clone()),
             OvirtBackup::Seed(backup) => backup
                 .ovf()
-                .map_err(|e| OvirtRestoreError::backup(&backup.path, e.to_string())),
+                .map_err(|e| error::backup(&backup.path, e.to_string())),
         }
     }
 
@@ -131,7 +123,7 @@ impl OvirtBackup {
                 records,
             } => {
                 let plan = RestorePlan::from_records(records, choices)
-                    .map_err(|e| OvirtRestoreError::backup(dir, e.to_string()))?;
+                    .map_err(|e| error::backup(dir, e.to_string()))?;
                 let images = plan
                     .disks
                     .iter()
@@ -144,55 +136,74 @@ impl OvirtBackup {
     }
 }
 
-/// The image of `disk` in our backup, its size and format checked against the manifest.
-fn our_image(dir: &Path, manifest: &Manifest, disk: &ovirt_client::NewDisk) -> Result<DiskImage> {
+/// The image of `disk` in our backup, its size and words checked against the manifest.
+fn our_image(
+    dir: &Path,
+    manifest: &Manifest<OvirtFields>,
+    disk: &ovirt_client::NewDisk,
+) -> Result<DiskImage> {
     let id = disk.source.as_deref().unwrap_or_default();
-    let recorded = manifest
-        .disks
-        .iter()
-        .find(|d| d.volume_uuid == id)
-        .ok_or_else(|| {
-            OvirtRestoreError::backup(
-                dir,
-                format!("the records name disk {id}, the manifest has no image of it"),
-            )
-        })?;
-    if recorded.virtual_size != disk.size {
-        return Err(OvirtRestoreError::backup(
+    let recorded: &OvirtDiskRecord = manifest.extra.ovirt.disk(id).ok_or_else(|| {
+        error::backup(
+            dir,
+            format!("the records name disk {id}, the manifest has no image of it"),
+        )
+    })?;
+    if recorded.size != disk.size {
+        return Err(error::backup(
             dir,
             format!(
                 "disk {id}: the manifest gives {} bytes, the records {}",
-                recorded.virtual_size, disk.size
+                recorded.size, disk.size
             ),
         ));
     }
-    match &recorded.format {
-        Recorded::Known(ImageFormat::Raw) => {}
-        other => {
-            return Err(OvirtRestoreError::backup(
-                dir,
-                format!("disk {id}: image format `{other}` (a restore reads raw images)"),
-            ));
-        }
+    let compression = recorded.compression.known().map_err(|value| {
+        error::backup(
+            dir,
+            format!("`{}`: unknown compression `{value}`", recorded.file),
+        )
+    })?;
+    let (path, file) = recorded_file(dir, manifest, &recorded.file)?;
+    if file.compression != Recorded::Known(compression) {
+        return Err(error::backup(
+            dir,
+            format!(
+                "`{}`: the manifest says `{}` and `{}`",
+                recorded.file, file.compression, recorded.compression
+            ),
+        ));
     }
-    let file = manifest
-        .file(&recorded.file)
-        .filter(|f| f.role == FileRole::Disk)
-        .ok_or_else(|| {
-            OvirtRestoreError::backup(
-                dir,
-                format!(
-                    "disk {id}: `{}` is not among the backup's disk files",
-                    recorded.file
-                ),
-            )
-        })?;
+    if compression == Compression::None && file.digest.bytes != disk.size {
+        return Err(error::backup(
+            dir,
+            format!(
+                "`{}` holds {} bytes of a {}-byte disk",
+                file.path, file.digest.bytes, disk.size
+            ),
+        ));
+    }
+    Ok(DiskImage::Ours {
+        path,
+        file: file.clone(),
+        compression,
+    })
+}
+
+/// The file `relative` of our backup: its path (only through [`Manifest::resolve`]), its
+/// record, its stored length equal to the manifest's, its digest kind known.
+fn recorded_file<'m>(
+    dir: &Path,
+    manifest: &'m Manifest<OvirtFields>,
+    relative: &str,
+) -> Result<(PathBuf, &'m ManifestFile)> {
+    let file = manifest.file(relative).ok_or_else(|| {
+        error::backup(dir, format!("`{relative}` is not among the backup's files"))
+    })?;
     let path = Manifest::resolve(dir, &file.path)?;
-    let stored = std::fs::metadata(&path)
-        .map_err(OvirtRestoreError::read(&path))?
-        .len();
+    let stored = std::fs::metadata(&path).map_err(error::read(&path))?.len();
     if stored != file.digest.bytes {
-        return Err(OvirtRestoreError::backup(
+        return Err(error::backup(
             dir,
             format!(
                 "`{}` holds {stored} bytes, the manifest says {}: the backup is damaged",
@@ -201,61 +212,70 @@ fn our_image(dir: &Path, manifest: &Manifest, disk: &ovirt_client::NewDisk) -> R
         ));
     }
     if let Err(kind) = file.digest.kind.known() {
-        return Err(OvirtRestoreError::backup(
+        return Err(error::backup(
             dir,
             format!("`{}`: unknown digest kind `{kind}`", file.path),
         ));
     }
-    match file.compression.known() {
-        Ok(Compression::None) if stored != disk.size => {
-            return Err(OvirtRestoreError::backup(
-                dir,
-                format!(
-                    "`{}` holds {stored} bytes of a {}-byte disk",
-                    file.path, disk.size
-                ),
-            ));
-        }
-        Ok(_) => {}
-        Err(value) => {
-            return Err(OvirtRestoreError::backup(
-                dir,
-                format!("`{}`: unknown compression `{value}`", file.path),
-            ));
-        }
-    }
-    Ok(DiskImage::Ours {
-        path,
-        file: file.clone(),
-    })
+    Ok((path, file))
 }
 
 /// The engine's records and the OVF, each file read through the manifest's digest.
-fn read_records(dir: &Path, manifest: &Manifest) -> Result<VmRecords> {
-    VmRecords::from_files(|name| {
-        let Some(file) = manifest.files.iter().find(|f| file_name(&f.path) == name) else {
-            return Ok(None);
+fn read_records(dir: &Path, manifest: &Manifest<OvirtFields>) -> Result<VmRecords> {
+    let ovirt = &manifest.extra.ovirt;
+    let mut failure = None;
+    let records = VmRecords::from_files(|name| {
+        let relative = match name {
+            VM_FILE => &ovirt.records.vm,
+            ATTACHMENTS_FILE => &ovirt.records.disk_attachments,
+            DISKS_FILE => &ovirt.records.disks,
+            NICS_FILE => &ovirt.records.nics,
+            OVF_FILE => match &ovirt.ovf {
+                Some(path) => path,
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
         };
-        let path = Manifest::resolve(dir, &file.path).map_err(io::Error::other)?;
-        let bytes = std::fs::read(&path)?;
-        let kind = file.digest.kind.known().map_err(|kind| {
-            io::Error::other(format!("`{}`: unknown digest kind `{kind}`", file.path))
-        })?;
-        if file.compression != Recorded::Known(Compression::None) {
-            return Err(io::Error::other(format!(
-                "`{}`: a record file is stored compressed ({})",
-                file.path, file.compression
-            )));
+        match record_text(dir, manifest, relative) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) => {
+                let text = e.to_string();
+                failure = Some(e);
+                Err(io::Error::other(text))
+            }
         }
-        if digest_bytes(kind, &bytes) != file.digest {
-            return Err(io::Error::other(format!(
-                "`{}` is not the file the backup recorded (its digest differs): the backup is damaged",
-                file.path
-            )));
-        }
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| io::Error::other(format!("`{}` is not UTF-8 text", file.path)))
-    })
-    .map_err(|e| OvirtRestoreError::backup(dir, backup_core::store::chain(&e)))
+    });
+    match (records, failure) {
+        (Ok(records), _) => Ok(records),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(error::backup(dir, backup_core::store::chain(&e))),
+    }
+}
+
+/// A record file's text, its digest checked.
+fn record_text(dir: &Path, manifest: &Manifest<OvirtFields>, relative: &str) -> Result<String> {
+    let (path, file) = recorded_file(dir, manifest, relative)?;
+    if file.compression != Recorded::Known(Compression::None) {
+        return Err(error::backup(
+            dir,
+            format!(
+                "`{relative}`: a record stored compressed ({})",
+                file.compression
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(error::read(&path))?;
+    let kind = file.digest.kind.known().map_err(|kind| {
+        error::backup(dir, format!("`{relative}`: unknown digest kind `{kind}`"))
+    })?;
+    if digest_bytes(kind, &bytes) != file.digest {
+        return Err(error::backup(
+            dir,
+            format!(
+                "`{relative}` is not the file the backup recorded (its digest differs): the backup is damaged"
+            ),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| error::backup(dir, format!("`{relative}` is not UTF-8 text")))
 }

@@ -8,7 +8,7 @@ use ovirt_client::transfers::TransferSettings;
 use serde::Serialize;
 use xxhash_rust::xxh64::Xxh64;
 
-use super::error::{OvirtRestoreError, Result};
+use super::error::{self, Result};
 
 /// One restored disk compared with the backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,7 +83,7 @@ pub(crate) fn engine_digest(
             &TransferSettings::default(),
             &NoProgress,
         )
-        .map_err(OvirtRestoreError::engine(format!(
+        .map_err(error::engine(format!(
             "reading the restored disk {id} back"
         )))?;
     sink.zeros_until(size);

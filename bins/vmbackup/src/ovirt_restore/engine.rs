@@ -3,9 +3,9 @@
 
 use cli_common::TlsChoice;
 use cli_common::secrets::Secret;
-use ovirt_client::{ConnectOptions, Connection, Fingerprint, Trust};
+use ovirt_client::{ConnectOptions, Connection};
 
-use super::error::{OvirtRestoreError, Result};
+use super::error::{self, Result};
 
 /// The user an oVirt restore logs in as when none is given.
 pub const DEFAULT_USER: &str = "admin@internal";
@@ -21,33 +21,11 @@ pub struct EngineLogin {
     pub tls: TlsChoice,
 }
 
-/// The engine's trust from the connection flags: a pinned fingerprint is the engine CA's
-/// (one: an engine has one CA).
-pub fn trust(choice: &TlsChoice) -> Result<Trust> {
-    Ok(match choice {
-        TlsChoice::SystemRoots => Trust::SystemRoots,
-        TlsChoice::CaFile(path) => Trust::CaFile(path.clone()),
-        TlsChoice::Insecure => Trust::Insecure,
-        TlsChoice::Pinned(prints) => match prints.as_slice() {
-            [print] => Trust::PinnedCa(
-                print
-                    .parse::<Fingerprint>()
-                    .map_err(|e| OvirtRestoreError::Usage(format!("--tls-fingerprint: {e}")))?,
-            ),
-            _ => {
-                return Err(OvirtRestoreError::Usage(
-                    "an engine has one CA: give one --tls-fingerprint (of the engine's CA)".into(),
-                ));
-            }
-        },
-    })
-}
-
 /// Logs in.
 pub fn connect(login: &EngineLogin, password: &Secret) -> Result<Connection> {
     let mut options = ConnectOptions::new(&login.url, &login.user);
-    options.trust = trust(&login.tls)?;
-    Connection::connect(options, password.expose()).map_err(OvirtRestoreError::engine(format!(
+    options.trust = crate::ovirt::ovirt_trust(&login.tls)?;
+    Connection::connect(options, password.expose()).map_err(error::engine(format!(
         "logging in to {} as {}",
         login.url, login.user
     )))
@@ -57,17 +35,17 @@ pub fn connect(login: &EngineLogin, password: &Secret) -> Result<Connection> {
 pub fn cluster(connection: &Connection, name: Option<&str>) -> Result<String> {
     let clusters = connection
         .clusters()
-        .map_err(OvirtRestoreError::engine("listing the clusters"))?;
+        .map_err(error::engine("listing the clusters"))?;
     let names: Vec<String> = clusters.into_iter().filter_map(|c| c.name).collect();
     match name {
         Some(name) if names.iter().any(|n| n == name) => Ok(name.to_owned()),
-        Some(name) => Err(OvirtRestoreError::Usage(format!(
+        Some(name) => Err(error::usage(format!(
             "no cluster `{name}` on the engine (it has: {})",
             names.join(", ")
         ))),
         None => match names.as_slice() {
             [only] => Ok(only.clone()),
-            _ => Err(OvirtRestoreError::Usage(format!(
+            _ => Err(error::usage(format!(
                 "the engine has {} clusters: choose one with --cluster ({})",
                 names.len(),
                 names.join(", ")
@@ -81,14 +59,14 @@ fn profiles(connection: &Connection) -> Result<Vec<(String, String, String)>> {
     let mut all = Vec::new();
     for network in connection
         .networks()
-        .map_err(OvirtRestoreError::engine("listing the networks"))?
+        .map_err(error::engine("listing the networks"))?
     {
         let (Some(network_id), Some(network_name)) = (network.id, network.name) else {
             continue;
         };
         for profile in connection
             .vnic_profiles(&network_id)
-            .map_err(OvirtRestoreError::engine("listing the vNIC profiles"))?
+            .map_err(error::engine("listing the vNIC profiles"))?
         {
             if let (Some(id), Some(name)) = (profile.id, profile.name) {
                 all.push((network_name.clone(), name, id));
@@ -109,10 +87,10 @@ pub fn profile_by_name(connection: &Connection, name: &str) -> Result<String> {
         .collect();
     match found.as_slice() {
         [(_, _, id)] => Ok(id.clone()),
-        [] => Err(OvirtRestoreError::Usage(format!(
+        [] => Err(error::usage(format!(
             "no vNIC profile `{name}` on the engine"
         ))),
-        _ => Err(OvirtRestoreError::Usage(format!(
+        _ => Err(error::usage(format!(
             "several vNIC profiles are named `{name}`: write NETWORK/PROFILE"
         ))),
     }
@@ -122,9 +100,8 @@ pub fn profile_by_name(connection: &Connection, name: &str) -> Result<String> {
 /// profile of the same name (what the engine makes with every network).
 pub fn profile_for_network(connection: &Connection, network: Option<&str>) -> Result<String> {
     let Some(network) = network else {
-        return Err(OvirtRestoreError::Usage(
-            "a NIC of the backup names no network: choose a vNIC profile with --vnic-profile"
-                .into(),
+        return Err(error::usage(
+            "a NIC of the backup names no network: choose a vNIC profile with --vnic-profile",
         ));
     };
     profiles(connection)?
@@ -132,7 +109,7 @@ pub fn profile_for_network(connection: &Connection, network: Option<&str>) -> Re
         .find(|(net, profile, _)| net == network && profile == network)
         .map(|(_, _, id)| id)
         .ok_or_else(|| {
-            OvirtRestoreError::Usage(format!(
+            error::usage(format!(
                 "a NIC of the backup was on network `{network}`, which has no profile of that \
                  name here: choose one with --vnic-profile"
             ))

@@ -22,7 +22,7 @@ use ovirt_client::types::DiskInterface;
 use ovirt_client::{RestoreChoices, RestorePlan};
 
 use super::backup::DiskImage;
-use super::error::{OvirtRestoreError, Result};
+use super::error::{self, Result};
 
 /// The layout's name in listings.
 pub const LAYOUT: &str = "ovirtsimplebackup";
@@ -205,14 +205,11 @@ pub fn plan(
     let dir = &backup.path;
     let text = backup
         .ovf()
-        .map_err(|e| OvirtRestoreError::backup(dir, e.to_string()))?
-        .ok_or_else(|| {
-            OvirtRestoreError::backup(dir, "no data.xml: the VM's settings are unknown")
-        })?;
-    let ovf = OvfVm::parse(&text)
-        .map_err(|e| OvirtRestoreError::backup(dir, format!("data.xml: {e}")))?;
+        .map_err(|e| error::backup(dir, e.to_string()))?
+        .ok_or_else(|| error::backup(dir, "no data.xml: the VM's settings are unknown"))?;
+    let ovf = OvfVm::parse(&text).map_err(|e| error::backup(dir, format!("data.xml: {e}")))?;
     if ovf.disks.len() != backup.disks.len() {
-        return Err(OvirtRestoreError::backup(
+        return Err(error::backup(
             dir,
             format!(
                 "data.xml describes {} disk(s), the backup holds {}",
@@ -225,7 +222,7 @@ pub fn plan(
     let lone_size = match backup.disks.as_slice() {
         [disk] if disk.info.is_none() => Some(
             disk.verify(&SystemLzop)
-                .map_err(|e| OvirtRestoreError::backup(dir, e.to_string()))?,
+                .map_err(|e| error::backup(dir, e.to_string()))?,
         ),
         _ => None,
     };
@@ -240,7 +237,7 @@ pub fn plan(
             .map(|i| i.size)
             .or(lone_size)
     })
-    .map_err(|e| OvirtRestoreError::backup(dir, e.to_string()))?;
+    .map_err(|e| error::backup(dir, e.to_string()))?;
     if choices.vnic_profile.is_none() {
         for (nic, described) in plan.nics.iter_mut().zip(&ovf.nics) {
             nic.vnic_profile = profile(described.network.as_deref())?;
@@ -254,7 +251,7 @@ pub fn plan(
                 .iter()
                 .find(|b| b.info.as_ref().map(|i| &i.disk_id) == disk.source.as_ref())
                 .ok_or_else(|| {
-                    OvirtRestoreError::backup(
+                    error::backup(
                         dir,
                         format!(
                             "data.xml names disk {}, no DiskN.dat describes it",
@@ -265,7 +262,7 @@ pub fn plan(
         };
         if let Some(info) = &seed.info {
             disk.interface = DiskInterface::from_str(&info.interface).map_err(|_| {
-                OvirtRestoreError::backup(
+                error::backup(
                     dir,
                     format!(
                         "Disk{}.dat: `{}` is not an oVirt disk interface",
