@@ -17,8 +17,8 @@ mod integration {
     mod modes;
     mod output;
     mod ovirt_restore_faults;
+    mod ovirt_restore_support;
     mod ovirt_seed;
-    mod ovirt_support;
     mod restore_checks;
     mod snapshots;
     mod stops;

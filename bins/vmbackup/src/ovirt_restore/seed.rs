@@ -101,6 +101,13 @@ pub fn add_to_listing(root: &Path, vms: &mut Vec<VmBackups>) {
         }
         let uuid_dir = dir.parent().unwrap_or(&dir).to_path_buf();
         let listed = listed(&dir);
+        // Already listed by the store (a configuration with `layout=ovirtsimplebackup`).
+        if vms
+            .iter()
+            .any(|vm| vm.dir == uuid_dir && vm.backups.iter().any(|b| b.id == listed.1.id))
+        {
+            continue;
+        }
         match added.iter_mut().find(|vm| vm.dir == uuid_dir) {
             Some(vm) => vm.backups.push(listed.1),
             None => added.push(VmBackups {

@@ -10,7 +10,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use ovirt_sim::Call;
 
-use super::ovirt_support::{Engine, Running, run, seed_backup, wait_for_a_transfer};
+use super::ovirt_restore_support::{Engine, Running, run, seed_backup, wait_for_a_transfer};
 use super::support::texts;
 
 /// Replaces the backup's boot disk by 192 MiB of random bytes (its `DiskN.dat` says so;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use ovirt_client::types::VmStatus;
 
-use super::ovirt_support::{COMPRESSIONS, Engine, SOURCE_VM, assert_identical, seed_backup};
+use super::ovirt_restore_support::{
+    COMPRESSIONS, Engine, SOURCE_VM, assert_identical, seed_backup,
+};
 use super::support::{s, texts, vmbackup_exit, vmbackup_json};
 
 /// `list` shows the four backups of the seed's layout, `verify` reads every disk.
