@@ -2,6 +2,7 @@
 //! password, signals, and the default subcommand.
 
 pub mod list;
+pub mod ovirt;
 pub mod prune;
 pub mod restore;
 pub mod run;

@@ -12,7 +12,7 @@ use disk_image::compress::{Codec, CompressWriter};
 use disk_image::writeback::WritebackFile;
 use disk_image::{DiskImageError, DiskSink, RawFileSink};
 
-use super::{SaveError, SaveOptions, Saved, structure_error, write_error};
+use super::{SaveError, SaveOptions, Saved, write_error};
 use crate::batch::Cancel;
 use crate::store::digest::DigestWriter;
 
@@ -201,9 +201,4 @@ impl DiskSink for SaveSink<'_> {
         self.finished = true;
         Ok(())
     }
-}
-
-/// A sink's error as a save error of `path`.
-pub fn sink_error(path: &Path, source: DiskImageError) -> SaveError {
-    structure_error(path, source)
 }
