@@ -16,6 +16,9 @@ mod integration {
     mod mail;
     mod modes;
     mod output;
+    mod ovirt_backups;
+    mod ovirt_faults;
+    mod ovirt_support;
     mod restore_checks;
     mod snapshots;
     mod stops;

@@ -309,19 +309,7 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     };
     let mut errors: Vec<String> = Vec::new();
     let (reports, pool_db) = match config.platform {
-        Platform::XenServer => {
-            let session = connect_with_cancel(&config, &secret, cancel)?;
-            let inventory = Inventory::fetch(&session)?;
-            let selection = select(&config, &inventory, started);
-            errors.extend(selection.errors.iter().map(ToString::to_string));
-            for error in &errors {
-                say(&format!("ERROR {error}"));
-            }
-            let pool_db =
-                dump_db_if_asked(&config, &session, &inventory, cancel, &mut errors, &say);
-            let reports = run_jobs(&session, &inventory, &selection.jobs, &settings);
-            (reports, pool_db)
-        }
+        Platform::XenServer => xapi_backups(&config, &secret, &settings, &mut errors)?,
         Platform::Ovirt => (
             super::ovirt::backup(&config, &secret, &settings, &mut errors)?,
             None,
@@ -381,6 +369,28 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// The XenServer part of a run: the pool's selection, its database, the VMs' backups.
+/// Selection and database errors go to `errors` (and the progress lines).
+fn xapi_backups(
+    config: &Config,
+    secret: &cli_common::secrets::Secret,
+    settings: &RunSettings<'_>,
+    errors: &mut Vec<String>,
+) -> Result<(Vec<VmReport>, Option<std::path::PathBuf>)> {
+    let say = settings.on_event;
+    let cancel = settings.cancel;
+    let session = connect_with_cancel(config, secret, cancel)?;
+    let inventory = Inventory::fetch(&session)?;
+    let selection = select(config, &inventory, local_now());
+    for error in &selection.errors {
+        say(&format!("ERROR {error}"));
+        errors.push(error.to_string());
+    }
+    let pool_db = dump_db_if_asked(config, &session, &inventory, cancel, errors, say);
+    let reports = run_jobs(&session, &inventory, &selection.jobs, settings);
+    Ok((reports, pool_db))
 }
 
 /// `pool_db_backup=1`: the master's database, once per run. A failure is recorded and the

@@ -121,25 +121,14 @@ fn backup_vm(
         .map_err(|e| VmBackupError::ovirt(doing("snapshotting the VM"), e))
         .at(Failure::Snapshot)?;
     let snapshot_id = backup.snapshot().id().to_owned();
-    let mut files = Vec::new();
-    let records = backup
-        .records()
-        .files()
-        .map_err(|e| VmBackupError::ovirt(doing("writing the VM's records"), e))
+    let (mut files, ovf) = write_records(&backup, &partial, config, ovirt.layout)
+        .map_err(|e| match e {
+            VmBackupError::Ovirt { source, .. } => {
+                VmBackupError::ovirt(doing("writing the VM's records"), *source)
+            }
+            other => other,
+        })
         .at(Failure::MetadataExport)?;
-    let mut ovf = None;
-    for (file, text) in &records {
-        let path = if *file == ovirt_client::records::OVF_FILE {
-            ovf = Some(ovf_file(ovirt.layout).to_owned());
-            ovf_file(ovirt.layout)
-        } else {
-            file
-        };
-        files.push(
-            small_file(&partial, config, path, FileRole::Metadata, text.as_bytes())
-                .at(Failure::MetadataExport)?,
-        );
-    }
     let options = SaveOptions {
         codec: save::codec(config.compression),
         digest: config.checksum,
@@ -162,7 +151,30 @@ fn backup_vm(
         ));
     }
     let bytes = files.iter().map(|f| f.digest.bytes).sum();
-    let manifest = Manifest {
+    let mut manifest = shared_fields(job, cx, start);
+    manifest.files = files;
+    manifest.disks = disks;
+    let record = &mut manifest.extra.ovirt;
+    record.snapshot_id = snapshot_id;
+    record.snapshot_description = description;
+    record.ovf = ovf;
+    record.disks = records_of_disks;
+    let published = partial.commit(&manifest).at(Failure::MetadataExport)?;
+    Ok(Published {
+        backup: published,
+        bytes,
+    })
+}
+
+/// The manifest's fields every platform has, for `job` started at `start`.
+fn shared_fields(
+    job: &OvirtJob<'_>,
+    cx: &JobContext<'_>,
+    start: jiff::Timestamp,
+) -> Manifest<OvirtFields> {
+    let vm_name = job.job.name.as_str();
+    let ovirt = job.engine.ovirt;
+    Manifest {
         format: MANIFEST_FORMAT.to_owned(),
         state: ManifestState::Complete,
         created: start.to_string(),
@@ -171,41 +183,67 @@ fn backup_vm(
         tags: Vec::new(),
         kind: OVIRT_KIND.to_owned(),
         vm: ManifestVm {
-            uuid: vm_id.to_owned(),
+            uuid: job.job.uuid.clone(),
             name: vm_name.to_owned(),
             directory: dir_name(vm_name),
         },
         source: ManifestSource {
             endpoint: ovirt.engine.clone(),
-            host: engine.host_name.to_owned(),
+            host: job.engine.host_name.to_owned(),
         },
         tool: concat!("vmbackup ", env!("CARGO_PKG_VERSION")).to_owned(),
-        files,
-        disks,
+        files: Vec::new(),
+        disks: Vec::new(),
         extra: OvirtFields {
             ovirt: OvirtBackupRecord {
                 engine: ovirt.engine.clone(),
-                vm_id: vm_id.to_owned(),
-                snapshot_id,
-                snapshot_description: description,
+                vm_id: job.job.uuid.clone(),
+                snapshot_id: String::new(),
+                snapshot_description: String::new(),
                 mode: job.mode,
                 layout: ovirt.layout,
-                ovf,
+                ovf: None,
                 records: RecordPaths {
                     vm: ovirt_client::records::VM_FILE.to_owned(),
                     disk_attachments: ovirt_client::records::ATTACHMENTS_FILE.to_owned(),
                     disks: ovirt_client::records::DISKS_FILE.to_owned(),
                     nics: ovirt_client::records::NICS_FILE.to_owned(),
                 },
-                disks: records_of_disks,
+                disks: Vec::new(),
             },
         },
-    };
-    let published = partial.commit(&manifest).at(Failure::MetadataExport)?;
-    Ok(Published {
-        backup: published,
-        bytes,
-    })
+    }
+}
+
+/// Writes the VM's records and its OVF; returns their manifest entries and the OVF's path.
+fn write_records(
+    backup: &SnapshotBackup<'_>,
+    partial: &PartialBackup,
+    config: &Config,
+    layout: OvirtLayout,
+) -> Result<(Vec<ManifestFile>, Option<String>)> {
+    let records = backup
+        .records()
+        .files()
+        .map_err(|e| VmBackupError::ovirt("writing the VM's records", e))?;
+    let mut files = Vec::new();
+    let mut ovf = None;
+    for (file, text) in &records {
+        let path = if *file == ovirt_client::records::OVF_FILE {
+            ovf = Some(ovf_file(layout).to_owned());
+            ovf_file(layout)
+        } else {
+            file
+        };
+        files.push(small_file(
+            partial,
+            config,
+            path,
+            FileRole::Metadata,
+            text.as_bytes(),
+        )?);
+    }
+    Ok((files, ovf))
 }
 
 /// Writes and records a small file.
@@ -332,7 +370,7 @@ fn save_disk(
                         Ok(()) => tracing::info!(disk = %disk.id, "detached after a failed read"),
                         Err(e) if e.is_not_found() => {}
                         Err(e) => {
-                            tracing::warn!(disk = %disk.id, error = %e, "the disk is still attached")
+                            tracing::warn!(disk = %disk.id, error = %e, "the disk is still attached");
                         }
                     }
                     return Err(interrupted_or(cx, VmBackupError::ovirt(doing, error)));

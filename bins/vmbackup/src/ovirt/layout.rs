@@ -81,3 +81,74 @@ pub fn disk_dat(
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(name: &str) -> SnapshotDisk {
+        SnapshotDisk {
+            id: "d1".into(),
+            image_id: "i1".into(),
+            name: name.into(),
+            size: 42,
+            bootable: true,
+            interface: None,
+            format: None,
+        }
+    }
+
+    #[test]
+    fn hostile_names_and_aliases_stay_one_path_component() {
+        let root = Path::new("/backups");
+        for layout in [OvirtLayout::Own, OvirtLayout::OvirtSimpleBackup] {
+            let dir = vm_dir(layout, root, "../../etc", "../x");
+            assert!(dir.starts_with(root), "{dir:?}");
+            assert!(
+                dir.components()
+                    .all(|c| !matches!(c, std::path::Component::ParentDir)),
+                "{dir:?}"
+            );
+            let file = disk_file(layout, 1, &disk("../../etc/passwd\nx"), Codec::None);
+            assert!(!file.contains('/') && !file.contains('\n'), "{file}");
+        }
+        assert_eq!(
+            disk_file(
+                OvirtLayout::OvirtSimpleBackup,
+                2,
+                &disk("a"),
+                Codec::Gzip { level: 6 }
+            ),
+            "Disk2.img.gz"
+        );
+    }
+
+    #[test]
+    fn a_disk_dat_has_the_seed_s_17_lines_whatever_the_names() {
+        let text = disk_dat(1, &disk("bad\nname"), "virtio-d1", "web\r01", "BU_x", "u");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 17, "{text:?}");
+        assert_eq!(
+            &lines[..10],
+            [
+                "Disk1",
+                "d1",
+                "bad name",
+                "true",
+                "virtio",
+                "42",
+                "virtio-d1",
+                "web 01",
+                "BU_x",
+                "u"
+            ]
+        );
+    }
+
+    #[test]
+    fn seed_names_are_label_and_local_stamp() {
+        let name = seed_name("BU_", "2026-12-02T01:30:05Z".parse().unwrap());
+        assert!(name.starts_with("BU_2026120"), "{name}");
+        assert_eq!(name.len(), "BU_".len() + 15);
+    }
+}

@@ -32,6 +32,15 @@ pub fn store_layout(ovirt: &OvirtSettings) -> Layout {
     }
 }
 
+/// The store layout of a configuration that writes oVirtSimpleBackup's layout.
+pub fn seed_layout(config: &crate::Config) -> Option<Layout> {
+    config
+        .ovirt
+        .as_ref()
+        .filter(|o| o.layout == OvirtLayout::OvirtSimpleBackup)
+        .map(store_layout)
+}
+
 /// The appliance of a configuration: `appliance_vm=`, else this VM's SMBIOS uuid.
 pub fn appliance_of(ovirt: &OvirtSettings) -> Result<Appliance> {
     let id = match &ovirt.appliance_vm {

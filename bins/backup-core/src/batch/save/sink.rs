@@ -25,7 +25,7 @@ enum Store<'a> {
         digest: DigestWriter<io::Sink>,
     },
     Stream {
-        out: CompressWriter<DigestWriter<BufWriter<WritebackFile<'a>>>>,
+        out: Box<CompressWriter<DigestWriter<BufWriter<WritebackFile<'a>>>>>,
     },
 }
 
@@ -69,8 +69,10 @@ impl<'a> SaveSink<'a> {
                 options.digest,
             );
             Store::Stream {
-                out: CompressWriter::new(digesting, options.codec)
-                    .map_err(|source| write_error("writing", path, source))?,
+                out: Box::new(
+                    CompressWriter::new(digesting, options.codec)
+                        .map_err(|source| write_error("writing", path, source))?,
+                ),
             }
         };
         Ok(SaveSink {
