@@ -247,7 +247,9 @@ fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>> {
         let kind = entry
             .file_type()
             .map_err(io_error(format!("reading {}", entry.path().display())))?;
-        if kind.is_dir() {
+        // `.partial-*` (a backup vmbackup is writing) and other hidden entries are not
+        // backups.
+        if kind.is_dir() && !entry.file_name().to_string_lossy().starts_with('.') {
             found.push(entry.path());
         }
     }

@@ -147,7 +147,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{EventKind, JobReport, Outcome, RunEvent, Status};
 pub use job::{AtStep, BoxError, Disk, Failed, Job, JobContext, Published};
 pub use run::{Batch, EventOf, ReportOf, Retention, run_batch};
-pub use save::{SaveError, SaveOptions, SaveSink, Saved, Structure, create_file, save, sink_error};
+pub use save::{SaveError, SaveOptions, SaveSink, Saved, Structure, create_file, save};
 
 #[cfg(test)]
 mod tests;

@@ -87,7 +87,10 @@ pub mod words;
 pub use apply::{ApplyReport, apply};
 pub use error::{Result, StoreError, chain};
 pub use layout::{Layout, MANIFEST_FILE, MANIFEST_FORMAT};
-pub use listing::{ListedBackup, ListedState, VmBackups, backups_under, list_backups, list_vm_dir};
+pub use listing::{
+    ListedBackup, ListedState, VmBackups, backups_under, list_backups, list_simplebackup,
+    list_vm_dir, list_vm_dir_in, simplebackup_vm_dirs,
+};
 pub use lock::{LOCK_FILE, StoreLock};
 pub use manifest::{Extra, Manifest, ManifestDisk, ManifestFile, ManifestSource, ManifestVm};
 pub use names::{MAX_DIR_NAME_BYTES, POOL_DB_DIR_PREFIX, dir_name, vm_name_of_dir};

@@ -2,6 +2,7 @@
 //! password, signals, and the default subcommand.
 
 pub mod list;
+pub mod ovirt;
 pub mod ovirt_restore;
 pub mod prune;
 pub mod restore;

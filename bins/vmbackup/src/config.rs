@@ -238,8 +238,8 @@ impl Config {
         parse::parse_selector(selector, overrides)
     }
 
-    /// Sets the pool master from the command line (`--host`): checked as `host=` is, with
-    /// the same clear-text warning for `http://`.
+    /// Sets the pool master (an oVirt configuration's engine) from the command line
+    /// (`--host`): checked as `host=` is, with the same clear-text warning for `http://`.
     pub fn set_host(&mut self, value: &str) -> Result<()> {
         let (url, plain) = values::host_url(value).map_err(|message| VmBackupError::Config {
             issues: vec![Issue::new(
@@ -248,12 +248,21 @@ impl Config {
             )],
         })?;
         if plain {
+            let whose = if self.ovirt.is_some() {
+                "oVirt"
+            } else {
+                "XAPI"
+            };
             self.warnings.push(Issue::new(
                 Location::CommandLine,
-                "--host http:// sends the XAPI password in clear text",
+                format!("--host http:// sends the {whose} password in clear text"),
             ));
         }
-        self.host = Some(url);
+        match &mut self.ovirt {
+            // An oVirt configuration's host is its engine.
+            Some(ovirt) => ovirt.engine = url,
+            None => self.host = Some(url),
+        }
         Ok(())
     }
 

@@ -69,7 +69,7 @@ pub struct VmReport {
 
 impl VmReport {
     /// The JSON rendering of `job`'s report.
-    fn of(job: &Job, report: &VmJobReport) -> VmReport {
+    pub(crate) fn of(job: &Job, report: &VmJobReport) -> VmReport {
         let result = VmResult::of(report);
         VmReport {
             uuid: job.uuid.clone(),
@@ -135,7 +135,7 @@ pub fn run_jobs(
 }
 
 /// The status log's records and the terminal's lines of one event.
-fn render(event: &VmEvent<'_>, settings: &RunSettings<'_>) {
+pub(crate) fn render(event: &VmEvent<'_>, settings: &RunSettings<'_>) {
     if let Some(log) = settings.status_log
         && let Err(error) = log.record(event)
     {

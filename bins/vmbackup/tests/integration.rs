@@ -16,9 +16,13 @@ mod integration {
     mod mail;
     mod modes;
     mod output;
+    mod ovirt_backups;
+    mod ovirt_faults;
+    mod ovirt_ours;
     mod ovirt_restore_faults;
     mod ovirt_restore_support;
     mod ovirt_seed;
+    mod ovirt_support;
     mod restore_checks;
     mod snapshots;
     mod stops;

@@ -21,7 +21,7 @@ use super::cancel::{Cancel, Interrupted};
 mod sink;
 use crate::store::digest::{DigestWriter, FileDigest};
 use crate::store::{DigestKind, FileMode};
-pub use sink::{SaveSink, create_file, sink_error};
+pub use sink::{SaveSink, create_file};
 
 /// Why a stream could not be saved.
 #[derive(Debug, thiserror::Error)]

@@ -33,7 +33,7 @@ pub struct ListedBackup {
     pub time: String,
     /// Complete, incomplete, protected or damaged.
     pub state: ListedState,
-    /// `ours` or `naubackup` ([`Layout::label`]).
+    /// `ours`, `naubackup` or `ovirtsimplebackup` ([`Layout::label`]).
     pub layout: &'static str,
     /// The kind of backup, from the manifest.
     pub kind: Option<String>,
@@ -103,17 +103,65 @@ pub fn list_backups(backup_dir: &Path) -> Result<Vec<VmBackups>> {
     dirs.iter().map(|dir| list_vm_dir(dir)).collect()
 }
 
-/// Lists one VM directory.
+/// Lists one VM directory (ours and NAUbackup's layouts).
 pub fn list_vm_dir(dir: &Path) -> Result<VmBackups> {
+    list_vm_dir_in(dir, &[Layout::Own, Layout::naubackup_local()])
+}
+
+/// The per-VM directories of oVirtSimpleBackup's layout below `root`:
+/// `<root>/<VM>/<VM uuid>` (every second-level directory; hidden ones skipped), sorted.
+pub fn simplebackup_vm_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    let subdirs = |dir: &Path| -> Result<Vec<PathBuf>> {
+        let entries = fs::read_dir(dir).map_err(|e| StoreError::io("listing", dir, e))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(std::result::Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        Ok(found)
+    };
+    let mut dirs = Vec::new();
+    for vm in subdirs(root)? {
+        dirs.extend(subdirs(&vm)?);
+    }
+    Ok(dirs)
+}
+
+/// Lists `root` in oVirtSimpleBackup's `layout`: one entry per `<VM>/<VM uuid>` directory
+/// holding backups, named by the manifests or else by the `<VM>` directory.
+pub fn list_simplebackup(root: &Path, layout: &Layout) -> Result<Vec<VmBackups>> {
+    let mut vms = Vec::new();
+    for dir in simplebackup_vm_dirs(root)? {
+        let mut listed = list_vm_dir_in(&dir, std::slice::from_ref(layout))?;
+        if listed.backups.is_empty() {
+            continue;
+        }
+        let recorded = listed
+            .backups
+            .iter()
+            .any(|b| Manifest::read(&dir.join(&b.id)).is_ok());
+        if !recorded && let Some(parent) = dir.parent().and_then(|p| p.file_name()) {
+            let parent = parent.to_string_lossy();
+            listed.vm = vm_name_of_dir(&parent).unwrap_or_else(|| parent.into_owned());
+        }
+        vms.push(listed);
+    }
+    Ok(vms)
+}
+
+/// Lists one VM directory in the given layouts.
+pub fn list_vm_dir_in(dir: &Path, layouts: &[Layout]) -> Result<VmBackups> {
     let dir_name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut vm = vm_name_of_dir(&dir_name).unwrap_or_else(|| dir_name.clone());
     let mut backups = Vec::new();
-    for layout in [Layout::Own, Layout::naubackup_local()] {
+    for layout in layouts {
         let label = layout.label();
-        let scan = scan_vm_dir(dir, &layout)?;
+        let scan = scan_vm_dir(dir, layout)?;
         for backup in scan.backups {
             let path = dir.join(&backup.id);
             let manifest = Manifest::read(&path).ok();

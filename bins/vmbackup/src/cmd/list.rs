@@ -4,16 +4,18 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use backup_core::store::list_backups;
+use backup_core::store::{list_backups, list_simplebackup};
 use clap::Args;
 use cli_common::{Outcome, printable};
+use vmbackup::ovirt::run::seed_layout;
 
 use super::{Output, load_settings};
 
 /// Options of `list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Take `backup_dir` from this configuration file.
+    /// Take `backup_dir` from this configuration file (with `layout=ovirtsimplebackup`, its
+    /// `<VM>/<uuid>/<label><stamp>` backups are listed too).
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// The backup directory (instead of a configuration's).
@@ -23,11 +25,19 @@ pub struct ListArgs {
 
 /// Runs `list`.
 pub fn run(args: &ListArgs, output: Output) -> Result<Outcome> {
-    let backup_dir = match &args.backup_dir {
-        Some(dir) => dir.clone(),
-        None => load_settings(args.config.as_deref())?.backup_dir,
+    let (backup_dir, seed) = if let Some(dir) = &args.backup_dir {
+        (dir.clone(), None)
+    } else {
+        let config = load_settings(args.config.as_deref())?;
+        (config.backup_dir.clone(), seed_layout(&config))
     };
     let mut vms = list_backups(&backup_dir)?;
+    // oVirtSimpleBackup's layout: `<VM>/<uuid>/<label><stamp>`, beside ours.
+    if let Some(layout) = seed {
+        vms.retain(|vm| !vm.backups.is_empty());
+        vms.extend(list_simplebackup(&backup_dir, &layout)?);
+    }
+    // Backups oVirtSimpleBackup itself wrote, whatever the configuration says.
     vmbackup::ovirt_restore::seed::add_to_listing(&backup_dir, &mut vms);
     if output.json {
         super::print_json(&vms)?;

@@ -4,12 +4,15 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use backup_core::store::{Layout, StoreLock, dir_name, list_backups};
+use backup_core::store::{
+    Layout, StoreLock, dir_name, list_backups, simplebackup_vm_dirs, vm_name_of_dir,
+};
 use clap::Args;
 use cli_common::Outcome;
 use jiff::Timestamp;
 use vmbackup::backup_sr::keeps_disks_on_sr;
 use vmbackup::connect::connect;
+use vmbackup::ovirt::run::seed_layout;
 use vmbackup::prune::{offline_policy, prune_vm_dir_in_pool, vm_of_dir};
 
 use super::{Output, load_settings, password};
@@ -46,10 +49,11 @@ pub struct PruneArgs {
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
     let config = load_settings(args.config.as_deref())?;
-    let layout = if args.naubackup {
-        Layout::naubackup_local()
-    } else {
-        Layout::Own
+    let seed = seed_layout(&config);
+    let layout = match (&seed, args.naubackup) {
+        (_, true) => Layout::naubackup_local(),
+        (Some(seed), false) => seed.clone(),
+        (None, false) => Layout::Own,
     };
     // A dry run changes nothing: it needs no lock (and works beside a run).
     let _lock = if args.dry_run {
@@ -57,9 +61,18 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
     } else {
         Some(StoreLock::acquire(&config.backup_dir)?)
     };
-    let vm_dirs: Vec<PathBuf> = match &args.vm {
-        Some(vm) => vec![config.backup_dir.join(dir_name(vm))],
-        None => list_backups(&config.backup_dir)?
+    let vm_dirs: Vec<PathBuf> = match (&args.vm, &seed) {
+        // oVirtSimpleBackup's layout: one directory per `<VM>/<uuid>`.
+        (_, Some(_)) if !args.naubackup => simplebackup_vm_dirs(&config.backup_dir)?
+            .into_iter()
+            .filter(|dir| {
+                args.vm.as_ref().is_none_or(|vm| {
+                    dir.parent().and_then(|p| p.file_name()) == Some(dir_name(vm).as_ref())
+                })
+            })
+            .collect(),
+        (Some(vm), _) => vec![config.backup_dir.join(dir_name(vm))],
+        (None, _) => list_backups(&config.backup_dir)?
             .into_iter()
             .map(|vm| vm.dir)
             .collect(),
@@ -74,6 +87,17 @@ pub fn run(args: &PruneArgs, output: Output) -> Result<Outcome> {
     let mut reports = Vec::new();
     for dir in &vm_dirs {
         let mut vm = vm_of_dir(dir);
+        if seed.is_some() && !args.naubackup {
+            // `<VM>/<uuid>`: the VM's name is the parent's, its uuid the directory's.
+            let parent = dir
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str());
+            vm.name = parent.and_then(vm_name_of_dir);
+            if let Some(uuid) = dir.file_name().and_then(|n| n.to_str()) {
+                vm.uuids.insert(uuid.to_owned());
+            }
+        }
         if let Some(name) = &args.vm {
             vm.name = Some(name.clone());
         }

@@ -12,6 +12,7 @@ use jiff::civil::DateTime;
 use serde::Serialize;
 use vmbackup::backup_sr::find_sr;
 use vmbackup::cancel::Cancel;
+use vmbackup::config::Platform;
 use vmbackup::connect::connect_with_cancel;
 use vmbackup::inventory::Inventory;
 use vmbackup::mail::{RunReport, send_report};
@@ -62,7 +63,7 @@ fn configure(args: &RunArgs) -> Result<Config> {
 }
 
 /// Checks the backup directory exists and is writable, as VmBackup.py's write probe did.
-fn check_backup_dir(dir: &Path) -> Result<()> {
+pub(super) fn check_backup_dir(dir: &Path) -> Result<()> {
     let probe = dir.join("00VMbackupWriteTest");
     fs::write(&probe, b"")
         .and_then(|()| fs::remove_file(&probe))
@@ -148,6 +149,9 @@ pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcom
         && let Some(note) = check_status_log(&config.status_log)?
     {
         eprintln!("warning: {note}");
+    }
+    if config.platform == Platform::Ovirt {
+        return super::ovirt::preview(&config, output);
     }
     let session = connect_with_cancel(&config, &password(&config)?, cancel)?;
     let inventory = Inventory::fetch(&session)?;
@@ -240,7 +244,7 @@ pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcom
 }
 
 /// The settings `preview` shows, one `key = value` a line.
-fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> {
+pub(super) fn print_settings(out: &mut impl Write, config: &Config) -> std::io::Result<()> {
     writeln!(out, "backup_dir        = {}", config.backup_dir.display())?;
     writeln!(out, "status_log        = {}", config.status_log.display())?;
     writeln!(out, "compress          = {}", config.compress)?;
@@ -294,14 +298,6 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         }
     };
     say("VmBackup running");
-    let session = connect_with_cancel(&config, &secret, cancel)?;
-    let inventory = Inventory::fetch(&session)?;
-    let selection = select(&config, &inventory, started);
-    let mut errors: Vec<String> = selection.errors.iter().map(ToString::to_string).collect();
-    for error in &errors {
-        say(&format!("ERROR {error}"));
-    }
-    let pool_db = dump_db_if_asked(&config, &session, &inventory, cancel, &mut errors, &say);
     let progress = ProgressSet::new(output.quiet || output.json);
     let settings = RunSettings {
         config: &config,
@@ -311,7 +307,14 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
         host_name: &host,
         on_event: &say,
     };
-    let reports = run_jobs(&session, &inventory, &selection.jobs, &settings);
+    let mut errors: Vec<String> = Vec::new();
+    let (reports, pool_db) = match config.platform {
+        Platform::XenServer => xapi_backups(&config, &secret, &settings, &mut errors)?,
+        Platform::Ovirt => (
+            super::ovirt::backup(&config, &secret, &settings, &mut errors)?,
+            None,
+        ),
+    };
     let results: Vec<_> = reports.iter().map(|r| r.result.clone()).collect();
     let mut counts = Counts::of(&results);
     counts.error += errors.len();
@@ -366,6 +369,28 @@ pub fn run(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// The XenServer part of a run: the pool's selection, its database, the VMs' backups.
+/// Selection and database errors go to `errors` (and the progress lines).
+fn xapi_backups(
+    config: &Config,
+    secret: &cli_common::secrets::Secret,
+    settings: &RunSettings<'_>,
+    errors: &mut Vec<String>,
+) -> Result<(Vec<VmReport>, Option<std::path::PathBuf>)> {
+    let say = settings.on_event;
+    let cancel = settings.cancel;
+    let session = connect_with_cancel(config, secret, cancel)?;
+    let inventory = Inventory::fetch(&session)?;
+    let selection = select(config, &inventory, local_now());
+    for error in &selection.errors {
+        say(&format!("ERROR {error}"));
+        errors.push(error.to_string());
+    }
+    let pool_db = dump_db_if_asked(config, &session, &inventory, cancel, errors, say);
+    let reports = run_jobs(&session, &inventory, &selection.jobs, settings);
+    Ok((reports, pool_db))
 }
 
 /// `pool_db_backup=1`: the master's database, once per run. A failure is recorded and the

@@ -4,10 +4,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use backup_core::store::{BackupCheck, Manifest, backups_under, chain, verify_backup};
+use backup_core::store::{
+    BackupCheck, ListedState, MANIFEST_FILE, Manifest, backups_under, chain, list_simplebackup,
+    verify_backup,
+};
 use clap::Args;
 use cli_common::{Outcome, UsageError};
 use vmbackup::backup_sr::XapiManifest;
+use vmbackup::ovirt::run::seed_layout;
 
 use super::{Output, load_settings};
 
@@ -39,6 +43,20 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
             if !backups.contains(&dir) {
                 backups.push(dir);
             }
+        }
+    }
+    // oVirtSimpleBackup's layout written by us (with our manifest) below the backup dir.
+    if args.paths.is_empty()
+        && let Some(layout) = seed_layout(&config)
+    {
+        for vm in list_simplebackup(&config.backup_dir, &layout)? {
+            backups.extend(
+                vm.backups
+                    .iter()
+                    .filter(|b| b.state != ListedState::Incomplete)
+                    .map(|b| vm.dir.join(&b.id))
+                    .filter(|dir| dir.join(MANIFEST_FILE).is_file()),
+            );
         }
     }
     if backups.is_empty() {

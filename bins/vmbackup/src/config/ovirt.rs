@@ -337,6 +337,19 @@ impl Reader {
         }
     }
 
+    /// `snapshot_timeout`, `snapshot_remove_timeout`, `device_timeout`.
+    fn timeouts(&mut self) -> (Duration, Duration, Duration) {
+        let mut timeout = |key, default| {
+            self.take(key, seconds)
+                .map_or(Duration::from_secs(default), |(_, d)| d)
+        };
+        (
+            timeout("snapshot_timeout", 600),
+            timeout("snapshot_remove_timeout", 1800),
+            timeout("device_timeout", 60),
+        )
+    }
+
     /// The oVirt settings (`engine=` is required).
     pub(super) fn ovirt(&mut self) -> Option<OvirtSettings> {
         let engine = self.take("engine", host_url).map(|(at, (url, plain))| {
@@ -408,15 +421,7 @@ impl Reader {
             .map_or(NonZeroUsize::new(2).expect("2 is not 0"), |(_, n)| {
                 NonZeroUsize::try_from(n).expect("u32 fits in usize")
             });
-        let snapshot_timeout = self
-            .take("snapshot_timeout", seconds)
-            .map_or(Duration::from_secs(600), |(_, d)| d);
-        let remove_timeout = self
-            .take("snapshot_remove_timeout", seconds)
-            .map_or(Duration::from_secs(1800), |(_, d)| d);
-        let device_timeout = self
-            .take("device_timeout", seconds)
-            .map_or(Duration::from_secs(60), |(_, d)| d);
+        let (snapshot_timeout, remove_timeout, device_timeout) = self.timeouts();
         let modes = std::mem::take(&mut self.mode_rules);
         let Some(engine) = engine else {
             self.error(

@@ -455,11 +455,19 @@ impl Reader {
         self.take(key, boolean)
     }
 
-    fn finish(mut self, overrides: Overrides) -> Result<Config> {
-        let _ = self.flag("ignore_extra_keys");
-        self.pre_clean(overrides);
-        let platform = self.platform();
-        let (compress, compression, host, ovirt) = match platform {
+    /// The platform's own settings: XAPI's `compress` and `host`, or the oVirt settings;
+    /// the other platform's keys refused.
+    fn platform_settings(
+        &mut self,
+        platform: Platform,
+        overrides: Overrides,
+    ) -> (
+        bool,
+        disk_image::compress::Compression,
+        Option<String>,
+        Option<super::OvirtSettings>,
+    ) {
+        match platform {
             Platform::XenServer => {
                 self.refuse_ovirt_keys();
                 let (compress, compression) = self.compression(overrides);
@@ -482,7 +490,14 @@ impl Reader {
                 let compression = self.ovirt_compression();
                 (false, compression, None, self.ovirt())
             }
-        };
+        }
+    }
+
+    fn finish(mut self, overrides: Overrides) -> Result<Config> {
+        let _ = self.flag("ignore_extra_keys");
+        self.pre_clean(overrides);
+        let platform = self.platform();
+        let (compress, compression, host, ovirt) = self.platform_settings(platform, overrides);
         let (default_dir, default_user) = match platform {
             Platform::XenServer => (DEFAULT_BACKUP_DIR, DEFAULT_USER),
             Platform::Ovirt => (DEFAULT_OVIRT_BACKUP_DIR, DEFAULT_OVIRT_USER),

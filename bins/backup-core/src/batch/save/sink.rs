@@ -12,7 +12,7 @@ use disk_image::compress::{Codec, CompressWriter};
 use disk_image::writeback::WritebackFile;
 use disk_image::{DiskImageError, DiskSink, RawFileSink};
 
-use super::{SaveError, SaveOptions, Saved, structure_error, write_error};
+use super::{SaveError, SaveOptions, Saved, write_error};
 use crate::batch::Cancel;
 use crate::store::digest::DigestWriter;
 
@@ -25,7 +25,7 @@ enum Store<'a> {
         digest: DigestWriter<io::Sink>,
     },
     Stream {
-        out: CompressWriter<DigestWriter<BufWriter<WritebackFile<'a>>>>,
+        out: Box<CompressWriter<DigestWriter<BufWriter<WritebackFile<'a>>>>>,
     },
 }
 
@@ -69,8 +69,10 @@ impl<'a> SaveSink<'a> {
                 options.digest,
             );
             Store::Stream {
-                out: CompressWriter::new(digesting, options.codec)
-                    .map_err(|source| write_error("writing", path, source))?,
+                out: Box::new(
+                    CompressWriter::new(digesting, options.codec)
+                        .map_err(|source| write_error("writing", path, source))?,
+                ),
             }
         };
         Ok(SaveSink {
@@ -201,9 +203,4 @@ impl DiskSink for SaveSink<'_> {
         self.finished = true;
         Ok(())
     }
-}
-
-/// A sink's error as a save error of `path`.
-pub fn sink_error(path: &Path, source: DiskImageError) -> SaveError {
-    structure_error(path, source)
 }
