@@ -32,6 +32,7 @@ fn backups_below(root: &Path) -> Vec<PathBuf> {
 fn config(engine: &Engine, layout: &str, compression: &str) -> PathBuf {
     let password = engine.work.path().join("engine.pass");
     let path = engine.work.path().join(format!("{layout}.cfg"));
+    std::fs::create_dir_all(engine.work.path().join(layout)).unwrap();
     std::fs::write(
         &path,
         format!(
@@ -54,7 +55,9 @@ fn config(engine: &Engine, layout: &str, compression: &str) -> PathBuf {
 fn our_backups_in_both_layouts_restore_with_their_settings_and_a_tampered_one_leaves_nothing() {
     let engine = Engine::start();
     let connection = engine.connect();
-    let source = connection.vm(&engine.sim.vm_id(SOURCE_VM).unwrap(), false).unwrap();
+    let source = connection
+        .vm(&engine.sim.vm_id(SOURCE_VM).unwrap(), false)
+        .unwrap();
     let source_id = source.id.clone().unwrap();
     let mut source_attachments = connection.attachments(&source_id).unwrap();
     source_attachments.sort_by_key(|a| !a.bootable.unwrap());
@@ -83,14 +86,23 @@ fn our_backups_in_both_layouts_restore_with_their_settings_and_a_tampered_one_le
         let id = report["vm"].as_str().unwrap();
         let made = connection.vm(id, false).unwrap();
         assert_eq!(made.memory, source.memory);
-        assert_eq!(made.cpu.as_ref().unwrap().topology, source.cpu.as_ref().unwrap().topology);
-        assert_eq!(made.os.as_ref().unwrap().boot, source.os.as_ref().unwrap().boot);
+        assert_eq!(
+            made.cpu.as_ref().unwrap().topology,
+            source.cpu.as_ref().unwrap().topology
+        );
+        assert_eq!(
+            made.os.as_ref().unwrap().boot,
+            source.os.as_ref().unwrap().boot
+        );
         let nics = connection.vm_nics(id).unwrap();
         assert_eq!(nics.len(), source_nics.len());
         assert_eq!(nics[0].interface, source_nics[0].interface);
         assert_eq!(
             nics[0].vnic_profile.as_ref().and_then(|p| p.id.clone()),
-            source_nics[0].vnic_profile.as_ref().and_then(|p| p.id.clone())
+            source_nics[0]
+                .vnic_profile
+                .as_ref()
+                .and_then(|p| p.id.clone())
         );
         assert_eq!(report["checks"].as_array().unwrap().len(), 2, "{report}");
         let attachments = connection.attachments(id).unwrap();
@@ -100,7 +112,10 @@ fn our_backups_in_both_layouts_restore_with_their_settings_and_a_tampered_one_le
             assert_eq!(restored.interface, original.interface);
             assert_identical(
                 &engine.raw_copy(original.id.as_deref().unwrap()),
-                &engine.sim.disk_file(restored.id.as_deref().unwrap()).unwrap(),
+                &engine
+                    .sim
+                    .disk_file(restored.id.as_deref().unwrap())
+                    .unwrap(),
             );
         }
         connection.remove_vm(id, false).unwrap();
@@ -115,7 +130,10 @@ fn our_backups_in_both_layouts_restore_with_their_settings_and_a_tampered_one_le
     let image = backup.join("Disk1.img");
     {
         use std::os::unix::fs::FileExt;
-        let file = std::fs::OpenOptions::new().write(true).open(&image).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&image)
+            .unwrap();
         file.write_all_at(b"\x12", 4096).unwrap();
     }
     let vms = engine.sim.vm_names();
@@ -130,7 +148,10 @@ fn our_backups_in_both_layouts_restore_with_their_settings_and_a_tampered_one_le
     ]);
     let (_, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("is not the file the backup recorded"), "{stderr}");
+    assert!(
+        stderr.contains("is not the file the backup recorded"),
+        "{stderr}"
+    );
     drop(connection);
     engine.assert_nothing_left(&vms, &disks);
 }
