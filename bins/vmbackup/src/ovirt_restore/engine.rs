@@ -3,7 +3,9 @@
 
 use cli_common::TlsChoice;
 use cli_common::secrets::Secret;
-use ovirt_client::{ConnectOptions, Connection};
+use std::time::Duration;
+
+use ovirt_client::{ConnectOptions, Connection, PollPolicy};
 
 use super::error::{self, Result};
 
@@ -21,9 +23,14 @@ pub struct EngineLogin {
     pub tls: TlsChoice,
 }
 
-/// Logs in.
+/// Logs in. A restore waits for many short steps (a new disk, a transfer starting and
+/// finalizing, per disk): its status polls start at 100 ms and back off to 1 s.
 pub fn connect(login: &EngineLogin, password: &Secret) -> Result<Connection> {
     let mut options = ConnectOptions::new(&login.url, &login.user);
+    options.poll = PollPolicy {
+        min: Duration::from_millis(100),
+        max: Duration::from_secs(1),
+    };
     options.trust = crate::ovirt::ovirt_trust(&login.tls)?;
     Connection::connect(options, password.expose()).map_err(error::engine(format!(
         "logging in to {} as {}",
