@@ -18,6 +18,10 @@
 //! decode raw LZO1X blocks only, and lzop's container (header, flags, per-block sizes and
 //! checksums) would have to be written by hand; Debian's `lzop` is what wrote the files.
 //!
+//! [`SimpleBackup::check`] verifies a backup as far as one without digests can be
+//! verified ([`SeedCheck`]): its structure against its OVF and directory, every disk
+//! decompressed to its `DiskN.dat` size.
+//!
 //! Everything here is read from the backup disk and is input: a `DiskN.dat` that does not
 //! parse, or a disk file of two kinds at once, is an error naming the file, never a guess.
 

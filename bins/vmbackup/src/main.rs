@@ -18,6 +18,8 @@ Examples:
   vmbackup list --config weekend.cfg --json
   vmbackup verify /snapshots/BACKUPS/web01
   vmbackup restore /snapshots/BACKUPS/web01/2026-11-22T013005Z --config weekend.cfg --check
+  vmbackup restore /mnt/backups/web/<uuid>/BU_20190708_120001 --host https://engine \
+      --tls-ca-file ca.pem --password-file engine.pass --storage-domain data1 --name web --keep-macs
   vmbackup prune --config weekend.cfg --dry-run
 The password comes from password_file= in the configuration, --password-file, the
 VMBACKUP_PASSWORD environment variable, or a prompt; never from the command line.";
@@ -50,7 +52,9 @@ enum Command {
     List(cmd::list::ListArgs),
     /// Re-read backups: every file's digest, every archive's checksums and structure.
     Verify(cmd::verify::VerifyArgs),
-    /// Put a backup back into a pool: a VM from an XVA, disks from raw or VHD images.
+    /// Put a backup back: into a XenServer pool (a VM from an XVA, disks from raw or VHD
+    /// images), or into oVirt (a new VM through imageio, from vmbackup's backups or
+    /// oVirtSimpleBackup's).
     Restore(cmd::restore::RestoreArgs),
     /// Apply the retention policy to the backups on disk.
     Prune(cmd::prune::PruneArgs),

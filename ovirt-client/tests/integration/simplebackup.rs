@@ -100,6 +100,21 @@ fn the_seeds_layout_is_listed_and_each_compression_reads_back() {
     for disk in &backup.disks {
         assert_eq!(disk.verify(&SystemLzop).unwrap(), size);
     }
+    // The whole check reads every disk through, and holds the backup to its OVF: this
+    // one's data.xml describes no disk, so its DiskN.dat name disks it does not know.
+    let check = backup.check(&SystemLzop);
+    assert_eq!(check.disks, [(1, size), (2, size), (3, size), (4, size)]);
+    assert!(
+        check.problems[0].contains("data.xml describes 0 disk(s), the backup holds 4"),
+        "{check:?}"
+    );
+    assert!(
+        check
+            .problems
+            .iter()
+            .any(|p| p.contains("names disk d1, which data.xml does not describe")),
+        "{check:?}"
+    );
     // A cut gzip stream and a short raw image fail the verify.
     let gz = &backup.disks[1];
     let bytes = std::fs::read(&gz.image).unwrap();
