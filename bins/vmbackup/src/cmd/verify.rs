@@ -59,6 +59,9 @@ pub fn run(args: &VerifyArgs, output: Output) -> Result<Outcome> {
             );
         }
     }
+    // Each backup once, whichever listing found it first.
+    let mut seen = std::collections::HashSet::new();
+    backups.retain(|dir| seen.insert(dir.clone()));
     if backups.is_empty() {
         return Err(UsageError("no complete backup to verify there".into()).into());
     }
