@@ -16,11 +16,13 @@ use super::support::{s, vmbackup_exit, vmbackup_json};
 
 /// Runs `config` expecting one failed VM; asserts nothing new was published, nothing is
 /// left partial, the earlier backups verify, and the engine is clean.
-fn fails_cleanly(engine: &Engine, config: &Path, why: &str) {
+fn fails_cleanly(engine: &Engine, config: &Path, why: &str, says: &str) {
     let before = backups_below(&engine.backups());
     let report = vmbackup_json(&["run", s(config), "--quiet"], 1);
     let vm = &report["vms"][0];
     assert_eq!(vm["status"], "failed", "{why}: {report:#}");
+    let error = vm["error"].as_str().unwrap_or_default();
+    assert!(error.contains(says), "{why}: `{says}` not in {error}");
     assert_eq!(backups_below(&engine.backups()), before, "{why}: published");
     assert!(partials_below(&engine.backups()).is_empty(), "{why}");
     let (out, _) = vmbackup_exit(&["verify", s(&engine.backups())], 0);
@@ -50,10 +52,15 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot create snapshot",
     );
-    fails_cleanly(&engine, &imageio, "snapshot add fails");
+    fails_cleanly(
+        &engine,
+        &imageio,
+        "snapshot add fails",
+        "Cannot create snapshot",
+    );
 
     faults.keep_snapshots_locked(Some(Duration::from_secs(3)));
-    fails_cleanly(&engine, &quick, "snapshot stuck locked");
+    fails_cleanly(&engine, &quick, "snapshot stuck locked", "locked");
     faults.keep_snapshots_locked(None);
 
     faults.fail_call(
@@ -62,10 +69,15 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot transfer",
     );
-    fails_cleanly(&engine, &imageio, "transfer add fails");
+    fails_cleanly(&engine, &imageio, "transfer add fails", "Cannot transfer");
 
     faults.fail_next_finalize();
-    fails_cleanly(&engine, &imageio, "transfer failing in finalizing");
+    fails_cleanly(
+        &engine,
+        &imageio,
+        "transfer failing in finalizing",
+        "finaliz",
+    );
 
     // Every ticket revoked as soon as its transfer has one: the download is cut.
     let stop = AtomicBool::new(false);
@@ -76,12 +88,17 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        fails_cleanly(&engine, &imageio, "ticket cancelled mid-download");
+        fails_cleanly(&engine, &imageio, "ticket cancelled mid-download", "403");
         stop.store(true, Ordering::SeqCst);
     });
 
     faults.hide_appliance_devices(true);
-    fails_cleanly(&engine, &appliance, "attachment never shows up under by-id");
+    fails_cleanly(
+        &engine,
+        &appliance,
+        "attachment never shows up under by-id",
+        "showing up",
+    );
     faults.hide_appliance_devices(false);
 
     faults.fail_call(
@@ -90,7 +107,7 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot detach",
     );
-    fails_cleanly(&engine, &appliance, "detach fails");
+    fails_cleanly(&engine, &appliance, "detach fails", "Cannot detach");
 
     // Still works after all of it.
     vmbackup_json(&["run", s(&appliance), "--quiet"], 0);
