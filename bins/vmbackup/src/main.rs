@@ -1,5 +1,5 @@
-//! `vmbackup`: back up XenServer / XCP-ng VMs (NAUbackup-compatible), and list, verify,
-//! restore and prune the backups.
+//! `vmbackup`: back up XenServer / XCP-ng VMs (NAUbackup-compatible) and oVirt VMs
+//! (oVirtSimpleBackup-compatible), and list, verify, restore and prune the backups.
 
 mod cmd;
 
@@ -19,10 +19,12 @@ Examples:
   vmbackup verify /snapshots/BACKUPS/web01
   vmbackup restore /snapshots/BACKUPS/web01/2026-11-22T013005Z --config weekend.cfg --check
   vmbackup prune --config weekend.cfg --dry-run
+  vmbackup preview /etc/vmbackup/ovirt.cfg    an oVirt configuration (engine=https://engine...)
+  vmbackup run /etc/vmbackup/ovirt.cfg --json (mode=imageio|appliance, layout=own|ovirtsimplebackup)
 The password comes from password_file= in the configuration, --password-file, the
 VMBACKUP_PASSWORD environment variable, or a prompt; never from the command line.";
 
-/// Back up XenServer / XCP-ng VMs, and list, verify, restore and prune the backups.
+/// Back up XenServer / XCP-ng and oVirt VMs, and list, verify, restore and prune the backups.
 #[derive(Debug, Parser)]
 #[command(name = "vmbackup", version, after_help = EXAMPLES)]
 struct Cli {

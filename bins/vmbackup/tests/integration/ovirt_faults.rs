@@ -36,11 +36,18 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
     let engine = Engine::new();
     let imageio = engine.config("imageio.cfg", "vm-export=vm2");
     let quick = engine.config("quick.cfg", "vm-export=vm2\nsnapshot_timeout=1");
+    // The appliance finds its own id in SMBIOS (here a file of the test's own).
+    let product_uuid = engine.dir.path().join("product_uuid");
+    std::fs::write(
+        &product_uuid,
+        format!("{}\n", engine.appliance().to_uppercase()),
+    )
+    .unwrap();
     let appliance = engine.config(
         "appliance.cfg",
         &format!(
-            "vm-export=vm2\nmode=appliance\nappliance_vm={}\ndevice_timeout=2",
-            engine.appliance()
+            "vm-export=vm2\nmode=appliance\nproduct_uuid_file={}\ndevice_timeout=2",
+            product_uuid.display()
         ),
     );
     vmbackup_json(&["run", s(&imageio), "--quiet"], 0);
