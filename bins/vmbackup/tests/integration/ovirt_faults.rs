@@ -126,8 +126,14 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
 fn a_401_is_survived_and_a_snapshot_that_cannot_be_removed_is_swept_by_the_next_run() {
     let engine = Engine::new();
     let config = engine.config("c.cfg", "vm-export=vm2");
-    engine.sim.faults().unauthorized_once();
-    let report = vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    // The session expires mid-run: once the snapshot is there, the next request gets 401.
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_for_snapshot(&engine);
+            engine.sim.faults().unauthorized_once();
+        });
+        vmbackup_json(&["run", s(&config), "--quiet"], 0)
+    });
     assert_eq!(report["vms"][0]["status"], "success", "{report:#}");
     assert!(engine.sim.logins() >= 2, "logged in again");
     engine.assert_clean();
