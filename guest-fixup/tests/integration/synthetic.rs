@@ -130,6 +130,7 @@ pub fn facts(
                 label: label.map(str::to_owned),
                 swap_type: *swap_type,
                 host_device: None,
+                lv: None,
             })
             .collect(),
     }
