@@ -246,18 +246,16 @@ impl Guest {
             .map(|d| d.source().display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        if let Some(pv) = self
+        let pv = self
             .facts
             .volumes
             .iter()
-            .find(|v| v.content == Content::LvmMember)
-        {
-            if let Some(detail) = &self.no_device_mapper {
-                return Err(GuestFixupError::NoDeviceMapper {
-                    device: pv.host_device.clone().unwrap_or_default(),
-                    detail: detail.clone(),
-                });
-            }
+            .find(|v| v.content == Content::LvmMember);
+        if let (Some(pv), Some(detail)) = (pv, &self.no_device_mapper) {
+            return Err(GuestFixupError::NoDeviceMapper {
+                device: pv.host_device.clone().unwrap_or_default(),
+                detail: detail.clone(),
+            });
         }
         Err(GuestFixupError::NoLinux {
             disks,
