@@ -144,3 +144,37 @@ impl DiskFacts {
             .find(|v| v.label.as_deref() == Some(label))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logical_volume_is_named_by_its_two_paths_with_dashes_doubled_in_the_mapper_name() {
+        let lv = LvName {
+            vg: "vg-sys".into(),
+            lv: "root".into(),
+        };
+        assert_eq!(lv.dm_name(), "vg--sys-root");
+        assert!(lv.is_named_by("/dev/vg-sys/root"));
+        assert!(lv.is_named_by("/dev/mapper/vg--sys-root"));
+        assert!(!lv.is_named_by("/dev/mapper/vg-sys-root"));
+        assert!(!lv.is_named_by("/dev/vg-sys/root2"));
+        let facts = DiskFacts {
+            disks: vec![],
+            volumes: vec![Volume {
+                disk: 0,
+                partition: None,
+                content: Content::Swap,
+                uuid: None,
+                label: None,
+                swap_type: false,
+                host_device: None,
+                lv: Some(lv),
+            }],
+        };
+        assert!(facts.by_lv_path("/dev/vg-sys/root").is_some());
+        // A logical volume is no disk: `vda` does not find it.
+        assert!(facts.volume("vda").is_none());
+    }
+}

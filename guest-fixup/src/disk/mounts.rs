@@ -113,6 +113,19 @@ fn logical_volume(dev: &Path, host: &Path, lv: &LvName, uuid: Option<&str>) -> R
         mknod(&node, SFlag::S_IFBLK, mode, meta.rdev())
             .map_err(|e| io("creating the device node", &node, e.into()))?;
     }
+    // The guest's grub-probe and lvm ask device-mapper about the volumes through its control node.
+    let control = dev.join("mapper/control");
+    if !control.exists() {
+        let host = Path::new("/dev/mapper/control");
+        let meta = fs::metadata(host).map_err(|e| io("reading", host, e))?;
+        mknod(
+            &control,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(meta.mode() & 0o777),
+            meta.rdev(),
+        )
+        .map_err(|e| io("creating the device node", &control, e.into()))?;
+    }
     let mut links = vec![(
         dev.join(&lv.vg).join(&lv.lv),
         format!("../mapper/{dm_name}"),
