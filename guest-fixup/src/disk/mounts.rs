@@ -69,9 +69,25 @@ impl MountGuard {
         let Some(target) = self.target.take() else {
             return Ok(());
         };
-        unmount(&target, UnmountFlags::empty()).map_err(|e| {
-            GuestFixupError::device(format!("unmounting `{}`", target.display()), e)
-        })?;
+        // A process the guest's tools left behind (it exits moments after its parent) can
+        // keep the mount busy for a little while: retry for up to about two seconds.
+        let mut tries = 0;
+        loop {
+            match unmount(&target, UnmountFlags::empty()) {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 10 => {
+                    tries += 1;
+                    tracing::debug!(target = %target.display(), tries, "busy; retrying the unmount");
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => {
+                    return Err(GuestFixupError::device(
+                        format!("unmounting `{}`", target.display()),
+                        e,
+                    ));
+                }
+            }
+        }
         tracing::debug!(target = %target.display(), "unmounted");
         Ok(())
     }
