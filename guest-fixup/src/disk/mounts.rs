@@ -60,9 +60,16 @@ impl MountGuard {
         self.target.as_deref()
     }
 
-    /// Unmounts it.
+    /// Unmounts it; if that fails, detaches it lazily (so that the mount it sits on and the
+    /// loop device can still go, as on drop) and returns the error.
     pub fn unmount(mut self) -> Result<()> {
-        self.unmount_inner()
+        let target = self.target.clone();
+        let result = self.unmount_inner();
+        if let (Err(error), Some(target)) = (&result, target) {
+            let _ = unmount(&target, UnmountFlags::DETACH);
+            tracing::error!(target = %target.display(), %error, "could not unmount; detached lazily");
+        }
+        result
     }
 
     fn unmount_inner(&mut self) -> Result<()> {
