@@ -61,7 +61,8 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// Attaches `disks` (image files or block devices, in the order the guest has them), finds
+    /// Attaches `disks` (image files or block devices, in the order the guest has them),
+    /// activates the volume groups on them where the host has device-mapper ([`lvm`]), finds
     /// the root filesystem, mounts it and its fstab filesystems at `options.root`, and sets up
     /// `/proc`, `/sys` and a private `/dev` for chroot work (not when read-only).
     pub fn open(disks: &[PathBuf], options: &OpenOptions) -> Result<Self> {
