@@ -17,10 +17,9 @@ use xenapi::{Session, SessionOptions, TlsTrust};
 use crate::cli::{Cli, OvirtArgs, XenArgs};
 use crate::migrate::{self, DataOptions, DiskReport, copy_disk, copy_xapi_disk};
 use crate::plan::{self, Choices, Plan, WhenRunning};
-use crate::snapshot::Snapshot;
 use crate::source::{Power, SourceVm};
 use crate::xva::PieceSink;
-use crate::{power, target, xapi, xva};
+use crate::{target, xapi, xva};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -193,16 +192,16 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     };
     let running = source.power == Power::Running;
     let snapshot = if running && cli.live {
-        Some(Snapshot::take(&session, &vm, &source.name)?)
+        Some(xapi::take_snapshot(&session, &vm, &source.name)?)
     } else {
         None
     };
     let vdis = match &snapshot {
-        Some(snapshot) => snapshot.vdis(&source.disks)?,
+        Some(snapshot) => xapi::snapshot_vdis(snapshot, &source.disks)?,
         None => found.vdis.clone(),
     };
     let shut_down = if running && cli.shutdown {
-        Some(power::shut_down(
+        Some(xapi::shut_down(
             &session,
             &vm,
             &source.name,
@@ -236,7 +235,7 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let vm_id = created.id.clone();
     created.keep(&marker)?;
     if let Some(shut_down) = shut_down {
-        shut_down.migrated();
+        shut_down.completed();
     }
     finish(cli, &engine, &plan, vm_id, disks)
 }
