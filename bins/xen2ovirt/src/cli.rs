@@ -24,6 +24,8 @@ Examples:
   xen2ovirt … --network 'Pool-wide network associated with eth0=ovirtmgmt' --verify web-01
   xen2ovirt … --name web-01-new --no-keep-macs --disk-interface virtio-scsi --json 6c5e4d8f-…
   xen2ovirt --xva /backup/web-01.xva.zst --ovirt … --network xenbr0=ovirtmgmt --verify
+  xen2ovirt --xen-config /etc/xen/web.cfg --ssh root@xen1 --ssh-key ~/.ssh/id_ed25519 \\
+            --ovirt … --network xenbr0=ovirtmgmt --shutdown
 
 Exit codes: 0 migrated (or planned), 1 the migration failed (nothing is left on the
 target), 2 the migration cannot start as asked (unmapped networks, unknown names, a running
@@ -36,7 +38,7 @@ VM, bad options).";
 #[allow(clippy::struct_excessive_bools)] // the flags of a command line
 pub struct Cli {
     /// The source VM: its name (unique among VMs) or its UUID.
-    #[arg(required_unless_present = "xva", conflicts_with = "xva")]
+    #[arg(required_unless_present_any = ["xva", "xen_config"], conflicts_with = "xva")]
     pub vm: Option<String>,
     /// Migrate the VM of this XVA file (plain, gzip or zstd; an export or a vmbackup backup)
     /// instead of one of a pool: no source host needed.
@@ -44,6 +46,8 @@ pub struct Cli {
     pub xva: Option<PathBuf>,
     #[command(flatten)]
     pub xen: XenArgs,
+    #[command(flatten)]
+    pub xl: crate::xl::args::XlArgs,
     #[command(flatten)]
     pub ovirt: OvirtArgs,
     #[command(flatten)]
@@ -113,7 +117,7 @@ pub struct XenArgs {
         id = "xen_url",
         long = "xen",
         value_name = "URL",
-        required_unless_present = "xva"
+        required_unless_present_any = ["xva", "xen_config"]
     )]
     pub url: Option<String>,
     /// The XAPI user.

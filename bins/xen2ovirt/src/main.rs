@@ -20,6 +20,7 @@ mod source;
 mod target;
 mod upload;
 mod xapi;
+mod xl;
 mod xva;
 
 use std::process::ExitCode;

@@ -124,6 +124,9 @@ fn choices(cli: &Cli) -> Choices {
 /// The whole run.
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let stop = stop_on_signals()?;
+    if let Some(config) = &cli.xl.xen_config {
+        return crate::xl::run::run_xl(cli, config, &stop);
+    }
     match &cli.xva {
         Some(path) => run_xva(cli, path, &stop),
         None => run_xapi(cli, &stop),
@@ -131,7 +134,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 }
 
 /// Connects to the engine and plans; prints the plan. `None` after a dry run.
-fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
+pub(crate) fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     let engine = connect_ovirt(&cli.ovirt)?;
     if !cli.dry_run {
         // Before the plan: a half-made VM of a dead run may hold the name.
@@ -151,7 +154,7 @@ fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     Ok((!cli.dry_run).then_some((engine, plan)))
 }
 
-fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
+pub(crate) fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
     DataOptions {
         connections: usize::from(cli.connections),
         verify: cli.verify,
@@ -304,7 +307,7 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
 }
 
 /// `--start`, then the result.
-fn finish(
+pub(crate) fn finish(
     cli: &Cli,
     engine: &Connection,
     plan: &Plan,

@@ -9,5 +9,7 @@ mod integration {
     mod migrate;
     mod shutdown;
     mod support;
+    mod xl;
+    mod xl_host;
     mod xva;
 }
