@@ -127,6 +127,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     if let Some(config) = &cli.xl.xen_config {
         return crate::xl::run::run_xl(cli, config, &stop);
     }
+    if let Some(dir) = &cli.backup {
+        return crate::backup::run::run_backup(cli, dir, &stop);
+    }
     match &cli.xva {
         Some(path) => run_xva(cli, path, &stop),
         None => run_xapi(cli, &stop),
@@ -245,17 +248,29 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
 
 /// The VM of an XVA file: its disks in archive order, each checksum verified.
 fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
-    let (mut reader, source) = xva::open(path)?;
+    let (reader, source) = xva::open(path)?;
+    let origin = path.display().to_string();
+    run_xva_from(cli, reader, &source, &origin, || Ok(()), stop)
+}
+
+/// The VM `source` of the archive `reader` (read from `origin`); `end` checks what holds
+/// the archive (a backup's manifest digest) once it was read, before the VM is kept.
+pub(crate) fn run_xva_from(
+    cli: &Cli,
+    mut reader: disk_image::xva::XvaReader<Box<dyn std::io::Read + Send>>,
+    source: &SourceVm,
+    origin: &str,
+    end: impl FnOnce() -> Result<()>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Outcome> {
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
-    let Some((engine, plan)) = plan(cli, &source)? else {
+    let Some((engine, plan)) = plan(cli, source)? else {
         return Ok(Outcome::Success);
     };
     let marker = format!(
-        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
-        source.uuid,
-        source.name,
-        path.display()
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {origin}",
+        source.uuid, source.name
     );
     let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
@@ -288,7 +303,8 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     }
     reader
         .finish()
-        .with_context(|| format!("reading the end of {}", path.display()))?;
+        .with_context(|| format!("reading the end of {origin}"))?;
+    end()?;
     let disks = disks
         .into_iter()
         .zip(&plan.target.disks)

@@ -4,6 +4,7 @@
 //! audits clean, faults at each step.
 
 mod integration {
+    mod backup;
     mod dry_run;
     mod faults;
     mod migrate;
