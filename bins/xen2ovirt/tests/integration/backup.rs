@@ -82,6 +82,61 @@ fn a_vdi_export_backup_moves_and_its_bytes_match() {
     fixture.assert_clean();
 }
 
+/// `sha256sum`'s digest of `path`.
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+#[test]
+fn a_vdi_export_backup_of_a_vhd_image_made_by_qemu_img_moves() {
+    let fixture = Fixture::new();
+    let backup = fixture.dir.path().join("db-01");
+    copy_backup(&fixture_backup("db-01"), &backup);
+    let raw = fixture.dir.path().join("db-01.raw");
+    gunzip(&backup.join("db-01.raw.gz"), &raw);
+    // The image as a dynamic VHD written by QEMU, the manifest changed to name it.
+    let vhd = backup.join("db-01.vhd");
+    ovirt_sim::tools::run(
+        "qemu-img",
+        &[
+            "convert".as_ref(),
+            "-O".as_ref(),
+            "vpc".as_ref(),
+            "-o".as_ref(),
+            "subformat=dynamic,force_size=on".as_ref(),
+            raw.as_os_str(),
+            vhd.as_os_str(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(backup.join("db-01.raw.gz")).unwrap();
+    let manifest = backup.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text
+        .replace("db-01.raw.gz", "db-01.vhd")
+        .replace("\"compression\": \"gzip\"", "\"compression\": \"none\"")
+        .replace("\"format\": \"raw\"", "\"format\": \"vhd\"")
+        .replace(
+            "47cafa5398fbee7a30327393b7b01a4033e7e1fb8e03fcfbfd735f47c8e25182",
+            &sha256(&vhd),
+        )
+        .replace(
+            "\"bytes\": 1152",
+            &format!("\"bytes\": {}", std::fs::metadata(&vhd).unwrap().len()),
+        );
+    std::fs::write(&manifest, text).unwrap();
+    let output = migrate(&fixture, &backup, &["--json"]);
+    assert_eq!(code(&output), 0);
+    let report = json(&output);
+    let id = report["disks"][0]["id"].as_str().unwrap();
+    assert_identical(&raw, &fixture.ovirt.disk_file(id).expect("the disk's file"));
+    fixture.assert_clean();
+}
+
 #[test]
 fn a_vm_export_backup_moves_with_the_bytes_of_its_disk() {
     let fixture = Fixture::new();

@@ -254,3 +254,43 @@ fn a_connection_dropped_during_the_copy_starts_the_guest_again_and_removes_the_t
     assert_eq!(host.state(), "running");
     nothing_left(&fixture);
 }
+
+#[test]
+fn on_the_dom0_itself_the_configuration_and_disks_are_read_locally() {
+    let fixture = Fixture::new();
+    let host = XlHost::new("running");
+    let mut args: Vec<String> = fixture.connection_args()[4..].to_vec();
+    args.extend(strings(&[
+        "--network",
+        &format!("{XL_BRIDGE}=ovirtmgmt"),
+        "--storage-domain",
+        "data1",
+        "--xen-config",
+        host.config().to_str().unwrap(),
+        "--shutdown",
+        "--json",
+    ]));
+    let path = format!(
+        "{}:{}",
+        host.bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xen2ovirt"))
+        .args(&args)
+        .env("PATH", path)
+        .output()
+        .expect("run xen2ovirt");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code(&output), 0);
+    assert_eq!(host.calls(), ["list web", "shutdown -w web"]);
+    assert_eq!(host.state(), "halted");
+    let report = json(&output);
+    for (n, source) in [host.system_disk(), host.data_disk()].iter().enumerate() {
+        let id = report["disks"][n]["id"].as_str().unwrap();
+        assert_identical(
+            source,
+            &fixture.ovirt.disk_file(id).expect("the disk's file"),
+        );
+    }
+    fixture.assert_clean();
+}
