@@ -1,7 +1,8 @@
 //! A run from a plain Xen source: connect to the host (or read locally), read the guest's
 //! configuration and size its disks (a missing disk stops the run before anything is
-//! made), plan, shut the guest down if asked, then stream each disk as raw data (all-zero
-//! runs as zero ranges) into its upload. A span per VM and per disk.
+//! made), plan, shut the guest down if asked (or, `--live` on the dom0, snapshot its LVM
+//! volumes), then stream each disk as raw data (all-zero runs as zero ranges) into its
+//! upload. A span per VM and per disk.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,10 +13,12 @@ use anyhow::{Context, Result, bail};
 use cli_common::{Outcome, UsageError};
 use disk_image::PieceError;
 use disk_image::pieces::read_raw_pieces;
+use lvm_snap::Lvm;
 use xenapi::dom0::{Dom0Options, HostKeyCheck};
 
 use super::args::XlArgs;
 use super::host::{SshTarget, XenHost, default_key};
+use super::live::LiveDisks;
 use super::power;
 use crate::cli::Cli;
 use crate::migrate::copy_disk;
@@ -24,10 +27,10 @@ use crate::{run, target};
 
 /// `--xen-config FILE`, with or without `--ssh`.
 pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
-    if cli.live {
+    if cli.live && cli.xl.ssh.is_some() {
         bail!(UsageError(
-            "--live is not supported for a plain Xen source: shut the guest down, or give \
-             --shutdown"
+            "--live reads LVM snapshots on the dom0 itself: run xen2ovirt there (without \
+             --ssh), or give --shutdown"
                 .to_owned()
         ));
     }
@@ -61,6 +64,15 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
     } else {
         None
     };
+    let lvm = if power == Power::Running && cli.live {
+        Some(Lvm::system().context("--live needs lvm2 on the dom0")?)
+    } else {
+        None
+    };
+    let live = match &lvm {
+        Some(lvm) => Some(LiveDisks::take(lvm, &source.disks)?),
+        None => None,
+    };
     let marker = format!(
         "xen2ovirt: migrated from Xen guest `{}` of {shown}",
         source.name
@@ -71,7 +83,12 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
     for (planned, disk_id) in plan.target.disks.iter().zip(&created.disks) {
         let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
         let _entered = span.enter();
-        let path = Path::new(&planned.source_uuid);
+        let disk = Path::new(&planned.source_uuid);
+        let path = match &live {
+            Some(live) => live.device(disk)?,
+            None => disk.to_owned(),
+        };
+        let path = path.as_path();
         let report = copy_disk(
             &engine,
             disk_id,
@@ -85,6 +102,9 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
                     PieceError::Source(e) => anyhow::Error::new(e),
                     PieceError::Sink(e) => e,
                 })?;
+                if let Some(live) = &live {
+                    live.check_intact(disk)?;
+                }
                 Ok(planned.size)
             },
         )?;
