@@ -36,11 +36,10 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
     }
     let host = connect(&cli.xl)?;
     let shown = host.show(config);
-    let parsed = host.read_config(config)?;
-    let name = parsed
-        .to_vm_spec()
-        .context("reading the guest configuration")?
-        .name;
+    // A configuration that cannot be read or mapped: the run cannot start as asked.
+    let usage = |e: anyhow::Error| UsageError(format!("{e:#}"));
+    let parsed = host.read_config(config).map_err(usage)?;
+    let name = parsed.to_vm_spec().map_err(|e| usage(e.into()))?.name;
     let power = if host.domain_exists(&name, stop)? {
         Power::Running
     } else {

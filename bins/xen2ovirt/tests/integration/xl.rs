@@ -156,6 +156,18 @@ fn a_missing_disk_or_a_running_guest_stops_the_run_before_anything_is_made() {
     assert_eq!(host.calls(), ["list web", "list web"], "no shutdown");
     assert_eq!(host.state(), "running");
     nothing_left(&fixture);
+
+    // A configuration that is code, not data: read over SFTP, refused with its line.
+    std::fs::write(host.config(), "name = 'web'\nimport os\n").unwrap();
+    let output = run(&fixture, &host.ssh_args(host.port));
+    assert_eq!(code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("import"),
+        "{stderr}"
+    );
+    assert_eq!(host.calls().len(), 2, "xl did not run");
+    nothing_left(&fixture);
 }
 
 #[test]
