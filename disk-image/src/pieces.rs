@@ -2,7 +2,8 @@
 //! zeros. A reader of a stream ([`read_raw_pieces`], [`crate::vhd::read_dynamic_pieces`], an
 //! XVA's chunks) produces every byte of the disk exactly once, in any order of blocks, and a
 //! consumer (an imageio upload, a digest) takes them as they come: nothing is held but one
-//! block, whatever the disk's size.
+//! block, whatever the disk's size. An uploader (`ovirt_client::imageio`) takes pieces in
+//! any order.
 
 use std::io::{self, Read};
 
@@ -52,6 +53,11 @@ impl Piece {
     /// Whether it covers no byte.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// One past its last byte.
+    pub fn end(&self) -> u64 {
+        self.offset() + self.len()
     }
 }
 

@@ -70,7 +70,7 @@ pub fn run_backup(cli: &Cli, dir: &Path, stop: &Arc<AtomicBool>) -> Result<Outco
 
 /// One disk image of the backup into `push`, checked against the manifest at its end; the
 /// bytes read from the file.
-fn stream_image(
+pub fn stream_image(
     dir: &Path,
     recorded: &ManifestDisk,
     file: &ManifestFile,

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use cli_common::{Outcome, UsageError};
-use disk_image::PieceError;
 use disk_image::pieces::read_raw_pieces;
+use disk_image::{Piece, PieceError};
 use lvm_snap::Lvm;
 use xenapi::dom0::{Dom0Options, HostKeyCheck};
 
@@ -22,6 +22,7 @@ use super::live::LiveDisks;
 use super::power;
 use crate::cli::Cli;
 use crate::migrate::copy_disk;
+use crate::plan::PlannedDisk;
 use crate::source::Power;
 use crate::{run, target};
 
@@ -82,30 +83,13 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
     for (planned, disk_id) in plan.target.disks.iter().zip(&created.disks) {
         let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
         let _entered = span.enter();
-        let disk = Path::new(&planned.source_uuid);
-        let path = match &live {
-            Some(live) => live.device(disk)?,
-            None => disk.to_owned(),
-        };
-        let path = path.as_path();
         let report = copy_disk(
             &engine,
             disk_id,
             planned,
             &run::data_options(cli, stop),
             progress.item().as_ref(),
-            |push| {
-                let reader = host.open(path)?;
-                let name = host.show(path);
-                read_raw_pieces(reader, planned.size, &name, push).map_err(|e| match e {
-                    PieceError::Source(e) => anyhow::Error::new(e),
-                    PieceError::Sink(e) => e,
-                })?;
-                if let Some(live) = &live {
-                    live.check_intact(disk)?;
-                }
-                Ok(planned.size)
-            },
+            |push| disk_pieces(&host, live.as_ref(), planned, push),
         )?;
         disks.push(report);
     }
@@ -115,6 +99,32 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
         shut_down.completed();
     }
     run::finish(cli, &engine, &plan, vm_id, disks)
+}
+
+/// The pieces of the guest's disk `planned` (its path is the planned disk's source), read
+/// front to back from the host (from its snapshot with `--live`), all-zero runs as zero
+/// ranges; the bytes read.
+pub fn disk_pieces<R: lvm_snap::CommandRunner>(
+    host: &XenHost,
+    live: Option<&LiveDisks<'_, R>>,
+    planned: &PlannedDisk,
+    push: &mut dyn FnMut(Piece) -> Result<()>,
+) -> Result<u64> {
+    let disk = Path::new(&planned.source_uuid);
+    let path = match live {
+        Some(live) => live.device(disk)?,
+        None => disk.to_owned(),
+    };
+    let reader = host.open(&path)?;
+    let name = host.show(&path);
+    read_raw_pieces(reader, planned.size, &name, push).map_err(|e| match e {
+        PieceError::Source(e) => anyhow::Error::new(e),
+        PieceError::Sink(e) => e,
+    })?;
+    if let Some(live) = live {
+        live.check_intact(disk)?;
+    }
+    Ok(planned.size)
 }
 
 /// This dom0, or the `--ssh` host with its key checked and a key login.
