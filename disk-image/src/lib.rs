@@ -16,6 +16,9 @@
 //!   [`vhd::DynamicVhdSink`], [`vhd::FixedVhdSink`]; [`copy_disk`] drives one from a source.
 //! - **Readers.** [`xva::XvaReader`] streams an XVA (plain, gzip or zstd), places every disk's
 //!   chunks exactly as XAPI's importer does, and verifies every checksum.
+//! - **Pieces** ([`pieces`]): a disk read once from a stream handed on as data at offsets
+//!   and zero ranges, in any block order: [`pieces::read_raw_pieces`] (a raw stream) and
+//!   [`vhd::read_dynamic_pieces`] (a dynamic VHD as XAPI exports it, in one pass).
 //! - **Around them.** [`compress`] (zstd on several threads, gzip; magic-byte detection),
 //!   [`AtomicFile`] (output that appears only when complete), [`Progress`] (reporting without
 //!   terminal code), `xend` (xend guest configurations read as data into a `VmSpec`; feature
@@ -86,6 +89,7 @@ pub mod compress;
 mod copy;
 mod error;
 mod format;
+pub mod pieces;
 mod progress;
 mod read_full;
 mod sink;
@@ -108,6 +112,7 @@ pub use checksum::ChecksumKind;
 pub use copy::copy_disk;
 pub use error::{DiskImageError, Result};
 pub use format::{ImageFormat, UnknownName};
+pub use pieces::{Piece, PieceError};
 pub use progress::{NoProgress, Progress};
 pub use read_full::read_full;
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};

@@ -7,7 +7,8 @@
 //!   response) without a temporary file; [`DynamicVhd`] also gives the length beforehand.
 //! - [`VhdDisk`] reads a fixed or dynamic VHD as a [`RandomAccessDisk`](crate::RandomAccessDisk);
 //!   [`probe`] tells whether a file is a VHD; [`VhdCheck`] checks one as its bytes stream
-//!   past (a compressed VHD, a download).
+//!   past (a compressed VHD, a download); [`read_dynamic_pieces`] reads a dynamic VHD as it
+//!   streams, in one pass, into the disk's [`Piece`](crate::Piece)s.
 //!
 //! # Layout
 //!
@@ -66,12 +67,14 @@
 mod check;
 mod footer;
 mod header;
+mod pieces;
 mod reader;
 mod sink;
 mod stream;
 
 pub use check::VhdCheck;
 pub use footer::VhdKind;
+pub use pieces::{VhdSummary, read_dynamic_pieces};
 pub use reader::{VhdDisk, probe};
 pub use sink::{DynamicVhdSink, FixedVhdSink};
 pub use stream::{DynamicVhd, write_dynamic_vhd, write_fixed_vhd};

@@ -1,14 +1,18 @@
-//! The device layer: a guest's disks attached ([`Attached`], loop devices and partition nodes), probed, its root
-//! filesystem found and mounted with the filesystems its fstab lists, and a chroot
-//! environment set up ([`MountGuard`]s). [`Guest`] owns every loop device, partition node and
-//! mount it made; [`Guest::close`] (or drop, on any failure path) releases them in reverse.
+//! The device layer: a guest's disks attached ([`Attached`], loop devices and partition nodes), probed, its
+//! volume groups activated where the host has device-mapper ([`lvm`]), its root filesystem
+//! found and mounted with the filesystems its fstab lists, and a chroot environment set up
+//! ([`MountGuard`]s). [`Guest`] owns every loop device, partition node, activated volume
+//! group and mount it made; [`Guest::close`] (or drop, on any failure path or a panic)
+//! releases them in reverse: mounts, then volume groups, then disks.
 
 mod attach;
+pub mod lvm;
 mod mounts;
 mod probe;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sys_mount::MountFlags;
 
@@ -21,7 +25,7 @@ use crate::error::{GuestFixupError, Result};
 use crate::facts::{Content, DiskFacts, Volume};
 use crate::fs::{DirFs, GuestFs};
 use crate::inspect;
-use crate::runner::{ChrootRunner, CommandRunner};
+use crate::runner::{ChrootRunner, CommandRunner, HostRunner};
 
 /// Where the seed mounts a guest (oVirtSimpleBackup's `/mnt/linux`); tests use temp dirs.
 pub const DEFAULT_ROOT: &str = "/mnt/linux";
@@ -50,11 +54,15 @@ pub struct Guest {
     root: PathBuf,
     facts: DiskFacts,
     mounts: Vec<MountGuard>,
+    groups: Vec<lvm::VgGuard>,
+    /// Why the guest's volume groups were not activated (no device-mapper), if it has any.
+    no_device_mapper: Option<String>,
     disks: Vec<Attached>,
 }
 
 impl Guest {
-    /// Attaches `disks` (image files or block devices, in the order the guest has them), finds
+    /// Attaches `disks` (image files or block devices, in the order the guest has them),
+    /// activates the volume groups on them where the host has device-mapper ([`lvm`]), finds
     /// the root filesystem, mounts it and its fstab filesystems at `options.root`, and sets up
     /// `/proc`, `/sys` and a private `/dev` for chroot work (not when read-only).
     pub fn open(disks: &[PathBuf], options: &OpenOptions) -> Result<Self> {
@@ -68,8 +76,11 @@ impl Guest {
             root: options.root.clone(),
             facts,
             mounts: Vec::new(),
+            groups: Vec::new(),
+            no_device_mapper: None,
             disks: attached,
         };
+        guest.activate_volume_groups(options.read_only)?;
         std::fs::create_dir_all(&guest.root)
             .map_err(|e| GuestFixupError::io("creating the mount point", &guest.root, e))?;
         let root_volume = guest.find_root()?;
@@ -132,6 +143,8 @@ impl Guest {
                 .facts
                 .volumes
                 .iter()
+                    // A logical volume's host name is the guest's (`/dev/mapper/vg-lv`).
+                .filter(|v| v.lv.is_none())
                 .filter_map(|v| {
                     Some((
                         v.host_device.clone()?,
@@ -142,12 +155,26 @@ impl Guest {
         }
     }
 
-    /// Unmounts everything (in reverse order) and releases the disks; the first error is
-    /// returned after every release was tried.
+    /// The guest's volume groups this open activated (deactivated again by close or drop).
+    pub fn volume_groups(&self) -> Vec<&str> {
+        self.groups.iter().map(lvm::VgGuard::name).collect()
+    }
+
+    /// Unmounts everything (in reverse order), deactivates the volume groups it activated and
+    /// releases the disks; the first error is returned after every release was tried.
     pub fn close(mut self) -> Result<()> {
+        self.release()
+    }
+
+    fn release(&mut self) -> Result<()> {
         let mut first = None;
         while let Some(mount) = self.mounts.pop() {
             if let Err(e) = mount.unmount() {
+                first.get_or_insert(e);
+            }
+        }
+        while let Some(group) = self.groups.pop() {
+            if let Err(e) = group.deactivate() {
                 first.get_or_insert(e);
             }
         }
@@ -157,6 +184,30 @@ impl Guest {
             }
         }
         first.map_or(Ok(()), Err)
+    }
+
+    /// Activates the volume groups on the guest's physical volumes when the host has
+    /// device-mapper, and adds their logical volumes to the facts; without device-mapper,
+    /// notes why (an error only if the root is not found elsewhere).
+    fn activate_volume_groups(&mut self, read_only: bool) -> Result<()> {
+        let pvs: Vec<(usize, PathBuf)> = self
+            .facts
+            .volumes
+            .iter()
+            .filter(|v| v.content == Content::LvmMember)
+            .filter_map(|v| Some((v.disk, v.host_device.clone()?)))
+            .collect();
+        if pvs.is_empty() {
+            return Ok(());
+        }
+        if let Err(detail) = lvm::device_mapper() {
+            tracing::warn!(%detail, "the guest has LVM physical volumes and this host no device-mapper");
+            self.no_device_mapper = Some(detail);
+            return Ok(());
+        }
+        let volumes = lvm::activate_all(Arc::new(HostRunner), &pvs, read_only, &mut self.groups)?;
+        self.facts.volumes.extend(volumes);
+        Ok(())
     }
 
     /// The volume holding `/etc/fstab` and a release file.
@@ -196,26 +247,16 @@ impl Guest {
             .map(|d| d.source().display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        if let Some(pv) = self
+        let pv = self
             .facts
             .volumes
             .iter()
-            .find(|v| v.content == Content::LvmMember)
-        {
-            let device = pv.host_device.clone().unwrap_or_default();
-            // The node can exist while the kernel has no driver behind it (open: ENODEV).
-            let control = "/dev/mapper/control";
-            if let Err(e) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(control)
-            {
-                return Err(GuestFixupError::NoDeviceMapper {
-                    device,
-                    detail: format!("opening {control}: {e}"),
-                });
-            }
-            return Err(GuestFixupError::LvmNotSupported { device });
+            .find(|v| v.content == Content::LvmMember);
+        if let (Some(pv), Some(detail)) = (pv, &self.no_device_mapper) {
+            return Err(GuestFixupError::NoDeviceMapper {
+                device: pv.host_device.clone().unwrap_or_default(),
+                detail: detail.clone(),
+            });
         }
         Err(GuestFixupError::NoLinux {
             disks,
@@ -246,13 +287,15 @@ impl Guest {
             } else if let Some(label) = entry.spec.strip_prefix("LABEL=") {
                 self.facts.by_label(label)
             } else {
-                inspect::dev_name(&entry.spec).and_then(|n| self.facts.volume(n))
+                inspect::dev_name(&entry.spec)
+                    .and_then(|n| self.facts.volume(n))
+                    .or_else(|| self.facts.by_lv_path(&entry.spec))
             };
             let Some(volume) = volume.filter(|v| matches!(v.content, Content::Filesystem(_)))
             else {
                 continue;
             };
-            if used.insert((volume.disk, volume.partition)) {
+            if used.insert(volume.key()) {
                 wanted.push((
                     entry.mount_point.matches('/').count(),
                     entry.mount_point.clone(),
@@ -269,6 +312,14 @@ impl Guest {
                 .push(mount_volume(&volume, &target, flags, read_only)?);
         }
         Ok(())
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        if let Err(error) = self.release() {
+            tracing::error!(root = %self.root.display(), %error, "could not release the guest");
+        }
     }
 }
 

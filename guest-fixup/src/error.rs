@@ -62,9 +62,10 @@ pub enum GuestFixupError {
         /// What was found instead.
         detail: String,
     },
-    /// The guest keeps its filesystems in LVM and the host cannot activate it.
+    /// The guest keeps its root in LVM and the host cannot activate it.
     #[error(
-        "`{device}` is an LVM physical volume and no other volume holds the root, but this host has no device-mapper ({detail}), which LVM needs; guest-fixup does not activate a guest's volume groups on any host yet: convert the guest with its root on a partition, or fix it up inside the guest"
+        "`{}` is an LVM physical volume and no other volume holds the root, but this host has no device-mapper ({detail}), which activating the guest's volume group needs: fix the guest up on a host with device-mapper (modprobe dm-mod), or inside the guest",
+        device.display()
     )]
     NoDeviceMapper {
         /// The physical volume.
@@ -72,16 +73,13 @@ pub enum GuestFixupError {
         /// What the probe said.
         detail: String,
     },
-    /// The guest keeps its root in an LVM volume group on a host that has device-mapper:
-    /// activating a guest's volume groups (with a device filter so the host's own volume
-    /// groups are never touched, deactivated on every path) is not implemented.
-    #[error(
-        "`{}` is an LVM physical volume and no other volume holds the root: activating a guest's volume groups is not implemented in guest-fixup (it opens guests whose root is a partition or a whole disk)",
-        device.display()
-    )]
-    LvmNotSupported {
-        /// The physical volume.
-        device: PathBuf,
+    /// A volume group of the guest cannot be activated safely, or lvm2 refused it.
+    #[error("the guest's volume group `{vg}`: {problem}")]
+    Lvm {
+        /// The volume group's name.
+        vg: String,
+        /// What is wrong (a name or UUID already active on the host, missing volumes).
+        problem: String,
     },
     /// A device or image is already in use (mounted elsewhere, attached to a loop device).
     #[error("`{}` is already in use: {detail}", device.display())]

@@ -2,6 +2,7 @@
 
 mod boot;
 mod fstab;
+mod ifnames;
 pub(crate) mod initramfs;
 mod kernels;
 mod menu;
@@ -10,6 +11,7 @@ mod os;
 
 pub use boot::{Bootloader, BootloaderKind};
 pub use fstab::{FstabEntry, dev_name, parse as parse_fstab, replace_spec};
+pub use ifnames::InterfaceName;
 pub use kernels::{Driver, InitramfsState, Kernel, Provision};
 pub use menu::MenuEntry;
 pub use network::{MacPin, is_pin, pin_files};
@@ -53,6 +55,8 @@ pub struct Inspection {
     pub consoles: Vec<String>,
     /// Lines that pin a MAC address.
     pub mac_pins: Vec<MacPin>,
+    /// Lines that name an interface by the old hardware (`enX0`, `enp1s0`).
+    pub interface_names: Vec<InterfaceName>,
     /// The guest's tools.
     pub tools: Tools,
 }
@@ -116,6 +120,7 @@ pub fn inspect(fs: &dyn GuestFs) -> Result<Inspection> {
         mkswap: first(fs, &["/sbin/mkswap", "/usr/sbin/mkswap"])?,
     };
     let mac_pins = network::detect(fs)?;
+    let interface_names = ifnames::detect(fs)?;
     tracing::info!(os = %os.name, kernels = kernels.len(), bootloaders = bootloaders.len(), "inspected");
     Ok(Inspection {
         os,
@@ -124,6 +129,7 @@ pub fn inspect(fs: &dyn GuestFs) -> Result<Inspection> {
         fstab,
         consoles,
         mac_pins,
+        interface_names,
         tools,
     })
 }

@@ -8,8 +8,11 @@
 //! [`apply()`] carries it out, keeping every original file beside itself so that
 //! [`undo()`] can put it back. Files are reached through the [`GuestFs`] seam, commands
 //! through the [`CommandRunner`] seam; [`disk`] attaches image files or block devices
-//! (loop devices, partitions via BLKPG as `partx` does) and mounts the guest at a root with
-//! a private `/dev`, `/proc` and `/sys` for chroot work, every piece a guard.
+//! (loop devices, partitions via BLKPG as `partx` does), activates the guest's own LVM
+//! volume groups where the host has device-mapper ([`disk::lvm`]: lvm2 restricted to the
+//! guest's devices, a group whose name or UUID is already active on the host refused) and
+//! mounts the guest at a root with a private `/dev`, `/proc` and `/sys` for chroot work,
+//! every piece a guard.
 //!
 //! ```
 //! use guest_fixup::{DirFs, DiskFacts, Direction, PlanOptions, inspect, plan};

@@ -195,6 +195,14 @@ pub fn plan(
         rules::mac_pins(&mut staging, inspection)?;
     }
     if target.is_some() {
+        for pin in &inspection.interface_names {
+            warnings.push(format!(
+                "{} line {} names the interface `{}` after the old hardware: the new NIC gets another name, so this configuration will bring no network up; adjust it after the first boot",
+                pin.path, pin.line, pin.name
+            ));
+        }
+    }
+    if target.is_some() {
         rules::stale_caches(&mut staging)?;
     }
     let mut steps = swaps.steps;

@@ -8,4 +8,5 @@ mod integration {
     pub mod devices;
     pub mod plans;
     pub mod synthetic;
+    pub mod virt_v2v_golden;
 }

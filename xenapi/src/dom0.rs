@@ -10,12 +10,17 @@
 //! - [`Dom0::upload`] copies local files to their places (`mkdir -p` first, never over an
 //!   existing file, size checked after), and returns an [`Uploaded`] guard: dropped without
 //!   [`Uploaded::keep`], it removes the files and the directories it created.
-//! - [`Dom0::open`] reads a remote file as a stream ([`RemoteFile`] is a `Read`).
+//! - [`Dom0::open`] reads a remote file as a stream ([`RemoteFile`] is a `Read`);
+//!   [`Dom0::stat`] tells a regular file from a block device, with the size of either.
+//! - [`Dom0::run`] runs a command over an exec channel: exit status, standard output and
+//!   standard error captured, a deadline and a stop flag ([`Limits`]); [`shell_quote`]
+//!   quotes its words.
 //!
 //! The SSH protocol is libssh2's (the `ssh2` crate, libssh2 built from its bundled source).
 //! Every connect and every operation has a timeout ([`Dom0Options::timeout`]).
 
 mod error;
+mod exec;
 mod host_key;
 mod upload;
 
@@ -25,6 +30,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use error::Dom0Error;
+pub use exec::{CommandOutput, Limits, MAX_OUTPUT, shell_quote};
 pub use host_key::{HostFingerprint, HostKeyCheck};
 pub use upload::Uploaded;
 
@@ -160,6 +166,61 @@ impl Dom0 {
         })
     }
 
+    /// What `path` is (links followed) and its size: a regular file's from SFTP, a block
+    /// device's from `blockdev --getsize64`; anything else is refused.
+    pub fn stat(&self, path: &Path) -> Result<RemoteStat> {
+        const KIND: u32 = 0o170_000;
+        const REGULAR: u32 = 0o100_000;
+        const BLOCK: u32 = 0o060_000;
+        let name = format!("{}:{}", self.authority, path.display());
+        let stat = self.sftp.stat(path).map_err(|source| Dom0Error::Ssh {
+            action: format!("looking at {name}"),
+            source,
+        })?;
+        match stat.perm.map(|p| p & KIND) {
+            Some(REGULAR) => Ok(RemoteStat {
+                block_device: false,
+                size: stat.size.ok_or_else(|| {
+                    Dom0Error::Refused(format!("{name}: the host did not report its size"))
+                })?,
+            }),
+            Some(BLOCK) => {
+                let command = format!(
+                    "blockdev --getsize64 {}",
+                    shell_quote(&path.to_string_lossy())
+                );
+                let output = self.run(
+                    &command,
+                    Limits {
+                        deadline: Duration::from_secs(30),
+                        stop: None,
+                    },
+                )?;
+                let size = output
+                    .stdout
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|_| output.success());
+                let size = size.ok_or_else(|| {
+                    Dom0Error::Refused(format!(
+                        "{name}: `{command}` exited with {}: {}{}",
+                        output.status,
+                        output.stdout.trim(),
+                        output.stderr.trim()
+                    ))
+                })?;
+                Ok(RemoteStat {
+                    block_device: true,
+                    size,
+                })
+            }
+            _ => Err(Dom0Error::Refused(format!(
+                "{name} is neither a regular file nor a block device"
+            ))),
+        }
+    }
+
     /// The SFTP channel, for the upload guard.
     fn sftp(&self) -> &ssh2::Sftp {
         &self.sftp
@@ -172,6 +233,15 @@ impl Drop for Dom0 {
             tracing::debug!(%error, host = %self.authority, "closing the SSH connection");
         }
     }
+}
+
+/// What [`Dom0::stat`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteStat {
+    /// A block device (else a regular file).
+    pub block_device: bool,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// A remote file open for reading.

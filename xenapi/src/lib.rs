@@ -67,8 +67,9 @@
 //!   quick-xml, serde and thiserror. `disk-image` uses this for `ova.xml`.
 //! - `json`: `rpc::json`, the JSON-RPC mapping and documents (adds `serde_json`).
 //! - `client`: everything that talks to a host: sessions, typed calls, tasks, changed
-//!   blocks, transfers and TLS (adds `rustls` with the `ring` provider,
-//!   `rustls-native-certs`, `sha2`, `base64` and `tracing`; implies `json`). No async runtime.
+//!   blocks, transfers, TLS, and `guard` (snapshots and shutdowns as guards); adds
+//!   `rustls` with the `ring` provider, `rustls-native-certs`, `sha2`, `base64` and
+//!   `tracing`, and implies `json`. No async runtime.
 //! - `dom0`: `dom0`, a host's dom0 over SSH / SFTP with its host key checked (uploads,
 //!   remote files read as streams), for what XAPI does not offer and for plain Xen hosts
 //!   (adds `ssh2`, which builds libssh2 and links the system's OpenSSL, `base64` and
@@ -82,6 +83,8 @@ mod cbt;
 pub mod dom0;
 #[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
+pub mod guard;
 #[cfg(feature = "client")]
 mod http;
 pub mod records;

@@ -5,32 +5,20 @@
 //! so that what a killed run leaves is recognised, and only that, by a later run.
 
 use jiff::Timestamp;
-use xenapi::records::VbdType;
-use xenapi::{Ref, Session, XenApiError};
+use xenapi::{Ref, Session};
 
 use crate::owner::Owner;
 
-/// Which kind of object an owner mark goes on.
-#[derive(Clone, Copy)]
-enum Marked {
-    Vm,
-    Vdi,
-}
+pub use xenapi::guard::{VmSnapshot, destroy_vm_and_disks};
 
-/// Records this process as the owner of `object` in its `other_config` (replacing a mark
-/// the snapshot copied from its source).
-fn mark(session: &Session, kind: Marked, object: &Ref) -> xenapi::Result<()> {
-    let mut map = match kind {
-        Marked::Vm => session.vm().get_other_config(object)?,
-        Marked::Vdi => session.vdi().get_other_config(object)?,
-    };
+/// Records this process as the owner of the VDI `vdi` in its `other_config` (replacing a
+/// mark the snapshot copied from its source).
+fn mark_vdi(session: &Session, vdi: &Ref) -> xenapi::Result<()> {
+    let mut map = session.vdi().get_other_config(vdi)?;
     for (key, value) in Owner::this_process().entries(Timestamp::now()) {
         map.insert(key.to_owned(), value);
     }
-    match kind {
-        Marked::Vm => session.vm().set_other_config(object, &map),
-        Marked::Vdi => session.vdi().set_other_config(object, &map),
-    }
+    session.vdi().set_other_config(vdi, &map)
 }
 
 /// The name of the snapshot vmbackup takes of `vm_name` at `stamp`:
@@ -62,81 +50,19 @@ pub fn disk_snapshot_prefix(vm_name: &str) -> String {
     format!("SNAP_{vm_name}_")
 }
 
-/// A VM snapshot, destroyed with its disks when dropped.
-#[derive(Debug)]
-pub struct VmSnapshot<'s> {
+/// Snapshots `vm` as `name`, marked as this process's (xenapi's guard: destroyed with its
+/// disks when dropped).
+pub fn take_snapshot<'s>(
     session: &'s Session,
-    snapshot: Option<Ref>,
-}
-
-impl<'s> VmSnapshot<'s> {
-    /// Snapshots `vm` as `name`, marked as this process's.
-    pub fn take(session: &'s Session, vm: &Ref, name: &str) -> xenapi::Result<Self> {
-        let snapshot = session.vm().snapshot(vm, name)?;
-        tracing::debug!(%snapshot, name, "snapshot taken");
-        let guard = VmSnapshot {
-            session,
-            snapshot: Some(snapshot),
-        };
-        mark(session, Marked::Vm, guard.reference())?;
-        Ok(guard)
-    }
-
-    /// Guards a snapshot that already exists (a leftover to remove, a skeleton).
-    pub fn adopt(session: &'s Session, snapshot: Ref) -> Self {
-        VmSnapshot {
-            session,
-            snapshot: Some(snapshot),
-        }
-    }
-
-    /// The snapshot.
-    pub fn reference(&self) -> &Ref {
-        self.snapshot
-            .as_ref()
-            .expect("a live guard holds its snapshot")
-    }
-
-    /// Destroys the snapshot VM and its disks now.
-    pub fn destroy(mut self) -> xenapi::Result<()> {
-        match self.snapshot.take() {
-            Some(snapshot) => destroy_vm_and_disks(self.session, &snapshot),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for VmSnapshot<'_> {
-    fn drop(&mut self) {
-        if let Some(snapshot) = self.snapshot.take()
-            && let Err(error) = destroy_vm_and_disks(self.session, &snapshot)
-        {
-            tracing::error!(%snapshot, %error, "could not remove a backup snapshot");
-        }
-    }
-}
-
-/// Destroys a (halted) VM and the disks in its VBDs; goes on after a failure and returns
-/// the first one.
-pub fn destroy_vm_and_disks(session: &Session, vm: &Ref) -> xenapi::Result<()> {
-    let mut disks = Vec::new();
-    for vbd in session.vm().get_vbds(vm)? {
-        let record = session.vbd().get_record(&vbd)?;
-        if record.kind == VbdType::Disk && !record.vdi.is_null() {
-            disks.push(record.vdi);
-        }
-    }
-    let mut first_error: Option<XenApiError> = session.vm().destroy(vm).err();
-    for vdi in disks {
-        if let Err(error) = session.vdi().destroy(&vdi) {
-            tracing::error!(%vdi, %error, "could not remove a snapshot disk");
-            first_error.get_or_insert(error);
-        }
-    }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(()),
-    }
+    vm: &Ref,
+    name: &str,
+) -> xenapi::Result<VmSnapshot<'s>> {
+    VmSnapshot::take(
+        session,
+        vm,
+        name,
+        &Owner::this_process().entries(Timestamp::now()),
+    )
 }
 
 /// A VDI made for a backup (a disk snapshot, or a blank disk of a skeleton), destroyed when
@@ -154,7 +80,7 @@ impl<'s> TempVdi<'s> {
             .vdi()
             .snapshot(vdi, &xenapi::records::StringMap::default())?;
         let guard = TempVdi::adopt(session, snapshot);
-        mark(session, Marked::Vdi, guard.reference())?;
+        mark_vdi(session, guard.reference())?;
         Ok(guard)
     }
 

@@ -1,5 +1,5 @@
-//! `vmbackup`: back up XenServer / XCP-ng VMs (NAUbackup-compatible), and list, verify,
-//! restore and prune the backups.
+//! `vmbackup`: back up XenServer / XCP-ng VMs (NAUbackup-compatible) and oVirt VMs
+//! (oVirtSimpleBackup-compatible), and list, verify, restore and prune the backups.
 
 mod cmd;
 
@@ -21,10 +21,12 @@ Examples:
   vmbackup restore /mnt/backups/web/<uuid>/BU_20190708_120001 --host https://engine \
       --tls-ca-file ca.pem --password-file engine.pass --storage-domain data1 --name web --keep-macs
   vmbackup prune --config weekend.cfg --dry-run
+  vmbackup preview /etc/vmbackup/ovirt.cfg    an oVirt configuration (engine=https://engine...)
+  vmbackup run /etc/vmbackup/ovirt.cfg --json (mode=imageio|appliance, layout=own|ovirtsimplebackup)
 The password comes from password_file= in the configuration, --password-file, the
 VMBACKUP_PASSWORD environment variable, or a prompt; never from the command line.";
 
-/// Back up XenServer / XCP-ng VMs, and list, verify, restore and prune the backups.
+/// Back up XenServer / XCP-ng and oVirt VMs, and list, verify, restore and prune the backups.
 #[derive(Debug, Parser)]
 #[command(name = "vmbackup", version, after_help = EXAMPLES)]
 struct Cli {

@@ -1,5 +1,5 @@
 //! vmbackup's oVirt platform (oVirtSimpleBackup's successor): the engine's connection
-//! ([`connect`]), its VMs as selection sees them ([`inventory`]), the per-VM
+//! ([`connect`](mod@connect)), its VMs as selection sees them ([`inventory`]), the per-VM
 //! [`Job`](backup_core::batch::Job) ([`job`]), the two backup layouts ([`layout`]), the run
 //! with its sweep of dead runs' leftovers ([`run`]), and the manifest's oVirt record
 //! ([`manifest`]). The steps themselves are `ovirt_client::snapshot_backup`'s; what both

@@ -18,6 +18,7 @@ mod integration {
     mod output;
     mod ovirt_backups;
     mod ovirt_faults;
+    mod ovirt_names;
     mod ovirt_ours;
     mod ovirt_restore_faults;
     mod ovirt_restore_support;

@@ -24,6 +24,9 @@ Examples:
   xen2ovirt … --network 'Pool-wide network associated with eth0=ovirtmgmt' --verify web-01
   xen2ovirt … --name web-01-new --no-keep-macs --disk-interface virtio-scsi --json 6c5e4d8f-…
   xen2ovirt --xva /backup/web-01.xva.zst --ovirt … --network xenbr0=ovirtmgmt --verify
+  xen2ovirt --backup /backups/web-01/2026-11-22T013005Z --ovirt … --network xenbr0=ovirtmgmt
+  xen2ovirt --xen-config /etc/xen/web.cfg --ssh root@xen1 --ssh-key ~/.ssh/id_ed25519 \\
+            --ovirt … --network xenbr0=ovirtmgmt --shutdown
 
 Exit codes: 0 migrated (or planned), 1 the migration failed (nothing is left on the
 target), 2 the migration cannot start as asked (unmapped networks, unknown names, a running
@@ -36,14 +39,21 @@ VM, bad options).";
 #[allow(clippy::struct_excessive_bools)] // the flags of a command line
 pub struct Cli {
     /// The source VM: its name (unique among VMs) or its UUID.
-    #[arg(required_unless_present = "xva", conflicts_with = "xva")]
+    #[arg(required_unless_present_any = ["xva", "xen_config", "backup"], conflicts_with_all = ["xva", "backup"])]
     pub vm: Option<String>,
     /// Migrate the VM of this XVA file (plain, gzip or zstd; an export or a vmbackup backup)
     /// instead of one of a pool: no source host needed.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["xen_url", "shutdown", "live"])]
     pub xva: Option<PathBuf>,
+    /// Migrate the VM of this vmbackup backup (a vm-export or vdi-export backup directory,
+    /// read as its manifest says, every byte checked against its digests): no source host
+    /// needed.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["xva", "xen_url", "xen_config", "shutdown", "live"])]
+    pub backup: Option<PathBuf>,
     #[command(flatten)]
     pub xen: XenArgs,
+    #[command(flatten)]
+    pub xl: crate::xl::args::XlArgs,
     #[command(flatten)]
     pub ovirt: OvirtArgs,
     #[command(flatten)]
@@ -113,7 +123,7 @@ pub struct XenArgs {
         id = "xen_url",
         long = "xen",
         value_name = "URL",
-        required_unless_present = "xva"
+        required_unless_present_any = ["xva", "xen_config", "backup"]
     )]
     pub url: Option<String>,
     /// The XAPI user.

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use disk_image::DiskSink;
 use sha2::{Digest, Sha256};
 
-use crate::vhd_stream::Piece;
+use disk_image::Piece;
 
 /// Bytes per hashed block.
 pub const BLOCK: u64 = 2 << 20;

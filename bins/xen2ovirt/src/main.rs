@@ -5,24 +5,23 @@
 //! source network to a vNIC profile and chooses the storage domain and cluster, and
 //! `--dry-run` stops there. Then the VM is created with its NICs (MACs kept) and empty disks
 //! (boot disk first), and each disk streams from XAPI's `/export_raw_vdi?format=vhd`
-//! through a one-pass VHD reader into an imageio upload (data as `PUT`, unallocated and
+//! through disk-image's one-pass VHD reader into an imageio upload (data as `PUT`, unallocated and
 //! zero ranges as `PATCH zero`), its digest computed on the way and, with `--verify`,
 //! compared with a download of the uploaded disk. Nothing is held whole in memory or
 //! written locally. The source is never changed; on failure the new VM and its disks are
 //! removed.
 
+mod backup;
 mod cli;
 mod digest;
 mod migrate;
 mod plan;
-mod power;
 mod run;
-mod snapshot;
 mod source;
 mod target;
 mod upload;
-mod vhd_stream;
 mod xapi;
+mod xl;
 mod xva;
 
 use std::process::ExitCode;

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use disk_image::{NoProgress, Progress};
+use disk_image::vhd::read_dynamic_pieces;
+use disk_image::{NoProgress, Piece, PieceError, Progress};
 use ovirt_client::imageio::TransferOptions;
 use ovirt_client::{Connection, TransferSettings};
 use serde::Serialize;
@@ -18,7 +19,6 @@ use xenapi::{DiskFormat, Ref, Session};
 use crate::digest::{BlockDigest, DigestSink};
 use crate::plan::PlannedDisk;
 use crate::upload::{Sent, upload};
-use crate::vhd_stream::{Piece, read_vhd};
 
 /// How disks move.
 #[derive(Debug, Clone)]
@@ -69,7 +69,10 @@ pub fn copy_xapi_disk(
         let mut download = session
             .export_raw_vdi(vdi, DiskFormat::Vhd, None)
             .with_context(|| format!("exporting disk {name} from the source"))?;
-        let summary = read_vhd(&mut download, &name, push)?;
+        let summary = read_dynamic_pieces(&mut download, &name, push).map_err(|e| match e {
+            PieceError::Source(e) => anyhow::Error::new(e),
+            PieceError::Sink(e) => e,
+        })?;
         ensure!(
             summary.size == planned.size,
             "the export of disk {name} holds {} bytes, the disk has {}",

@@ -438,7 +438,7 @@ fn map_nics(
             name: format!("nic{}", index + 1),
             source_network: nic.network.clone(),
             profile,
-            mac: choices.keep_macs.then(|| nic.mac.clone()),
+            mac: (choices.keep_macs && !nic.mac.is_empty()).then(|| nic.mac.clone()),
         });
     }
     if !unmapped.is_empty() {

@@ -17,10 +17,9 @@ use xenapi::{Session, SessionOptions, TlsTrust};
 use crate::cli::{Cli, OvirtArgs, XenArgs};
 use crate::migrate::{self, DataOptions, DiskReport, copy_disk, copy_xapi_disk};
 use crate::plan::{self, Choices, Plan, WhenRunning};
-use crate::snapshot::Snapshot;
 use crate::source::{Power, SourceVm};
 use crate::xva::PieceSink;
-use crate::{power, target, xapi, xva};
+use crate::{target, xapi, xva};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -125,6 +124,12 @@ fn choices(cli: &Cli) -> Choices {
 /// The whole run.
 pub fn run(cli: &Cli) -> Result<Outcome> {
     let stop = stop_on_signals()?;
+    if let Some(config) = &cli.xl.xen_config {
+        return crate::xl::run::run_xl(cli, config, &stop);
+    }
+    if let Some(dir) = &cli.backup {
+        return crate::backup::run::run_backup(cli, dir, &stop);
+    }
     match &cli.xva {
         Some(path) => run_xva(cli, path, &stop),
         None => run_xapi(cli, &stop),
@@ -132,7 +137,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 }
 
 /// Connects to the engine and plans; prints the plan. `None` after a dry run.
-fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
+pub(crate) fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     let engine = connect_ovirt(&cli.ovirt)?;
     if !cli.dry_run {
         // Before the plan: a half-made VM of a dead run may hold the name.
@@ -152,7 +157,7 @@ fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
     Ok((!cli.dry_run).then_some((engine, plan)))
 }
 
-fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
+pub(crate) fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
     DataOptions {
         connections: usize::from(cli.connections),
         verify: cli.verify,
@@ -193,16 +198,16 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     };
     let running = source.power == Power::Running;
     let snapshot = if running && cli.live {
-        Some(Snapshot::take(&session, &vm, &source.name)?)
+        Some(xapi::take_snapshot(&session, &vm, &source.name)?)
     } else {
         None
     };
     let vdis = match &snapshot {
-        Some(snapshot) => snapshot.vdis(&source.disks)?,
+        Some(snapshot) => xapi::snapshot_vdis(snapshot, &source.disks)?,
         None => found.vdis.clone(),
     };
     let shut_down = if running && cli.shutdown {
-        Some(power::shut_down(
+        Some(xapi::shut_down(
             &session,
             &vm,
             &source.name,
@@ -236,24 +241,36 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let vm_id = created.id.clone();
     created.keep(&marker)?;
     if let Some(shut_down) = shut_down {
-        shut_down.migrated();
+        shut_down.completed();
     }
     finish(cli, &engine, &plan, vm_id, disks)
 }
 
 /// The VM of an XVA file: its disks in archive order, each checksum verified.
 fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
-    let (mut reader, source) = xva::open(path)?;
+    let (reader, source) = xva::open(path)?;
+    let origin = path.display().to_string();
+    run_xva_from(cli, reader, &source, &origin, || Ok(()), stop)
+}
+
+/// The VM `source` of the archive `reader` (read from `origin`); `end` checks what holds
+/// the archive (a backup's manifest digest) once it was read, before the VM is kept.
+pub(crate) fn run_xva_from(
+    cli: &Cli,
+    mut reader: disk_image::xva::XvaReader<Box<dyn std::io::Read + Send>>,
+    source: &SourceVm,
+    origin: &str,
+    end: impl FnOnce() -> Result<()>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Outcome> {
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
-    let Some((engine, plan)) = plan(cli, &source)? else {
+    let Some((engine, plan)) = plan(cli, source)? else {
         return Ok(Outcome::Success);
     };
     let marker = format!(
-        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
-        source.uuid,
-        source.name,
-        path.display()
+        "xen2ovirt: migrated from XenServer VM {} (`{}`) of {origin}",
+        source.uuid, source.name
     );
     let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
@@ -286,7 +303,8 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     }
     reader
         .finish()
-        .with_context(|| format!("reading the end of {}", path.display()))?;
+        .with_context(|| format!("reading the end of {origin}"))?;
+    end()?;
     let disks = disks
         .into_iter()
         .zip(&plan.target.disks)
@@ -305,7 +323,7 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
 }
 
 /// `--start`, then the result.
-fn finish(
+pub(crate) fn finish(
     cli: &Cli,
     engine: &Connection,
     plan: &Plan,

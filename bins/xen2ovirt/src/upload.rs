@@ -16,7 +16,7 @@ use anyhow::{Result, anyhow};
 use disk_image::Progress;
 use ovirt_client::imageio::ImageioClient;
 
-use crate::vhd_stream::Piece;
+use disk_image::Piece;
 
 /// The largest `PATCH zero` (the official client's request limit).
 const MAX_ZERO: u64 = 1 << 30;

@@ -1,12 +1,16 @@
 //! The XenServer / XCP-ng side: find the VM by name or UUID and read its records into a
-//! [`SourceVm`]. Nothing here changes the pool.
+//! [`SourceVm`]; for a running VM, the snapshot of `--live` and the shutdown of
+//! `--shutdown`, both as `xenapi::guard`s (the only changes made to the pool).
+
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use cli_common::UsageError;
+use xenapi::guard::{ShutDown, VmSnapshot};
 use xenapi::records::VmRecord;
 use xenapi::{Ref, Session, XenApiError};
 
-use crate::source::{SourceVm, XapiDisk};
+use crate::source::{SourceDisk, SourceVm, XapiDisk};
 
 /// A VM found in the pool, with its disks' VDI refs (in the order of [`SourceVm::disks`]).
 #[derive(Debug)]
@@ -116,6 +120,58 @@ pub fn read_vm(session: &Session, record: &VmRecord) -> Result<FoundVm> {
         })
         .collect();
     Ok(FoundVm { source, vdis })
+}
+
+/// `--live`: a snapshot of the running VM `vm` (called `name`), marked as this process's,
+/// destroyed with its disks when the guard drops.
+pub fn take_snapshot<'s>(session: &'s Session, vm: &Ref, name: &str) -> Result<VmSnapshot<'s>> {
+    let label = format!("{name} (xen2ovirt snapshot)");
+    let owner = format!("pid {}", std::process::id());
+    let snapshot = VmSnapshot::take(session, vm, &label, &[("xen2ovirt", owner)])
+        .with_context(|| format!("snapshotting VM `{name}`"))?;
+    tracing::info!(snapshot = %snapshot.reference(), vm = %name, "snapshot taken");
+    Ok(snapshot)
+}
+
+/// The snapshot's disk for each of `disks` (matched by position), in their order.
+pub fn snapshot_vdis(snapshot: &VmSnapshot<'_>, disks: &[SourceDisk]) -> Result<Vec<Ref>> {
+    let by_position = snapshot.disks()?;
+    disks
+        .iter()
+        .map(|disk| {
+            let position = disk.position.to_string();
+            match by_position.iter().find(|(p, _)| *p == position) {
+                Some((_, vdi)) => Ok(vdi.clone()),
+                None => bail!(
+                    "the snapshot has no disk at position {position} (`{}`)",
+                    disk.name
+                ),
+            }
+        })
+        .collect()
+}
+
+/// `--shutdown`: the running VM `vm` (called `name`) shut down cleanly within `timeout`
+/// (hard after it when `force`); the guard starts it again unless
+/// [`ShutDown::completed`] is called.
+pub fn shut_down<'s>(
+    session: &'s Session,
+    vm: &Ref,
+    name: &str,
+    timeout: Duration,
+    force: bool,
+) -> Result<ShutDown<'s>> {
+    xenapi::guard::shut_down(session, vm, name, timeout, force).map_err(|error| {
+        let hint = if matches!(error, XenApiError::Timeout { .. }) {
+            " (give --force-shutdown for a hard shutdown after the deadline)"
+        } else {
+            ""
+        };
+        anyhow::Error::new(error).context(format!(
+            "VM `{name}` did not shut down cleanly within {} s{hint}",
+            timeout.as_secs()
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -7,12 +7,12 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use disk_image::pieces::split;
 use disk_image::xva::{XvaMetadata, XvaReader};
-use disk_image::{DiskSink, NoProgress};
+use disk_image::{DiskSink, NoProgress, Piece};
 use xenapi::records::VbdRecord;
 
 use crate::source::{Power, SourceVm, XapiDisk};
-use crate::vhd_stream::{Piece, split};
 
 /// Opens the archive and maps its VM.
 pub fn open(path: &Path) -> Result<(XvaReader<Box<dyn Read + Send>>, SourceVm)> {

@@ -4,10 +4,13 @@
 //! audits clean, faults at each step.
 
 mod integration {
+    mod backup;
     mod dry_run;
     mod faults;
     mod migrate;
     mod shutdown;
     mod support;
+    mod xl;
+    mod xl_host;
     mod xva;
 }

@@ -1,6 +1,7 @@
 //! Mounts as guards, and the chroot environment: the guest's filesystems at its root, then
 //! `/proc` and `/sys` bound from the host, and a private `/dev` (a tmpfs holding the standard
-//! character devices, the guest's own disk nodes and `/dev/disk/by-uuid` links). The host has
+//! character devices, the guest's own disk nodes, its logical volumes as `/dev/dm-N`,
+//! `/dev/mapper/<vg>-<lv>` and `/dev/<vg>/<lv>`, and `/dev/disk/by-uuid` links). The host has
 //! no udev, so without those links grub-mkconfig would write `root=/dev/loopNpM`; binding the
 //! host's `/dev` instead would make the links visible to every other process.
 
@@ -12,7 +13,7 @@ use nix::sys::stat::{Mode, SFlag, mknod};
 use sys_mount::{Mount, MountFlags, UnmountFlags, unmount};
 
 use crate::error::{GuestFixupError, Result};
-use crate::facts::DiskFacts;
+use crate::facts::{DiskFacts, LvName};
 
 /// A mount this crate made; unmounted by [`MountGuard::unmount`] or on drop.
 #[derive(Debug)]
@@ -59,18 +60,41 @@ impl MountGuard {
         self.target.as_deref()
     }
 
-    /// Unmounts it.
+    /// Unmounts it; if that fails, detaches it lazily (so that the mount it sits on and the
+    /// loop device can still go, as on drop) and returns the error.
     pub fn unmount(mut self) -> Result<()> {
-        self.unmount_inner()
+        let target = self.target.clone();
+        let result = self.unmount_inner();
+        if let (Err(error), Some(target)) = (&result, target) {
+            let _ = unmount(&target, UnmountFlags::DETACH);
+            tracing::error!(target = %target.display(), %error, "could not unmount; detached lazily");
+        }
+        result
     }
 
     fn unmount_inner(&mut self) -> Result<()> {
         let Some(target) = self.target.take() else {
             return Ok(());
         };
-        unmount(&target, UnmountFlags::empty()).map_err(|e| {
-            GuestFixupError::device(format!("unmounting `{}`", target.display()), e)
-        })?;
+        // A process the guest's tools left behind (it exits moments after its parent) can
+        // keep the mount busy for a little while: retry for up to about two seconds.
+        let mut tries = 0;
+        loop {
+            match unmount(&target, UnmountFlags::empty()) {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 10 => {
+                    tries += 1;
+                    tracing::debug!(target = %target.display(), tries, "busy; retrying the unmount");
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => {
+                    return Err(GuestFixupError::device(
+                        format!("unmounting `{}`", target.display()),
+                        e,
+                    ));
+                }
+            }
+        }
         tracing::debug!(target = %target.display(), "unmounted");
         Ok(())
     }
@@ -86,6 +110,59 @@ impl Drop for MountGuard {
             tracing::error!(target = %target.display(), %error, "could not unmount; detached lazily");
         }
     }
+}
+
+/// A logical volume's nodes and links: `dm-N` and `mapper/<vg>-<lv>` nodes of the host's
+/// device, `<vg>/<lv>` and `disk/by-uuid/<uuid>` links to it.
+fn logical_volume(dev: &Path, host: &Path, lv: &LvName, uuid: Option<&str>) -> Result<()> {
+    let io = |what: &'static str, path: &Path, e| GuestFixupError::io(what, path, e);
+    let meta = fs::metadata(host).map_err(|e| io("reading", host, e))?;
+    let (major, minor) = (
+        nix::sys::stat::major(meta.rdev()),
+        nix::sys::stat::minor(meta.rdev()),
+    );
+    let sys = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+    let kernel_name = fs::canonicalize(&sys)
+        .map_err(|e| io("reading", &sys, e))?
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dm_name = lv.dm_name();
+    let mode = Mode::from_bits_truncate(meta.mode() & 0o777);
+    for dir in ["mapper".to_owned(), lv.vg.clone()] {
+        fs::create_dir_all(dev.join(&dir)).map_err(|e| io("creating", &dev.join(&dir), e))?;
+    }
+    for node in [dev.join(&kernel_name), dev.join("mapper").join(&dm_name)] {
+        mknod(&node, SFlag::S_IFBLK, mode, meta.rdev())
+            .map_err(|e| io("creating the device node", &node, e.into()))?;
+    }
+    // The guest's grub-probe and lvm ask device-mapper about the volumes through its control node.
+    let control = dev.join("mapper/control");
+    if !control.exists() {
+        let host = Path::new("/dev/mapper/control");
+        let meta = fs::metadata(host).map_err(|e| io("reading", host, e))?;
+        mknod(
+            &control,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(meta.mode() & 0o777),
+            meta.rdev(),
+        )
+        .map_err(|e| io("creating the device node", &control, e.into()))?;
+    }
+    let mut links = vec![(
+        dev.join(&lv.vg).join(&lv.lv),
+        format!("../mapper/{dm_name}"),
+    )];
+    if let Some(uuid) = uuid {
+        links.push((
+            dev.join("disk/by-uuid").join(uuid),
+            format!("../../mapper/{dm_name}"),
+        ));
+    }
+    for (link, target) in links {
+        std::os::unix::fs::symlink(target, &link).map_err(|e| io("creating", &link, e))?;
+    }
+    Ok(())
 }
 
 const CHAR_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -141,6 +218,10 @@ fn populate_dev(dev: &Path, facts: &DiskFacts) -> Result<()> {
         let Some(host) = volume.host_device.as_deref() else {
             continue;
         };
+        if let Some(lv) = &volume.lv {
+            logical_volume(dev, host, lv, volume.uuid.as_deref())?;
+            continue;
+        }
         if !facts
             .disks
             .iter()

@@ -77,7 +77,12 @@ fn partition_types(device: &Path) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -> Volume {
+pub(super) fn volume(
+    disk: usize,
+    partition: Option<u32>,
+    device: &Path,
+    swap_type: bool,
+) -> Volume {
     let argv = ["blkid", "-p", "-o", "export", &*device.to_string_lossy()].map(str::to_owned);
     // blkid exits 2 when it finds no signature at all.
     let export = HostRunner.run(&argv).unwrap_or_default();
@@ -108,6 +113,7 @@ fn volume(disk: usize, partition: Option<u32>, device: &Path, swap_type: bool) -
         label: value("LABEL"),
         swap_type,
         host_device: Some(device.to_path_buf()),
+        lv: None,
     }
 }
 

@@ -61,6 +61,14 @@ pub fn referenced_names(fs: &dyn GuestFs, inspection: &Inspection) -> Result<BTr
             .filter_map(|l| l.strip_prefix("RESUME="))
             .for_each(&mut add);
     }
+    // grub's device.map names whole disks (`(hd0) /dev/xvda`), which nothing else may name.
+    for map in inspection.bootloaders.iter().flat_map(|b| &b.device_maps) {
+        if let Some(text) = fs.read_text(map)? {
+            text.lines()
+                .filter_map(|l| l.split_whitespace().nth(1))
+                .for_each(&mut add);
+        }
+    }
     if let Some(text) = fs.read_text("/etc/crypttab")? {
         text.lines()
             .filter_map(|l| l.split_whitespace().nth(1))

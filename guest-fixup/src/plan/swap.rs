@@ -41,13 +41,13 @@ pub fn plan(
         steps: Vec::new(),
         switched: BTreeMap::new(),
     };
-    let mut used: BTreeSet<(usize, Option<u32>)> = BTreeSet::new();
+    let mut used = BTreeSet::new();
     let mut dead_lines = Vec::new();
     let known = !facts.volumes.is_empty();
     // Swap areas that fstab already names by UUID or label are taken.
     for entry in inspection.swaps() {
         if let Some(v) = find(facts, renames, &entry.spec).filter(|v| v.content == Content::Swap) {
-            used.insert((v.disk, v.partition));
+            used.insert(v.key());
         }
     }
     for entry in inspection.swaps() {
@@ -61,7 +61,7 @@ pub fn plan(
         match find(facts, renames, &entry.spec) {
             Some(v) if v.content == Content::Swap => {}
             Some(v) if v.content == Content::Empty => {
-                used.insert((v.disk, v.partition));
+                used.insert(v.key());
                 out.steps.push(make_swap(
                     v,
                     None,
@@ -79,16 +79,14 @@ pub fn plan(
                     entry.spec.strip_prefix("LABEL="),
                 );
                 let wiped = facts.volumes.iter().find(|v| {
-                    v.swap_type
-                        && v.content == Content::Empty
-                        && !used.contains(&(v.disk, v.partition))
+                    v.swap_type && v.content == Content::Empty && !used.contains(&v.key())
                 });
                 let spare = facts
                     .volumes
                     .iter()
-                    .find(|v| v.content == Content::Swap && !used.contains(&(v.disk, v.partition)));
+                    .find(|v| v.content == Content::Swap && !used.contains(&v.key()));
                 if let (Some(v), true) = (wiped, uuid.is_some() || label.is_some()) {
-                    used.insert((v.disk, v.partition));
+                    used.insert(v.key());
                     let why = format!(
                         "fstab's swap {} is missing; the swap-typed partition {} has no signature",
                         entry.spec,
@@ -103,7 +101,7 @@ pub fn plan(
                 } else if let (Some(v), Some(old), Some(new)) =
                     (spare, uuid, spare.and_then(|v| v.uuid.clone()))
                 {
-                    used.insert((v.disk, v.partition));
+                    used.insert(v.key());
                     out.switched.insert(old.to_owned(), new);
                 } else {
                     warnings.push(format!(
@@ -134,6 +132,9 @@ fn find<'a>(facts: &'a DiskFacts, renames: &Renames, spec: &str) -> Option<&'a V
     }
     if let Some(label) = spec.strip_prefix("LABEL=") {
         return facts.by_label(label);
+    }
+    if let Some(lv) = facts.by_lv_path(spec) {
+        return Some(lv);
     }
     let name = inspect::dev_name(spec)?;
     facts.volume(renames.get(name).unwrap_or(name))

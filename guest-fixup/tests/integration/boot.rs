@@ -19,7 +19,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(420);
 /// The unfixed guest normally ends sooner, when its initramfs gives up on the root device.
 const UNFIXED_TIMEOUT: Duration = Duration::from_secs(240);
 
-fn cached_image(layout: &str) -> PathBuf {
+pub fn cached_image(layout: &str) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/guest-image.sh");
     let output = Command::new(&script)
         .args(["image", layout])
@@ -33,7 +33,7 @@ fn cached_image(layout: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
 }
 
-fn copy(image: &Path, dir: &Path, name: &str) -> PathBuf {
+pub fn copy(image: &Path, dir: &Path, name: &str) -> PathBuf {
     let target = dir.join(name);
     let status = Command::new("cp")
         .arg("--sparse=always")

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use guest_fixup::apply::ApplyContext;
 use guest_fixup::disk::{Guest, OpenOptions};
-use guest_fixup::{GuestFixupError, HostRunner, PlanOptions, apply, inspect, plan};
+use guest_fixup::{GuestFixupError, GuestFs, HostRunner, PlanOptions, apply, inspect, plan};
 
 use super::synthetic::Root;
 
@@ -294,6 +294,22 @@ fn a_root_in_lvm_without_device_mapper_is_refused_with_what_is_missing() {
     );
     assert_released(&image, dir.path());
     assert_eq!(sha(&image), before);
+}
+
+/// Without device-mapper, a physical volume that does not hold the root is no obstacle: the
+/// root on partition 1 opens (its fstab names no volume of the group) and everything is
+/// released.
+#[test]
+fn a_physical_volume_beside_a_root_partition_does_not_need_device_mapper() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = tiny_disk(dir.path(), kvm_guest("#!/bin/sh\n"));
+    make_partition_2_a_pv(&image);
+    let guest = Guest::open(std::slice::from_ref(&image), &options(dir.path(), true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(guest.volume_groups().is_empty());
+    assert!(guest.fs().exists("/etc/fstab").unwrap());
+    guest.close().unwrap();
+    assert_released(&image, dir.path());
 }
 
 #[test]

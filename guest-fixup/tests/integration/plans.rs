@@ -228,3 +228,45 @@ fn a_missing_swap_uuid_switches_to_the_swap_area_that_exists() {
     assert!(text.contains("+RESUME=UUID=new-swap"), "{text}");
     assert!(!text.contains("mkswap"), "{text}");
 }
+
+/// Network configuration naming the Xen NIC (`enX0`, systemd's name for netfront) is warned
+/// about with its file and line; names that do not come from the hardware (`eth0`, `lo`)
+/// are not.
+#[test]
+fn an_interface_named_after_the_old_hardware_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Root { dir: dir.path() };
+    synthetic::debian12_pv(&root);
+    root.file(
+        "/etc/network/interfaces",
+        "auto lo\niface lo inet loopback\n\nallow-hotplug enX0\niface enX0 inet dhcp\n",
+    )
+    .file(
+        "/etc/systemd/network/10-wired.network",
+        "[Match]\nName=eth0\n",
+    );
+    let guest = DirFs::new(dir.path());
+    let found = inspect(&guest).unwrap();
+    let names: Vec<(usize, &str)> = found
+        .interface_names
+        .iter()
+        .map(|n| (n.line, n.name.as_str()))
+        .collect();
+    assert_eq!(names, [(4, "enX0"), (5, "enX0")]);
+    let planned = plan(
+        &guest,
+        &found,
+        &synthetic::debian12_pv_facts(),
+        &"xen-pv->kvm-virtio".parse().unwrap(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let text = planned.diff();
+    assert!(
+        text.contains(
+            "/etc/network/interfaces line 4 names the interface `enX0` after the old hardware"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("`eth0`"), "{text}");
+}

@@ -130,6 +130,7 @@ pub fn facts(
                 label: label.map(str::to_owned),
                 swap_type: *swap_type,
                 host_device: None,
+                lv: None,
             })
             .collect(),
     }
@@ -194,6 +195,25 @@ pub fn centos6(root: &Root<'_>) {
         .tool("/sbin/dracut")
         .tool("/sbin/mkinitrd")
         .kernel(version, &[&VIRTIO[..], &XENFRONT[..]].concat(), &[], "CONFIG_VIRTIO_BLK=m\n", &format!("/boot/initramfs-{version}.img"), &["xen-blkfront", "ext4"]);
+}
+
+/// CentOS 7 PV guest: grub2 without BLS (`linux16` entries, `/boot/grub2/device.map`),
+/// dracut, root and swap on LVM (`centos` volume group), `/boot` on xvda1, an ifcfg file
+/// pinning the NIC's MAC.
+pub fn centos7(root: &Root<'_>) {
+    let version = "3.10.0-1160.el7.x86_64";
+    let args = "root=/dev/mapper/centos-root ro crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap console=hvc0";
+    root.file("/etc/os-release", "NAME=\"CentOS Linux\"\nVERSION=\"7 (Core)\"\nID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n")
+        .file("/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n")
+        .file("/etc/fstab", "/dev/mapper/centos-root /                       xfs     defaults        0 0\n/dev/xvda1              /boot                   xfs     defaults        0 0\n/dev/mapper/centos-swap swap                    swap    defaults        0 0\n")
+        .file("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_DEFAULT=saved\nGRUB_DISABLE_SUBMENU=true\nGRUB_CMDLINE_LINUX=\"crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap console=hvc0\"\nGRUB_DISABLE_RECOVERY=\"true\"\n")
+        .file("/boot/grub2/grub.cfg", &format!("set default=\"${{saved_entry}}\"\nmenuentry 'CentOS Linux ({version}) 7 (Core)' --class centos {{\n\tinsmod xfs\n\tset root='hd0,msdos1'\n\tlinux16 /vmlinuz-{version} {args}\n\tinitrd16 /initramfs-{version}.img\n}}\n"))
+        .file("/boot/grub2/device.map", "(hd0)      /dev/xvda\n")
+        .file("/etc/sysconfig/network-scripts/ifcfg-eth0", "TYPE=Ethernet\nBOOTPROTO=dhcp\nDEVICE=eth0\nHWADDR=00:16:3e:5a:12:34\nONBOOT=yes\n")
+        .tool("/usr/bin/dracut")
+        .tool("/usr/sbin/grub2-mkconfig")
+        .tool("/usr/sbin/grub2-install")
+        .kernel(version, &["block/virtio_blk", "virtio/virtio_pci", "scsi/virtio_scsi", "net/virtio_net", "block/xen-blkfront", "net/xen-netfront"], &[], "CONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_PCI=m\n", &format!("/boot/initramfs-{version}.img"), &["xen-blkfront", "xfs"]);
 }
 
 /// Rocky 9 PV-on-HVM guest: grub2 with BLS entries, dracut, LVM root, an LVM devices file.
@@ -400,6 +420,10 @@ pub fn scenarios() -> BTreeMap<&'static str, (Builder, &'static str, DiskFacts, 
     s.insert(
         "centos6-pv-to-kvm",
         (centos6, "xen-pv->kvm-virtio", DiskFacts::default(), false),
+    );
+    s.insert(
+        "centos7-pv-to-kvm",
+        (centos7, "xen-pv->kvm-virtio", DiskFacts::default(), false),
     );
     s.insert(
         "rocky9-pv-to-kvm",

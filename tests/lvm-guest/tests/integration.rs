@@ -3,6 +3,7 @@
 //! on what it reports.
 
 mod integration {
+    mod guest_fixup_guest;
     mod lvm_snap_guest;
     mod lvmbackup_guest;
 }

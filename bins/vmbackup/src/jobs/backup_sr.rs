@@ -14,7 +14,7 @@ use super::vm_dir;
 use super::{AtStep, Backup, JobFailure};
 use crate::backup_sr::{CopyGuard, Marks, SrCopy, find_sr, leftovers};
 use crate::error::VmBackupError;
-use crate::guards::VmSnapshot;
+use crate::guards::{VmSnapshot, take_snapshot};
 use crate::status_log::Failure;
 use backup_core::store::FileRole;
 
@@ -41,7 +41,7 @@ pub(super) fn backup_sr_export(backup: &mut Backup<'_>) -> Result<(), JobFailure
             ))
         })
         .at(Failure::XvdaUuidNotFound)?;
-    let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
+    let snapshot = take_snapshot(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
         .at(Failure::Snapshot)?;
     clear_template_flags(backup, &snapshot)?;

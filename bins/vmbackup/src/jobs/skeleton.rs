@@ -6,7 +6,7 @@ use xenapi::records::{StringMap, VbdMode, VbdRecord, VbdType, VdiRecord};
 use super::vm::export_snapshot;
 use super::{AtStep, Backup, JobFailure};
 use crate::error::VmBackupError;
-use crate::guards::{TempVdi, VmSnapshot};
+use crate::guards::{TempVdi, VmSnapshot, take_snapshot};
 use crate::status_log::Failure;
 
 /// Snapshots the VM, swaps the snapshot's data disks for blank ones, exports it.
@@ -23,7 +23,7 @@ pub(super) fn skeleton_export(backup: &mut Backup<'_>) -> Result<(), JobFailure>
             ))
         })
         .at(Failure::XvdaUuidNotFound)?;
-    let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
+    let snapshot = take_snapshot(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
         .at(Failure::Snapshot)?;
     blank_data_disks(backup, &snapshot, &boot.vbd.userdevice)

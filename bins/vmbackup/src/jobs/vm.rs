@@ -8,14 +8,14 @@ use backup_core::batch::{Saved, Structure};
 
 use super::{AtStep, Backup, JobFailure};
 use crate::error::{Result, VmBackupError};
-use crate::guards::VmSnapshot;
+use crate::guards::{VmSnapshot, take_snapshot};
 use crate::save::{self, save_download};
 use crate::status_log::Failure;
 
 /// vm-export: snapshot, clear the template flags, stream `/export`, destroy the snapshot.
 pub(super) fn vm_export(backup: &mut Backup<'_>) -> std::result::Result<(), JobFailure> {
     let session = backup.session();
-    let snapshot = VmSnapshot::take(session, &backup.vm_ref, &backup.snapshot_name())
+    let snapshot = take_snapshot(session, &backup.vm_ref, &backup.snapshot_name())
         .map_err(|e| VmBackupError::xapi(backup.doing("snapshotting the VM"), e))
         .at(Failure::Snapshot)?;
     export_snapshot(backup, &snapshot)?;

@@ -275,3 +275,33 @@ fn a_backup_run_mails_its_report() {
         "{body}"
     );
 }
+
+#[test]
+fn an_ovirt_run_mails_its_report_to_the_seed_s_email_address() {
+    use super::ovirt_support::Engine;
+    use super::support::{s, vmbackup_json};
+    let server = Server::start(&[]);
+    let password_file = server.dir.path().join("smtp.pass");
+    std::fs::write(&password_file, PASSWORD).unwrap();
+    let engine = Engine::new();
+    let config = engine.config(
+        "mail.cfg",
+        &format!(
+            "vms_to_backup=vm2\nemail=ops@example.org\nemailfrom=vmbackup@example.org\n\
+             smtp_server=localhost:{}\nsmtp_user={USER}\nsmtp_password_file={}\nsmtp_ca_file={}",
+            server.port,
+            password_file.display(),
+            server.ca_file().display()
+        ),
+    );
+    vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    let delivered = server.delivered();
+    assert_eq!(delivered.len(), 1);
+    let parsed = python_parse(delivered[0]["data"].as_str().unwrap());
+    let body = parsed["body"].as_str().unwrap();
+    assert!(
+        body.contains("VmBackup ended - Success - S:1 W:0 E:0") && body.contains("vm2"),
+        "{body}"
+    );
+    engine.assert_clean();
+}

@@ -16,11 +16,13 @@ use super::support::{s, vmbackup_exit, vmbackup_json};
 
 /// Runs `config` expecting one failed VM; asserts nothing new was published, nothing is
 /// left partial, the earlier backups verify, and the engine is clean.
-fn fails_cleanly(engine: &Engine, config: &Path, why: &str) {
+fn fails_cleanly(engine: &Engine, config: &Path, why: &str, says: &str) {
     let before = backups_below(&engine.backups());
     let report = vmbackup_json(&["run", s(config), "--quiet"], 1);
     let vm = &report["vms"][0];
     assert_eq!(vm["status"], "failed", "{why}: {report:#}");
+    let error = vm["error"].as_str().unwrap_or_default();
+    assert!(error.contains(says), "{why}: `{says}` not in {error}");
     assert_eq!(backups_below(&engine.backups()), before, "{why}: published");
     assert!(partials_below(&engine.backups()).is_empty(), "{why}");
     let (out, _) = vmbackup_exit(&["verify", s(&engine.backups())], 0);
@@ -34,11 +36,18 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
     let engine = Engine::new();
     let imageio = engine.config("imageio.cfg", "vm-export=vm2");
     let quick = engine.config("quick.cfg", "vm-export=vm2\nsnapshot_timeout=1");
+    // The appliance finds its own id in SMBIOS (here a file of the test's own).
+    let product_uuid = engine.dir.path().join("product_uuid");
+    std::fs::write(
+        &product_uuid,
+        format!("{}\n", engine.appliance().to_uppercase()),
+    )
+    .unwrap();
     let appliance = engine.config(
         "appliance.cfg",
         &format!(
-            "vm-export=vm2\nmode=appliance\nappliance_vm={}\ndevice_timeout=2",
-            engine.appliance()
+            "vm-export=vm2\nmode=appliance\nproduct_uuid_file={}\ndevice_timeout=2",
+            product_uuid.display()
         ),
     );
     vmbackup_json(&["run", s(&imageio), "--quiet"], 0);
@@ -50,10 +59,15 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot create snapshot",
     );
-    fails_cleanly(&engine, &imageio, "snapshot add fails");
+    fails_cleanly(
+        &engine,
+        &imageio,
+        "snapshot add fails",
+        "Cannot create snapshot",
+    );
 
     faults.keep_snapshots_locked(Some(Duration::from_secs(3)));
-    fails_cleanly(&engine, &quick, "snapshot stuck locked");
+    fails_cleanly(&engine, &quick, "snapshot stuck locked", "locked");
     faults.keep_snapshots_locked(None);
 
     faults.fail_call(
@@ -62,10 +76,15 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot transfer",
     );
-    fails_cleanly(&engine, &imageio, "transfer add fails");
+    fails_cleanly(&engine, &imageio, "transfer add fails", "Cannot transfer");
 
     faults.fail_next_finalize();
-    fails_cleanly(&engine, &imageio, "transfer failing in finalizing");
+    fails_cleanly(
+        &engine,
+        &imageio,
+        "transfer failing in finalizing",
+        "finaliz",
+    );
 
     // Every ticket revoked as soon as its transfer has one: the download is cut.
     let stop = AtomicBool::new(false);
@@ -76,12 +95,17 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        fails_cleanly(&engine, &imageio, "ticket cancelled mid-download");
+        fails_cleanly(&engine, &imageio, "ticket cancelled mid-download", "403");
         stop.store(true, Ordering::SeqCst);
     });
 
     faults.hide_appliance_devices(true);
-    fails_cleanly(&engine, &appliance, "attachment never shows up under by-id");
+    fails_cleanly(
+        &engine,
+        &appliance,
+        "attachment never shows up under by-id",
+        "showing up",
+    );
     faults.hide_appliance_devices(false);
 
     faults.fail_call(
@@ -90,7 +114,7 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
         400,
         "Cannot detach",
     );
-    fails_cleanly(&engine, &appliance, "detach fails");
+    fails_cleanly(&engine, &appliance, "detach fails", "Cannot detach");
 
     // Still works after all of it.
     vmbackup_json(&["run", s(&appliance), "--quiet"], 0);
@@ -102,8 +126,14 @@ fn each_engine_fault_fails_the_vm_publishes_nothing_and_leaves_nothing() {
 fn a_401_is_survived_and_a_snapshot_that_cannot_be_removed_is_swept_by_the_next_run() {
     let engine = Engine::new();
     let config = engine.config("c.cfg", "vm-export=vm2");
-    engine.sim.faults().unauthorized_once();
-    let report = vmbackup_json(&["run", s(&config), "--quiet"], 0);
+    // The session expires mid-run: once the snapshot is there, the next request gets 401.
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_for_snapshot(&engine);
+            engine.sim.faults().unauthorized_once();
+        });
+        vmbackup_json(&["run", s(&config), "--quiet"], 0)
+    });
     assert_eq!(report["vms"][0]["status"], "success", "{report:#}");
     assert!(engine.sim.logins() >= 2, "logged in again");
     engine.assert_clean();

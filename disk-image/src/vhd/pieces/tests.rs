@@ -1,9 +1,11 @@
 use std::os::unix::fs::FileExt;
 
-use disk_image::vhd::write_dynamic_vhd;
-use disk_image::{FileDisk, NoProgress};
-
 use super::*;
+use crate::pieces::ZERO_GRANULE;
+use crate::vhd::write_dynamic_vhd;
+use crate::{FileDisk, NoProgress};
+
+type Result<T> = std::result::Result<T, PieceError<String>>;
 
 const MIB: usize = 1 << 20;
 
@@ -31,9 +33,9 @@ fn disk_and_vhd() -> (Vec<u8>, Vec<u8>) {
 /// The disk rebuilt from the pieces; checks every byte is covered exactly once.
 fn rebuild(vhd: &[u8]) -> Result<(Vec<u8>, Vec<Piece>, VhdSummary)> {
     let mut pieces = Vec::new();
-    let summary = read_vhd(vhd, "t.vhd", &mut |p| {
+    let summary = read_dynamic_pieces(vhd, "t.vhd", &mut |p| {
         pieces.push(p);
-        Ok(())
+        Ok::<(), String>(())
     })?;
     let mut disk = vec![0xEEu8; summary.size as usize];
     let mut covered = vec![false; summary.size as usize];
@@ -130,8 +132,9 @@ fn cut_damaged_and_unsupported_streams_fail() {
     let error = rebuild(&twice).unwrap_err().to_string();
     assert!(error.contains("one pass"), "{error}");
     // A sink's failure stops the read.
-    let error = read_vhd(&vhd[..], "t.vhd", &mut |_| bail!("the upload failed"))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(error, "the upload failed");
+    let error = read_dynamic_pieces(&vhd[..], "t.vhd", &mut |_| {
+        Err("the upload failed".to_owned())
+    })
+    .unwrap_err();
+    assert!(matches!(error, PieceError::Sink(e) if e == "the upload failed"));
 }
