@@ -16,7 +16,7 @@
 //!    domain (sparse where the domain allows it), uploaded through imageio (data as `PUT`,
 //!    zero ranges as `PATCH zero`, holes of a raw image never read), every byte read
 //!    through the manifest's digest (the seed's: its size and its decompressor's checksums,
-//!    [`inputs`]), then attached with its interface and boot flag.
+//!    the `inputs` module), then attached with its interface and boot flag.
 //! 4. With `check`, each disk downloaded again and compared ([`DiskCheck`]).
 //! 5. Only then is the VM committed (its final description). Any failure before — a
 //!    digest that differs, a cancelled ticket, a full domain, a disk that reads back
