@@ -43,6 +43,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod hashes;
+pub mod image;
 pub mod naming;
 pub mod priority;
 pub mod repository;

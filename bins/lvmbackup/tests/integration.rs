@@ -5,6 +5,10 @@
 mod archives;
 #[path = "integration/cli.rs"]
 mod cli;
+#[path = "integration/fake_lvm.rs"]
+mod fake_lvm;
+#[path = "integration/images.rs"]
+mod images;
 #[path = "integration/mail.rs"]
 mod mail;
 #[path = "integration/support.rs"]
