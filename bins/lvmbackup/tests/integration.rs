@@ -3,6 +3,8 @@
 
 #[path = "integration/archives.rs"]
 mod archives;
+#[path = "integration/backup_manager.rs"]
+mod backup_manager;
 #[path = "integration/cli.rs"]
 mod cli;
 #[path = "integration/fake_lvm.rs"]
