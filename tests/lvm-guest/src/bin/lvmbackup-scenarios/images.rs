@@ -56,7 +56,18 @@ pub fn raw_images() -> Result<String> {
         ensure!(v["status"] == "success", "{v}");
         ensure!(v["method"] == format!("raw-image ({ext})"), "{v}");
         let archive = v["archive"].as_str().context("no image")?;
-        ensure!(archive.ends_with(&format!(".20261124.{ext}")), "{archive}");
+        // named like the archives, by the guest's day (earlier scenarios move the clock)
+        let (domu, _) = name.split_once('/').expect("domU/part");
+        let stamp = archive
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_prefix(&format!("xen1-mnt-scenarios-4backup-{domu}-disk.")))
+            .and_then(|rest| rest.strip_suffix(&format!(".{ext}")))
+            .with_context(|| format!("{archive} is not named like the archives"))?;
+        ensure!(
+            stamp.len() == 8 && stamp.bytes().all(|b| b.is_ascii_digit()),
+            "{archive}"
+        );
         ensure!(
             std::path::Path::new(&format!("{archive}.json")).is_file(),
             "no record beside {archive}"
