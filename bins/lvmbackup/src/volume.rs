@@ -296,8 +296,21 @@ impl<R: CommandRunner + Sync> VolumeJob<'_, R> {
             zstd_threads: env.levels.zstd_threads,
             cancel: cx.cancel(),
             progress: cx.progress(),
-        })
-        .at(Step::Archive)?;
+        });
+        let pending = match pending {
+            Ok(pending) => pending,
+            // an overflowed snapshot fails reads (EIO): say so rather than the read error
+            Err(error) => {
+                if let Err(LvmError::Overflowed { vg, lv, fill }) = snapshot.check_intact() {
+                    return Err(LvmBackupError::Overflowed {
+                        snapshot: format!("{vg}/{lv}"),
+                        fill,
+                    })
+                    .at(Step::OverflowCheck);
+                }
+                return Err(error).at(Step::Archive);
+            }
+        };
         checked_and_removed(snapshot, cx)?;
         let bytes = pending.bytes();
         let (path, record) = pending.publish().at(Step::Publish)?;
