@@ -58,6 +58,8 @@ pub struct Levels {
     pub gzip: u32,
     /// zstd, 1-19.
     pub zstd: i32,
+    /// zstd's worker threads (0: compress on the writing thread).
+    pub zstd_threads: u32,
 }
 
 /// What to archive and where.
@@ -320,9 +322,9 @@ pub fn open_archive(path: &Path, filetype: FileType) -> Result<Box<dyn Read + Se
         fs::File::open(path).map_err(LvmBackupError::io(format!("opening {}", path.display())))?;
     let file = io::BufReader::with_capacity(1 << 20, file);
     Ok(match filetype {
-        FileType::Tar => Box::new(file),
+        FileType::Tar | FileType::Img => Box::new(file),
         FileType::TarGz => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        FileType::TarZst => Box::new(
+        FileType::TarZst | FileType::ImgZst => Box::new(
             zstd::Decoder::with_buffer(file)
                 .map_err(LvmBackupError::io(format!("reading {}", path.display())))?,
         ),
@@ -349,13 +351,16 @@ enum Encoder<W: Write> {
 impl<W: Write> Encoder<W> {
     fn new(inner: W, filetype: FileType, levels: Levels) -> io::Result<Self> {
         Ok(match filetype {
-            FileType::Tar => Encoder::Plain(inner),
+            FileType::Tar | FileType::Img => Encoder::Plain(inner),
             FileType::TarGz => Encoder::Gzip(
                 flate2::GzBuilder::new().write(inner, flate2::Compression::new(levels.gzip)),
             ),
-            FileType::TarZst => {
+            FileType::TarZst | FileType::ImgZst => {
                 let mut encoder = zstd::Encoder::new(inner, levels.zstd)?;
                 encoder.include_checksum(true)?;
+                if levels.zstd_threads > 0 {
+                    encoder.multithread(levels.zstd_threads)?;
+                }
                 Encoder::Zstd(encoder)
             }
         })

@@ -10,7 +10,7 @@ pub mod xenbackup;
 use std::path::PathBuf;
 
 pub use backup_manager::BackupManagerConf;
-pub use settings::{Compression, MailConf, Settings};
+pub use settings::{Compression, ImageCompression, MailConf, Mode, Settings, VolumeSettings};
 pub use volumes::{SkippedLine, VolumeEntry, VolumeList};
 pub use xenbackup::{BackupDevice, IoNice, XenbackupConf};
 
@@ -45,6 +45,21 @@ impl Config {
         };
         let backup_manager = BackupManagerConf::read(&bm_path, hostname)?;
         let volumes = VolumeList::read(&xenbackup.volumes_file)?;
+        for name in settings.volumes.keys() {
+            if !volumes
+                .volumes
+                .iter()
+                .any(|v| &format!("{}/{}", v.domu, v.part) == name)
+            {
+                return Err(ConfigError::at(
+                    &xenbackup.volumes_file,
+                    0,
+                    format!(
+                        "lvmbackup's settings have [volumes.\"{name}\"], a volume (domU/part) this list does not have"
+                    ),
+                ));
+            }
+        }
         Ok(Config {
             settings,
             xenbackup,

@@ -80,6 +80,9 @@ pub enum LvmBackupError {
         /// Its fill level.
         fill: String,
     },
+    /// A raw image could not be saved (its source, its file, its size).
+    #[error("saving a raw image")]
+    Save(#[from] backup_core::batch::SaveError),
     /// The mount point holds something that is not the snapshot.
     #[error("{}: {problem}", path.display())]
     MountPoint {

@@ -16,10 +16,12 @@ Examples:
   lvmbackup verify                               re-read every archive (md5, GNU tar structure)
   lvmbackup prune --dry-run                      what retention would remove, and why
   lvmbackup restore --volume mydomu1/root --date 2026-11-20 --into /srv/restore
+  lvmbackup restore --volume win1/c --new-lv vg0/win1-c-restored   a raw image onto a new LV
+  lvmbackup restore --volume win1/c --image-to /srv/win1-c.img      … or into a new file
   lvmbackup --settings /etc/lvmbackup.toml --xenbackup-conf /etc/xenbackup.conf run
 Configuration: /etc/xenbackup.conf, its volume list (SBCONFIGFILE) and backup-manager's
 configuration (BM_CONFIGFILE) are read as data, never sourced; /etc/lvmbackup.toml (optional)
-adds compression and calendar retention. Exit status: 0 all volumes backed up, 1 some failed,
+adds compression, raw-image mode, concurrency per volume group and calendar retention. Exit status: 0 all volumes backed up, 1 some failed,
 2 usage or configuration error.";
 
 /// LVM snapshot backups of a Xen host's guest volumes, xenbackup- and backup-manager-compatible.

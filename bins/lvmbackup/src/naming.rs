@@ -4,6 +4,9 @@
 //!   directory in the long format (trailing `/` removed, spaces to `_`, `/` to `-`, so it
 //!   starts with `-`: `/4backup/web1/root` → `-4backup-web1-root`) or the short one (`-` and
 //!   the last component: `-root`);
+//! - raw images (lvmbackup's own, no backup-manager counterpart): the same
+//!   `<prefix><dir>.<YYYYMMDD>` with `.img` (sparse raw) or `.img.zst`, never `.master`
+//!   (each image is whole); its size and digest in `<image>.json` beside it;
 //! - the listed-incremental state: `<prefix><dir>.incremental.bin`;
 //! - the digests: `<prefix>-hashes.md5`, lines `<md5>  <archive file name>`.
 //!
@@ -27,11 +30,23 @@ pub enum FileType {
     /// `tar.zst`: zstd.
     #[serde(rename = "tar.zst")]
     TarZst,
+    /// `img`: a raw image of the snapshot, stored sparse.
+    #[serde(rename = "img")]
+    Img,
+    /// `img.zst`: a raw image, zstd-compressed.
+    #[serde(rename = "img.zst")]
+    ImgZst,
 }
 
 impl FileType {
-    /// All of them, longest extension first (for parsing).
-    const ALL: [FileType; 3] = [FileType::TarZst, FileType::TarGz, FileType::Tar];
+    /// All of them, longer extensions before their suffixes (for parsing).
+    const ALL: [FileType; 5] = [
+        FileType::TarZst,
+        FileType::TarGz,
+        FileType::ImgZst,
+        FileType::Tar,
+        FileType::Img,
+    ];
 
     /// The extension, as `BM_TARBALL_FILETYPE` spells it.
     pub fn extension(self) -> &'static str {
@@ -39,7 +54,19 @@ impl FileType {
             FileType::Tar => "tar",
             FileType::TarGz => "tar.gz",
             FileType::TarZst => "tar.zst",
+            FileType::Img => "img",
+            FileType::ImgZst => "img.zst",
         }
+    }
+
+    /// A raw image (a whole volume's blocks), not a tar archive.
+    pub fn is_image(self) -> bool {
+        matches!(self, FileType::Img | FileType::ImgZst)
+    }
+
+    /// The tar file type of an extension (`BM_TARBALL_FILETYPE`); images are not tarballs.
+    pub fn tarball_from_extension(text: &str) -> Option<Self> {
+        FileType::from_extension(text).filter(|t| !t.is_image())
     }
 
     /// The file type of an extension.
@@ -98,7 +125,8 @@ pub struct ArchiveName {
     /// The day of the run.
     #[serde(serialize_with = "iso_date")]
     pub date: Date,
-    /// A full archive (`.master`), else an incremental one.
+    /// A full archive (`.master`), else an incremental one (always `false` for an image,
+    /// which is whole without the word).
     pub master: bool,
     /// The format.
     pub filetype: FileType,
@@ -135,6 +163,9 @@ impl ArchiveName {
         };
         let (dir, digits) = rest.rsplit_once('.')?;
         if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) || dir.len() < 2 {
+            return None;
+        }
+        if master && filetype.is_image() {
             return None;
         }
         let date = Date::strptime("%Y%m%d", digits).ok()?;
@@ -219,7 +250,26 @@ mod tests {
             dir: "-root.back".into(),
             ..name
         };
-        assert_eq!(ArchiveName::parse("xenhost", &zst.file_name()), Some(zst));
+        assert_eq!(
+            ArchiveName::parse("xenhost", &zst.file_name()).as_ref(),
+            Some(&zst)
+        );
+        for filetype in [FileType::Img, FileType::ImgZst] {
+            let image = ArchiveName {
+                filetype,
+                master: false,
+                ..zst.clone()
+            };
+            assert!(
+                image
+                    .file_name()
+                    .ends_with(&format!(".20250104.{filetype}"))
+            );
+            assert_eq!(
+                ArchiveName::parse("xenhost", &image.file_name()),
+                Some(image)
+            );
+        }
     }
 
     #[test]
@@ -232,6 +282,9 @@ mod tests {
             "xenhost-4backup-a-root.2026110.tar.gz",
             "xenhost-4backup-a-root.20261340.tar.gz",
             "xenhost-4backup-a-root.20261107.tar.bz2",
+            "xenhost-4backup-a-root.20261107.master.img",
+            "xenhost-4backup-a-root.20261107.img.json",
+            "xenhost-4backup-a-root.20261107.img.zst.partial",
             "xenhostx-a.20261107.tar.gz",
             "xenhost.20261107.tar.gz",
             "notes.txt",

@@ -18,6 +18,10 @@
 //! only while an older master was kept, so it deletes masters that kept incrementals need
 //! (observed: it kept Wednesday-Friday of a chain whose Saturday master it purged).
 //!
+//! A raw image ([`crate::image`]) is whole: no parent, and no incremental's parent (an
+//! incremental after it continues the tar chain before it); retention keeps or removes it on
+//! its own, with its record `<image>.json`.
+//!
 //! Only files whose names parse as this prefix's archives are considered: state files,
 //! `-hashes.md5`, partial files, other prefixes' archives and strays are never touched.
 
@@ -138,7 +142,8 @@ impl Repository {
     }
 
     /// Today's archive for the volume `dir`: full or incremental by `schedule`, the state
-    /// file and the chain in the repository (see [`crate::schedule`]).
+    /// file and the chain in the repository (see [`crate::schedule`]); an image if
+    /// `filetype` is one.
     pub fn next_archive(
         &self,
         dir: &str,
@@ -150,6 +155,18 @@ impl Repository {
         let archives = volumes.get(dir).map_or(&[][..], Vec::as_slice);
         if let Some(existing) = archives.iter().find(|a| a.name.date == today) {
             return Ok(NextArchive::AlreadyExists(existing.path.clone()));
+        }
+        if filetype.is_image() {
+            return Ok(NextArchive::Make(
+                ArchiveName {
+                    prefix: self.prefix.clone(),
+                    dir: dir.to_owned(),
+                    date: today,
+                    master: false,
+                    filetype,
+                },
+                ArchiveKind::Image,
+            ));
         }
         let state = self.root.join(state_file_name(&self.prefix, dir));
         let state_exists = state
@@ -193,6 +210,22 @@ impl Repository {
                         .map_err(LvmBackupError::io(format!("removing {}", path.display())))?;
                     tracing::info!(archive = %decision.id, reasons = ?decision.reasons, "removed");
                 }
+                if !dry_run
+                    && ArchiveName::parse(&self.prefix, &decision.id)
+                        .is_some_and(|n| n.filetype.is_image())
+                {
+                    let record = crate::image::record_path(&path);
+                    match fs::remove_file(&record) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(LvmBackupError::Io {
+                                action: format!("removing {}", record.display()),
+                                source: e,
+                            });
+                        }
+                    }
+                }
                 removed.push(path);
             }
         }
@@ -210,8 +243,8 @@ impl Repository {
 }
 
 /// The retention crate's view of one volume's archives (oldest first): the archive's day at
-/// 00:00 (UTC stands for the local calendar), each incremental the child of the archive
-/// before it.
+/// 00:00 (UTC stands for the local calendar), each incremental the child of the tar archive
+/// before it, images on their own.
 pub fn retention_input(archives: &[ArchiveFile]) -> Vec<Backup> {
     let mut previous: Option<String> = None;
     archives
@@ -223,6 +256,9 @@ pub fn retention_input(archives: &[ArchiveFile]) -> Vec<Backup> {
                 day_start(archive.name.date),
                 BackupState::Complete,
             );
+            if archive.name.filetype.is_image() {
+                return backup;
+            }
             if !archive.name.master {
                 backup = backup.with_parent(
                     previous
@@ -402,5 +438,65 @@ mod tests {
             next("-a", 20),
             NextArchive::AlreadyExists(dir.path().join("x-a.20261120.tar.gz"))
         );
+    }
+
+    #[test]
+    fn images_are_whole_backups_removed_with_their_records() {
+        let dir = tempfile::tempdir().unwrap();
+        for day in 18..=22 {
+            let name = format!("x-win-c.202611{day}.img.zst");
+            fs::write(dir.path().join(&name), "image").unwrap();
+            fs::write(dir.path().join(format!("{name}.json")), "{}").unwrap();
+        }
+        // a tar chain with an image in its middle: the incremental's parent is the master
+        fs::write(dir.path().join("x-web.20261120.master.tar.gz"), "").unwrap();
+        fs::write(dir.path().join("x-web.20261121.img"), "").unwrap();
+        fs::write(dir.path().join("x-web.20261122.tar.gz"), "").unwrap();
+        let repo = Repository::new(dir.path(), "x");
+        let volumes = repo.scan().unwrap();
+        let web = retention_input(&volumes["-web"]);
+        assert_eq!(web[1].parent, None);
+        assert_eq!(
+            web[2].parent.as_deref(),
+            Some("x-web.20261120.master.tar.gz")
+        );
+        let plans = repo.plan(&ttl(2), date(2026, 11, 22)).unwrap();
+        let removed = repo.prune(&plans, false).unwrap();
+        let mut names: Vec<String> = removed
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        // the images of the 18th-20th are past the TTL, each on its own; the web chain is
+        // kept whole for its incremental, its image of the 21st is young enough
+        assert_eq!(
+            names,
+            [
+                "x-win-c.20261118.img.zst",
+                "x-win-c.20261119.img.zst",
+                "x-win-c.20261120.img.zst"
+            ]
+        );
+        for day in 18..=20 {
+            assert!(
+                !dir.path()
+                    .join(format!("x-win-c.202611{day}.img.zst.json"))
+                    .exists()
+            );
+        }
+        assert!(dir.path().join("x-win-c.20261121.img.zst.json").exists());
+        let next = repo
+            .next_archive(
+                "-win-c",
+                FileType::ImgZst,
+                MasterSchedule::Weekly(jiff::civil::Weekday::Saturday),
+                date(2026, 11, 23),
+            )
+            .unwrap();
+        let NextArchive::Make(name, kind) = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(kind, ArchiveKind::Image);
+        assert_eq!(name.file_name(), "x-win-c.20261123.img.zst");
     }
 }

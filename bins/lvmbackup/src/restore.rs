@@ -19,13 +19,24 @@ use crate::hashes::Hashes;
 use crate::repository::{ArchiveFile, Repository};
 
 /// The archives a restore of `archives` (one volume's, oldest first) up to `until` applies:
-/// the newest master on or before it and the incrementals after it. Empty if there is none.
+/// the newest master on or before it and the incrementals after it (raw images are no
+/// part of a chain). Empty if there is none.
 pub fn chain_until(archives: &[ArchiveFile], until: Date) -> Vec<&ArchiveFile> {
-    let upto: Vec<&ArchiveFile> = archives.iter().filter(|a| a.name.date <= until).collect();
+    let upto: Vec<&ArchiveFile> = archives
+        .iter()
+        .filter(|a| a.name.date <= until && !a.name.filetype.is_image())
+        .collect();
     match upto.iter().rposition(|a| a.name.master) {
         Some(master) => upto[master..].to_vec(),
         None => Vec::new(),
     }
+}
+
+/// The newest raw image of `archives` on or before `until`.
+pub fn image_until(archives: &[ArchiveFile], until: Date) -> Option<&ArchiveFile> {
+    archives
+        .iter()
+        .rfind(|a| a.name.date <= until && a.name.filetype.is_image())
 }
 
 /// Extracts `chain` into `target`, dropping the first `strip` components of member names.
@@ -76,12 +87,23 @@ impl Checked {
 
 /// Re-reads every archive of `repository`: its md5 against the digest list, and the whole
 /// archive through GNU tar (`--list --incremental`), which fails on a truncated or damaged
-/// archive or compressed stream.
+/// archive or compressed stream. A raw image: its digest and decompressed size against its
+/// record ([`crate::image::verify_image`]).
 pub fn verify(tar: &GnuTar, repository: &Repository) -> Result<Vec<Checked>> {
     let hashes = Hashes::read(&repository.hashes_path())?;
     let mut checked = Vec::new();
     for archive in repository.scan()?.values().flatten() {
         let name = archive.name.file_name();
+        if archive.name.filetype.is_image() {
+            let problems = crate::image::verify_image(&archive.path, archive.name.filetype)?;
+            checked.push(Checked {
+                path: archive.path.clone(),
+                digest_ok: Some(problems.is_empty()),
+                structure_ok: problems.is_empty(),
+                problem: (!problems.is_empty()).then(|| problems.join("; ")),
+            });
+            continue;
+        }
         let mut problems = Vec::new();
         let digest_ok = match hashes.get(&name) {
             Some(want) => {

@@ -1,10 +1,15 @@
 //! A whole run, as xenbackup's cron job does it, on backup-core's batch runner: niceness and
 //! I/O priority set on ourselves, the backup device mounted if it is not, then every volume
-//! of the list, one after the other (dom0 is small), each a [`VolumeJob`], with the
-//! volume's retention right after its archive is published, then the device unmounted if
-//! this run mounted it. The result is data ([`RunReport`]); the binary renders it.
+//! of the list, one after the other by default (dom0 is small), each a [`VolumeJob`], with
+//! the volume's retention right after its archive is published, then the device unmounted
+//! if this run mounted it. The result is data ([`RunReport`]); the binary renders it.
+//!
+//! With `concurrency = N` in the settings, volumes of different volume groups run at once
+//! (N workers), the volumes of one volume group still one after the other: the jobs are
+//! taken round-robin over the volume groups, and each holds its group's lock for its whole
+//! run (snapshot to removal), so two snapshots of one group are never read at once. The
+//! report keeps the list's order.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use backup_core::batch::{Batch, BoxError, Cancel, Clock, EventKind, Outcome, run_batch};
@@ -13,11 +18,11 @@ use lvm_snap::{CommandRunner, Lvm};
 use serde::Serialize;
 
 use crate::archive::{GnuTar, Levels};
-use crate::config::{Config, SkippedLine};
+use crate::config::{Config, SkippedLine, VolumeEntry};
 use crate::device::BackupMount;
 use crate::error::{LvmBackupError, Result};
 use crate::repository::Repository;
-use crate::volume::{RunEnv, VolumeJob};
+use crate::volume::{Method, RunEnv, VolumeJob};
 
 /// One volume's result.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +31,8 @@ pub struct VolumeReport {
     pub name: String,
     /// The logical volume.
     pub device: String,
+    /// How it was backed up (`tarball-incremental`, `raw-image (img.zst)`).
+    pub method: String,
     /// `success`, `warning` or `failed`.
     pub status: &'static str,
     /// The archive published (or found already made today).
@@ -95,12 +102,23 @@ pub fn run<R: CommandRunner + Sync>(config: &Config, parts: &RunParts<'_, R>) ->
         });
     }
     let env = run_env(config, parts);
-    let jobs: Vec<VolumeJob<'_, R>> = config
+    let selected: Vec<&VolumeEntry> = config
         .volumes
         .volumes
         .iter()
         .filter(|v| parts.only.is_empty() || parts.only.contains(&format!("{}/{}", v.domu, v.part)))
-        .map(|v| VolumeJob::new(v.clone(), &env))
+        .collect();
+    let order = round_robin_by_group(&selected);
+    let jobs: Vec<VolumeJob<'_, R>> = order
+        .iter()
+        .map(|&i| {
+            let entry = selected[i];
+            let method = config
+                .settings
+                .image_type_of(&format!("{}/{}", entry.domu, entry.part))
+                .map_or(Method::TarballIncremental, Method::RawImage);
+            VolumeJob::new(entry.clone(), method, &env)
+        })
         .collect();
     let policy = config.policy();
     let retention =
@@ -126,7 +144,7 @@ pub fn run<R: CommandRunner + Sync>(config: &Config, parts: &RunParts<'_, R>) ->
     let reports = run_batch(
         &jobs,
         &Batch {
-            concurrency: NonZeroUsize::MIN,
+            concurrency: config.settings.concurrency,
             cancel: parts.cancel,
             clock: parts.clock,
             progress: &|_| Box::new(disk_image::NoProgress),
@@ -141,17 +159,42 @@ pub fn run<R: CommandRunner + Sync>(config: &Config, parts: &RunParts<'_, R>) ->
     {
         warnings.push(error.to_string());
     }
-    let volumes = reports
+    let mut volumes: Vec<(usize, VolumeReport)> = reports
         .into_iter()
         .zip(&jobs)
-        .map(|(report, job)| volume_report(report, job))
+        .zip(&order)
+        .map(|((report, job), &i)| (i, volume_report(report, job)))
         .collect();
+    volumes.sort_by_key(|(i, _)| *i);
+    let volumes = volumes.into_iter().map(|(_, v)| v).collect();
     Ok(RunReport {
         volumes,
         skipped: config.volumes.skipped.clone(),
         warnings,
         mounted_backup_device,
     })
+}
+
+/// The indices of `entries` taken round-robin over their volume groups (first of each
+/// group in order of first appearance, then the second of each, …), so that the first
+/// workers start on different groups.
+pub fn round_robin_by_group(entries: &[&VolumeEntry]) -> Vec<usize> {
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let vg = entry.device.vg();
+        match groups.iter_mut().find(|(g, _)| *g == vg) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((vg, vec![i])),
+        }
+    }
+    let longest = groups.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|round| {
+            groups
+                .iter()
+                .filter_map(move |(_, m)| m.get(round).copied())
+        })
+        .collect()
 }
 
 /// Fails on a `--volume` the list does not have.
@@ -188,8 +231,15 @@ fn run_env<'a, R>(config: &Config, parts: &RunParts<'a, R>) -> RunEnv<'a, R> {
         levels: Levels {
             gzip: config.settings.gzip_level,
             zstd: config.settings.zstd_level,
+            zstd_threads: config.settings.zstd_threads,
         },
         schedule: bm.master,
+        group_locks: config
+            .volumes
+            .volumes
+            .iter()
+            .map(|v| (v.device.vg().to_owned(), std::sync::Mutex::new(())))
+            .collect(),
         snapshot_size: xen.snapshot_size,
         mount_delay: xen.mount_delay,
         today: parts.today,
@@ -214,6 +264,7 @@ where
         archive: report.backup().map(ToOwned::to_owned),
         bytes: report.bytes(),
         device: job.entry.device.to_string(),
+        method: job.method.to_string(),
         name: report.name,
         step,
         error,

@@ -38,6 +38,8 @@ pub enum ArchiveKind {
     Master(MasterReason),
     /// Changes since the previous archive of the chain.
     Incremental,
+    /// A raw image: whole, in no chain.
+    Image,
 }
 
 impl ArchiveKind {

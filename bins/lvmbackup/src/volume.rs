@@ -8,20 +8,27 @@
 //!
 //! The snapshot is named as xenbackup names it, `<lv>.back`. A thin volume gets a thin
 //! snapshot (no size; `SNAPSIZE` applies to the others).
+//!
+//! A volume in raw-image mode ([`crate::image`]) is not mounted: the snapshot's block
+//! device is read whole into the image, then the same overflow check decides whether it is
+//! published.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use backup_core::batch::{AtStep, Failed, Job, JobContext, Published};
 use jiff::civil::Date;
-use lvm_snap::{CommandRunner, Lvm, LvmError, SnapshotSize};
+use lvm_snap::{CommandRunner, Lvm, LvmError, Snapshot, SnapshotSize};
 
 use crate::archive::{ArchiveRequest, GnuTar, Levels};
 use crate::config::VolumeEntry;
 use crate::error::LvmBackupError;
-use crate::naming::{FileType, NameFormat, dir_name};
+use crate::image::{ImageRequest, write_image};
+use crate::naming::{ArchiveName, FileType, NameFormat, dir_name};
 use crate::repository::{NextArchive, Repository};
 use crate::schedule::MasterSchedule;
 
@@ -50,6 +57,8 @@ pub struct RunEnv<'a, R> {
     pub mount_delay: Duration,
     /// The run's local date (names the archives).
     pub today: Date,
+    /// One lock per volume group: a volume's job holds its group's for its whole run.
+    pub group_locks: BTreeMap<String, Mutex<()>>,
 }
 
 /// The steps of a volume's backup, as failures name them.
@@ -90,11 +99,16 @@ impl fmt::Display for Step {
 pub enum Method {
     /// A GNU tar listed-incremental archive of the mounted snapshot.
     TarballIncremental,
+    /// A raw image of the snapshot's blocks, of this file type (`.img` or `.img.zst`).
+    RawImage(FileType),
 }
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("tarball-incremental")
+        match self {
+            Method::TarballIncremental => f.write_str("tarball-incremental"),
+            Method::RawImage(filetype) => write!(f, "raw-image ({filetype})"),
+        }
     }
 }
 
@@ -108,17 +122,28 @@ pub struct VolumeJob<'a, R> {
     pub entry: VolumeEntry,
     /// `domU/part`, its name in reports.
     pub name: String,
+    /// How it is backed up.
+    pub method: Method,
     /// What the run shares.
     pub env: &'a RunEnv<'a, R>,
 }
 
 impl<'a, R> VolumeJob<'a, R> {
-    /// The job of `entry`.
-    pub fn new(entry: VolumeEntry, env: &'a RunEnv<'a, R>) -> Self {
+    /// The job of `entry`, backed up by `method`.
+    pub fn new(entry: VolumeEntry, method: Method, env: &'a RunEnv<'a, R>) -> Self {
         VolumeJob {
             name: format!("{}/{}", entry.domu, entry.part),
+            method,
             entry,
             env,
+        }
+    }
+
+    /// The archives' file type: the run's tar type, or this volume's image type.
+    fn filetype(&self) -> FileType {
+        match self.method {
+            Method::TarballIncremental => self.env.filetype,
+            Method::RawImage(filetype) => filetype,
         }
     }
 
@@ -145,16 +170,22 @@ impl<R: CommandRunner + Sync> Job for VolumeJob<'_, R> {
     }
 
     fn kind(&self) -> Method {
-        Method::TarballIncremental
+        self.method
     }
 
     fn run(&self, cx: &JobContext<'_>) -> Result<Published, Failed<Step>> {
         let env = self.env;
         let entry = &self.entry;
+        let _group = env.group_locks.get(entry.device.vg()).map(|lock| {
+            // a panicking job of the group poisons it; its guards cleaned up as it unwound
+            lock.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        tracing::debug!(vg = entry.device.vg(), "volume group's turn");
         wait(env.mount_delay, cx).at(Step::Prepare)?;
         let (name, kind) = match env
             .repository
-            .next_archive(&self.dir(), env.filetype, env.schedule, env.today)
+            .next_archive(&self.dir(), self.filetype(), env.schedule, env.today)
             .at(Step::Prepare)?
         {
             NextArchive::Make(name, kind) => (name, kind),
@@ -171,6 +202,9 @@ impl<R: CommandRunner + Sync> Job for VolumeJob<'_, R> {
             }
         };
         tracing::info!(archive = %name, kind = ?kind, "archiving");
+        if let Method::RawImage(_) = self.method {
+            return self.image(cx, &name);
+        }
         let mount_point = self.mount_point();
         std::fs::create_dir_all(&mount_point)
             .map_err(LvmBackupError::io(format!(
@@ -179,6 +213,40 @@ impl<R: CommandRunner + Sync> Job for VolumeJob<'_, R> {
             )))
             .at(Step::Prepare)?;
 
+        let snapshot = self.snapshot(cx)?;
+        let mount = snapshot
+            .mount(&mount_point, &entry.fstype, &entry.options)
+            .at(Step::Mount)?;
+        shows_snapshot(&mount_point, snapshot.volume().device_number).at(Step::Mount)?;
+
+        cx.cancel().check().at(Step::Archive)?;
+        let disk = cx.disk(&self.name, None);
+        let pending = env
+            .tar
+            .create(&ArchiveRequest {
+                repository: env.repository.root(),
+                name: &name,
+                source: &mount_point,
+                levels: env.levels,
+            })
+            .at(Step::Archive)?;
+        mount.unmount().at(Step::Unmount)?;
+        checked_and_removed(snapshot, cx)?;
+        let published = pending.publish().at(Step::Publish)?;
+        disk.finish(published.bytes);
+        tracing::info!(archive = %published.path.display(), bytes = published.bytes, md5 = %published.md5, "published");
+        Ok(Published {
+            backup: published.path,
+            bytes: published.bytes,
+        })
+    }
+}
+
+impl<R: CommandRunner + Sync> VolumeJob<'_, R> {
+    /// The snapshot of the volume (a guard), after a stale one of ours is removed.
+    fn snapshot(&self, cx: &JobContext<'_>) -> Result<Snapshot<'_, R>, Failed<Step>> {
+        let env = self.env;
+        let entry = &self.entry;
         cx.cancel().check().at(Step::Snapshot)?;
         let origin = env
             .lvm
@@ -202,46 +270,80 @@ impl<R: CommandRunner + Sync> Job for VolumeJob<'_, R> {
         if let Some(stale) = snapshot.replaced() {
             cx.warn(stale_warning(snapshot.reference(), stale));
         }
+        Ok(snapshot)
+    }
 
-        let mount = snapshot
-            .mount(&mount_point, &entry.fstype, &entry.options)
-            .at(Step::Mount)?;
-        shows_snapshot(&mount_point, snapshot.volume().device_number).at(Step::Mount)?;
-
+    /// Raw-image mode: the snapshot's device read whole into the image (not mounted), the
+    /// overflow check, the snapshot removed, the image published.
+    fn image(&self, cx: &JobContext<'_>, name: &ArchiveName) -> Result<Published, Failed<Step>> {
+        let env = self.env;
+        let snapshot = self.snapshot(cx)?;
+        let volume = snapshot.volume();
+        let size = volume
+            .origin_size
+            .filter(|_| !volume.is_thin())
+            .unwrap_or(volume.size);
         cx.cancel().check().at(Step::Archive)?;
-        let disk = cx.disk(&self.name, None);
-        let pending = env
-            .tar
-            .create(&ArchiveRequest {
-                repository: env.repository.root(),
-                name: &name,
-                source: &mount_point,
-                levels: env.levels,
-            })
-            .at(Step::Archive)?;
-        mount.unmount().at(Step::Unmount)?;
-        let fill = snapshot
-            .check_intact()
-            .map_err(|error| match error {
-                LvmError::Overflowed { vg, lv, fill } => LvmBackupError::Overflowed {
-                    snapshot: format!("{vg}/{lv}"),
-                    fill,
-                },
-                other => other.into(),
-            })
-            .at(Step::OverflowCheck)?;
-        tracing::info!(%fill, "snapshot intact after the read");
-        if let Err(error) = snapshot.remove() {
-            cx.warn(format!("could not remove the snapshot: {error}"));
-        }
-        let published = pending.publish().at(Step::Publish)?;
-        disk.finish(published.bytes);
-        tracing::info!(archive = %published.path.display(), bytes = published.bytes, md5 = %published.md5, "published");
+        let disk = cx.disk(&self.name, Some(size));
+        let device = snapshot.device();
+        let pending = write_image(&ImageRequest {
+            repository: env.repository.root(),
+            name,
+            volume: &self.entry.device.to_string(),
+            device: &device,
+            size,
+            zstd_level: env.levels.zstd,
+            zstd_threads: env.levels.zstd_threads,
+            cancel: cx.cancel(),
+            progress: cx.progress(),
+        });
+        let pending = match pending {
+            Ok(pending) => pending,
+            // an overflowed snapshot fails reads (EIO): say so rather than the read error
+            Err(error) => {
+                if let Err(LvmError::Overflowed { vg, lv, fill }) = snapshot.check_intact() {
+                    return Err(LvmBackupError::Overflowed {
+                        snapshot: format!("{vg}/{lv}"),
+                        fill,
+                    })
+                    .at(Step::OverflowCheck);
+                }
+                return Err(error).at(Step::Archive);
+            }
+        };
+        checked_and_removed(snapshot, cx)?;
+        let bytes = pending.bytes();
+        let (path, record) = pending.publish().at(Step::Publish)?;
+        disk.finish(bytes);
+        tracing::info!(image = %path.display(), bytes, size = record.size, digest = %record.digest.value, "published");
         Ok(Published {
-            backup: published.path,
-            bytes: published.bytes,
+            backup: path,
+            bytes,
         })
     }
+}
+
+/// Fails if `snapshot` overflowed while it was read (the archive is then dropped, never
+/// published), else removes it (a failure to remove it is a warning).
+fn checked_and_removed<R: CommandRunner>(
+    snapshot: Snapshot<'_, R>,
+    cx: &JobContext<'_>,
+) -> Result<(), Failed<Step>> {
+    let fill = snapshot
+        .check_intact()
+        .map_err(|error| match error {
+            LvmError::Overflowed { vg, lv, fill } => LvmBackupError::Overflowed {
+                snapshot: format!("{vg}/{lv}"),
+                fill,
+            },
+            other => other.into(),
+        })
+        .at(Step::OverflowCheck)?;
+    tracing::info!(%fill, "snapshot intact after the read");
+    if let Err(error) = snapshot.remove() {
+        cx.warn(format!("could not remove the snapshot: {error}"));
+    }
+    Ok(())
 }
 
 /// The warning about a stale snapshot removed before the new one was made.

@@ -5,8 +5,9 @@
 //!
 //! - [`GuestImage::cached`] builds the kernel and base initramfs once, cached by recipe
 //!   under `~/.cache/vmtoolkit/lvm-guest/<hash>` (`scripts/lib/lvm-guest-image` does it).
-//! - [`static_binary`] builds a binary of this workspace statically against glibc (the musl
-//!   target cannot be installed here), in a target directory of its own.
+//! - [`static_binary`] gives a binary of this workspace built statically against glibc (the
+//!   musl target cannot be installed here), in a target directory of its own; all the guest
+//!   binaries come from one shared, locked cargo invocation.
 //! - [`boot`] appends an initramfs holding that binary, attaches sparse virtio disks
 //!   (`/dev/vda`, `/dev/vdb`, …), boots with `qemu-system-x86_64 -accel tcg -nographic`, and
 //!   returns the guest's exit status (the init prints `@@GUEST_RC=<n>` on the console,
@@ -18,6 +19,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Where a missing tool comes from.
@@ -71,25 +73,82 @@ impl GuestImage {
     }
 }
 
-/// Builds binary `bin` of package `package` statically against glibc
-/// (`-C target-feature=+crt-static --target x86_64-unknown-linux-gnu`), in
-/// `target/lvm-guest` so it does not disturb the normal build; returns its path.
+/// The packages whose binaries run in the guest. [`static_binary`] builds every binary of
+/// all of them in ONE cargo invocation: separate invocations (one per binary) unify features
+/// differently and compiled the shared dependencies more than once (a cold `.ci/run` spent
+/// 24 minutes there). A scenario binary added to `lvm-guest` is part of it by itself.
+pub const STATIC_PACKAGES: [&str; 2] = ["lvm-guest", "lvmbackup"];
+
+/// The cargo profile of the static build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildProfile {
+    /// `dev` (the tests: dependencies optimized, our crates not).
+    Dev,
+    /// `release` (the benchmark).
+    Release,
+}
+
+/// Binary `bin` of package `package` (one of [`STATIC_PACKAGES`]), built statically against
+/// glibc (`-C target-feature=+crt-static --target x86_64-unknown-linux-gnu`, the musl target
+/// cannot be installed here) in `target/lvm-guest`, so it does not disturb the normal build.
 pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
+    static_binary_with(BuildProfile::Dev, package, bin)
+}
+
+/// [`static_binary`] in `profile`. Every binary of [`STATIC_PACKAGES`] is built by one
+/// cargo invocation per process and profile, serialized across processes (nextest runs each
+/// test in its own) by a lock file in the target directory: the first caller builds, the
+/// others wait, then find everything up to date.
+pub fn static_binary_with(
+    profile: BuildProfile,
+    package: &str,
+    bin: &str,
+) -> Result<PathBuf, String> {
+    static DEV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static RELEASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    if !STATIC_PACKAGES.contains(&package) {
+        return Err(format!(
+            "{package} is not one of the statically built packages {STATIC_PACKAGES:?} (add it there)"
+        ));
+    }
+    let once = match profile {
+        BuildProfile::Dev => &DEV,
+        BuildProfile::Release => &RELEASE,
+    };
+    let dir = once.get_or_init(|| build_static(profile)).clone()?;
+    let path = dir.join(bin);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "the static build made no {} (is {bin} a binary of {package}?)",
+            path.display()
+        ))
+    }
+}
+
+/// Builds every binary of [`STATIC_PACKAGES`] at once; returns their directory.
+fn build_static(profile: BuildProfile) -> Result<PathBuf, String> {
     let root = workspace_root();
     let target_dir = root.join("target/lvm-guest");
+    fs::create_dir_all(&target_dir).map_err(|e| format!("{}: {e}", target_dir.display()))?;
+    let lock_path = target_dir.join(".static-build.lock");
+    let lock_file =
+        fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| format!("locking {}: {errno}", lock_path.display()))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            package,
-            "--bin",
-            bin,
-            "--target",
-            "x86_64-unknown-linux-gnu",
-        ])
+    let mut command = Command::new(cargo);
+    command.current_dir(&root).args(["build", "--quiet"]);
+    for package in STATIC_PACKAGES {
+        command.args(["-p", package]);
+    }
+    command.args(["--bins", "--target", "x86_64-unknown-linux-gnu"]);
+    if profile == BuildProfile::Release {
+        command.arg("--release");
+    }
+    let started = Instant::now();
+    let status = command
         .arg("--target-dir")
         .arg(&target_dir)
         .env(
@@ -101,9 +160,21 @@ pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("building the static {bin} failed ({status})"));
+        return Err(format!(
+            "building the static binaries of {STATIC_PACKAGES:?} failed ({status})"
+        ));
     }
-    Ok(target_dir.join("x86_64-unknown-linux-gnu/debug").join(bin))
+    eprintln!(
+        "static binaries of {STATIC_PACKAGES:?} ({profile:?}) ready after {:?}",
+        started.elapsed()
+    );
+    let profile_dir = match profile {
+        BuildProfile::Dev => "debug",
+        BuildProfile::Release => "release",
+    };
+    Ok(target_dir
+        .join("x86_64-unknown-linux-gnu")
+        .join(profile_dir))
 }
 
 /// One boot: which binary to run with which arguments, and the disks to attach.

@@ -1,4 +1,5 @@
-//! `lvmbackup list`: the archives per volume, oldest first, each chain starting at a master.
+//! `lvmbackup list`: the archives per volume, oldest first, each chain starting at a master;
+//! raw images shown as `image`.
 
 use std::io::Write as _;
 
@@ -28,7 +29,9 @@ pub fn run(config: &Config, json: bool) -> anyhow::Result<Outcome> {
     for (dir, archives) in &volumes {
         writeln!(out, "{}{dir}:", repository.prefix())?;
         for archive in archives {
-            let kind = if archive.name.master {
+            let kind = if archive.name.filetype.is_image() {
+                "image"
+            } else if archive.name.master {
                 "master"
             } else {
                 "  incremental"

@@ -107,7 +107,7 @@ impl BackupManagerConf {
             ));
         }
         let filetype_text = text("BM_TARBALL_FILETYPE", "tar.gz")?;
-        let filetype = FileType::from_extension(&filetype_text).ok_or_else(|| {
+        let filetype = FileType::tarball_from_extension(&filetype_text).ok_or_else(|| {
             bad(
                 "BM_TARBALL_FILETYPE",
                 &filetype_text,

@@ -10,6 +10,23 @@
 //! compression = "zstd"
 //! zstd_level = 3        # 1-19
 //! gzip_level = 6        # 1-9 (gzip's default, as `tar -z`)
+//! zstd_threads = 0      # zstd worker threads (0: on the writing thread; dom0 is small)
+//!
+//! # volumes of different volume groups backed up at once (at most this many); the
+//! # volumes of one volume group always one after the other. 1: all serial (the default)
+//! concurrency = 1
+//!
+//! # how a volume is backed up: "tar" (GNU tar listed-incremental archives of the mounted
+//! # snapshot, the default) or "image" (the snapshot's blocks, not mounted: for file
+//! # systems dom0 cannot mount, NTFS, UFS, encrypted volumes); images are "zstd"
+//! # (.img.zst, the default) or "none" (.img, stored sparse)
+//! mode = "tar"
+//! image_compression = "zstd"
+//!
+//! # per volume (`domU/part` of the volume list), overriding the two above
+//! [volumes."win1/c"]
+//! mode = "image"
+//! image_compression = "none"
 //!
 //! # calendar retention on top of BM_ARCHIVE_TTL (retention's policy; chains are always
 //! # kept whole, see lvmbackup::repository)
@@ -59,6 +76,50 @@ impl Compression {
     }
 }
 
+/// How a volume is backed up (`mode =`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// GNU tar listed-incremental archives of the mounted snapshot.
+    #[default]
+    Tar,
+    /// A raw image of the snapshot, not mounted.
+    Image,
+}
+
+/// A raw image's compression (`image_compression =`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageCompression {
+    /// `.img`, stored sparse.
+    None,
+    /// `.img.zst`.
+    #[default]
+    Zstd,
+}
+
+impl ImageCompression {
+    /// The image file type it makes.
+    pub fn filetype(self) -> FileType {
+        match self {
+            ImageCompression::None => FileType::Img,
+            ImageCompression::Zstd => FileType::ImgZst,
+        }
+    }
+}
+
+/// `[volumes."domU/part"]`: one volume's overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSettings {
+    /// Overrides `mode`.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// Overrides `image_compression`.
+    #[serde(default)]
+    pub image_compression: Option<ImageCompression>,
+}
+
 /// The TOML settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +139,21 @@ pub struct Settings {
     /// gzip's level.
     #[serde(default = "default_gzip_level")]
     pub gzip_level: u32,
+    /// zstd's worker threads.
+    #[serde(default)]
+    pub zstd_threads: u32,
+    /// Volumes (of different volume groups) backed up at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: std::num::NonZeroUsize,
+    /// The default mode.
+    #[serde(default)]
+    pub mode: Mode,
+    /// The default image compression.
+    #[serde(default)]
+    pub image_compression: ImageCompression,
+    /// Per-volume overrides, by `domU/part`.
+    #[serde(default)]
+    pub volumes: std::collections::BTreeMap<String, VolumeSettings>,
     /// Calendar retention rules added to the TTL.
     #[serde(default)]
     pub retention: retention::Policy,
@@ -109,6 +185,10 @@ pub struct MailConf {
     pub password_file: Option<PathBuf>,
 }
 
+fn default_concurrency() -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::MIN
+}
+
 fn default_smtp_port() -> u16 {
     587
 }
@@ -136,6 +216,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How the volume `domu_part` is backed up: `None` for tar archives, else the raw
+    /// image's file type.
+    pub fn image_type_of(&self, domu_part: &str) -> Option<FileType> {
+        let own = self.volumes.get(domu_part).copied().unwrap_or_default();
+        match own.mode.unwrap_or(self.mode) {
+            Mode::Tar => None,
+            Mode::Image => Some(
+                own.image_compression
+                    .unwrap_or(self.image_compression)
+                    .filetype(),
+            ),
+        }
+    }
+
     /// Reads `text`, the contents of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let settings: Settings = toml::from_str(text).map_err(|error| {
@@ -195,6 +289,33 @@ mod tests {
         assert_eq!(settings.retention.keep_weekly, KeepCount::Count(4));
         assert_eq!(settings.xenbackup_conf, Path::new("/etc/xenbackup.conf"));
         assert_eq!(Settings::default().compression, None);
+        assert_eq!(Settings::default().concurrency.get(), 1);
+        assert_eq!(Settings::default().image_type_of("a/b"), None);
+    }
+
+    #[test]
+    fn image_mode_by_default_or_per_volume() {
+        let path = Path::new("/etc/lvmbackup.toml");
+        let settings = Settings::parse(
+            path,
+            "concurrency = 2\n[volumes.\"win/c\"]\nmode = \"image\"\n\
+             [volumes.\"bsd/root\"]\nmode = \"image\"\nimage_compression = \"none\"\n",
+        )
+        .unwrap();
+        assert_eq!(settings.concurrency.get(), 2);
+        assert_eq!(settings.image_type_of("web/root"), None);
+        assert_eq!(settings.image_type_of("win/c"), Some(FileType::ImgZst));
+        assert_eq!(settings.image_type_of("bsd/root"), Some(FileType::Img));
+        let all = Settings::parse(
+            path,
+            "mode = \"image\"\nimage_compression = \"none\"\n[volumes.\"web/root\"]\nmode = \"tar\"\n",
+        )
+        .unwrap();
+        assert_eq!(all.image_type_of("win/c"), Some(FileType::Img));
+        assert_eq!(all.image_type_of("web/root"), None);
+        let error = Settings::parse(path, "[volumes.\"a/b\"]\nmod = \"image\"\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `mod`"), "{error}");
+        assert!(Settings::parse(path, "concurrency = 0\n").is_err());
     }
 
     #[test]

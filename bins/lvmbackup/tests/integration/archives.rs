@@ -15,7 +15,11 @@ use lvmbackup::schedule::{ArchiveKind, MasterSchedule};
 
 use crate::support::{Tree, night, read_tree, run, write_tree};
 
-const LEVELS: Levels = Levels { gzip: 6, zstd: 3 };
+const LEVELS: Levels = Levels {
+    gzip: 6,
+    zstd: 3,
+    zstd_threads: 0,
+};
 
 /// One night: today's archive of `source` in `repository`, published.
 fn archive_night(repo: &Repository, source: &Path, filetype: FileType, today: Date) -> Published {

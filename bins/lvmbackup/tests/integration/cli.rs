@@ -108,7 +108,11 @@ fn list_prune_verify_and_restore_on_real_archives() {
                 repository: repo.root(),
                 name: &name,
                 source: &source,
-                levels: Levels { gzip: 6, zstd: 3 },
+                levels: Levels {
+                    gzip: 6,
+                    zstd: 3,
+                    zstd_threads: 0,
+                },
             })
             .unwrap()
             .publish()

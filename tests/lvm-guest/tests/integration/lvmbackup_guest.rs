@@ -74,7 +74,7 @@ fn four_nights_of_thick_and_thin_ext4_and_xfs_volumes_restore_with_gnu_tar() {
 }
 
 #[test]
-fn failures_publish_nothing_and_leave_no_snapshot_mount_or_partial_file() {
+fn failures_publish_nothing_and_leave_no_snapshot_mount_or_partial_file_and_raw_images_restore() {
     run_group(
         "failures",
         &[1024, 512, 64],
@@ -85,6 +85,8 @@ fn failures_publish_nothing_and_leave_no_snapshot_mount_or_partial_file() {
             "sigkill-then-rerun",
             "name-taken-not-ours",
             "sigterm-then-rerun",
+            "raw-images",
+            "raw-overflow",
             "backup-device-full",
         ],
     );

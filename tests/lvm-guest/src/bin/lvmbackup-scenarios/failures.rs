@@ -1,7 +1,7 @@
 //! Group `failures`, with the real binary: a snapshot that overflows while it is read, a
 //! full volume group, a mount that fails, a stale snapshot of a run killed with SIGKILL
 //! mid-archive (then a rerun), a same-named volume that is not ours, SIGTERM mid-archive
-//! (then a rerun), a backup device too small for the archive. After each: exit status 1 where a volume failed, no archive published
+//! (then a rerun), raw images (see `images`), a backup device too small for the archive. After each: exit status 1 where a volume failed, no archive published
 //! that does not restore, no partial file, no snapshot of ours, no mount of ours.
 
 use std::time::{Duration, Instant};
@@ -37,10 +37,15 @@ pub fn run(report: &mut Reporter, lvm: &Lvm<SystemRunner>) -> Result<()> {
     configure(&Conf {
         snapsize: "16M",
         backup_device: "",
-        volumes: LIST,
+        volumes: &format!("{LIST}{}", crate::images::LIST),
         compression: "zstd",
         ttl: 5,
     })?;
+    let toml = std::fs::read_to_string("/etc/lvmbackup.toml")?;
+    std::fs::write(
+        "/etc/lvmbackup.toml",
+        format!("{toml}{}", crate::images::SETTINGS),
+    )?;
     set_date("2026-11-24 01:30:00")?;
     let vgs = [VG, FULL_VG];
     report.scenario(lvm, &vgs, "overflow", |_| overflow());
@@ -49,6 +54,8 @@ pub fn run(report: &mut Reporter, lvm: &Lvm<SystemRunner>) -> Result<()> {
     report.scenario(lvm, &vgs, "sigkill-then-rerun", |_| sigkill_then_rerun());
     report.scenario(lvm, &vgs, "name-taken-not-ours", |_| name_taken());
     report.scenario(lvm, &vgs, "sigterm-then-rerun", |_| sigterm_then_rerun());
+    report.scenario(lvm, &vgs, "raw-images", |_| crate::images::raw_images());
+    report.scenario(lvm, &vgs, "raw-overflow", |_| crate::images::raw_overflow());
     report.scenario(lvm, &vgs, "backup-device-full", |_| backup_device_full());
     Ok(())
 }

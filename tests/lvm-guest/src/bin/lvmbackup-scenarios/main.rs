@@ -4,7 +4,9 @@
 //! exits 0 when every scenario passed, 1 otherwise. After each scenario: no volume of ours
 //! in any volume group, no mount under the snapshots' directory.
 
+mod bench;
 mod failures;
+mod images;
 mod nights;
 mod setup;
 // shared with lvm-snap-scenarios; this binary uses part of it
@@ -46,7 +48,8 @@ fn run(args: &[&str]) -> Result<usize> {
     match args {
         ["nights"] => nights::run(&mut report, &lvm)?,
         ["failures"] => failures::run(&mut report, &lvm)?,
-        _ => bail!("usage: lvmbackup-scenarios nights|failures"),
+        ["bench", mib] => bench::run(&mut report, mib.parse()?)?,
+        _ => bail!("usage: lvmbackup-scenarios nights|failures|bench MIB"),
     }
     report.line(&serde_json::json!({"done": true}));
     Ok(report.failures)
