@@ -7,7 +7,8 @@
 //!   data ranges from `SEEK_DATA` / `SEEK_HOLE`, so holes are never read);
 //!   [`vhd::VhdDisk`] reads a VHD the same way; [`StreamDisk`] wraps any `Read` of known size
 //!   (an HTTP body). All are [`RandomAccessDisk`]s or [`SequentialDisk`]s, handed to writers
-//!   as a [`DiskInput`].
+//!   as a [`DiskInput`]. A streamed source in any order (a VHD as it streams) yields
+//!   [`Piece`]s: data at an offset, or a zero range.
 //! - **The chunk pipeline** ([`chunks`]): 1 MiB chunks read, zero-checked and hashed on
 //!   every core, delivered in order to one consumer, with a fixed pool of buffers.
 //! - **Writers.** [`xva::write_xva`] (a VM described by a `VmSpec`) and
@@ -86,6 +87,7 @@ pub mod compress;
 mod copy;
 mod error;
 mod format;
+mod piece;
 mod progress;
 mod read_full;
 mod sink;
@@ -108,6 +110,7 @@ pub use checksum::ChecksumKind;
 pub use copy::copy_disk;
 pub use error::{DiskImageError, Result};
 pub use format::{ImageFormat, UnknownName};
+pub use piece::Piece;
 pub use progress::{NoProgress, Progress};
 pub use read_full::read_full;
 pub use sink::{DiskSink, RawFileSink, RawStreamSink};
