@@ -13,14 +13,16 @@
 
 mod cli;
 mod digest;
+mod engine;
+mod fixup;
 mod migrate;
+mod os_type;
 mod plan;
 mod power;
 mod run;
 mod snapshot;
 mod source;
-mod target;
-mod upload;
+mod staged;
 mod vhd_stream;
 mod xapi;
 mod xva;

@@ -15,12 +15,13 @@ use serde::Serialize;
 use xenapi::{Session, SessionOptions, TlsTrust};
 
 use crate::cli::{Cli, OvirtArgs, XenArgs};
-use crate::migrate::{self, DataOptions, DiskReport, copy_disk, copy_xapi_disk};
-use crate::plan::{self, Choices, Plan, WhenRunning};
+use crate::fixup::Stage;
+use crate::migrate::{self, DataOptions, DiskReport, copy_disk, xapi_pieces};
+use crate::plan::{self, Choices, Plan, PlannedDisk, WhenRunning};
 use crate::snapshot::Snapshot;
 use crate::source::{Power, SourceVm};
 use crate::xva::PieceSink;
-use crate::{power, target, xapi, xva};
+use crate::{engine, power, staged, xapi, xva};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -112,6 +113,8 @@ fn choices(cli: &Cli) -> Choices {
         keep_macs: !cli.target.no_keep_macs,
         bus: cli.target.disk_interface,
         os_type: cli.target.os_type.clone(),
+        fixup: cli.fixup,
+        no_fixup: cli.no_fixup,
         running: if cli.shutdown {
             WhenRunning::ShutDown
         } else if cli.live {
@@ -131,30 +134,33 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     }
 }
 
-/// Connects to the engine and plans; prints the plan. `None` after a dry run.
-fn plan(cli: &Cli, source: &SourceVm) -> Result<Option<(Connection, Plan)>> {
+/// Connects to the engine and plans; prints the plan (as text; JSON comes at the end).
+fn plan(cli: &Cli, source: &SourceVm) -> Result<(Connection, Plan)> {
     let engine = connect_ovirt(&cli.ovirt)?;
     if !cli.dry_run {
         // Before the plan: a half-made VM of a dead run may hold the name.
-        target::sweep(&engine)?;
+        engine::sweep(&engine)?;
     }
     let choices = choices(cli);
     let name = plan::planned_name(source, choices.name.as_deref());
-    let inventory = target::inventory(&engine, &name)?;
+    let inventory = engine::inventory(&engine, &name)?;
     let plan = Plan::build(source, &inventory, &choices).map_err(|p| UsageError(p.to_string()))?;
-    if cli.json {
-        if cli.dry_run {
-            print_json(&Report::Plan { plan: &plan })?;
-        }
-    } else {
+    if !cli.json {
         write!(Stdout::lock(), "{plan}")?;
     }
-    Ok((!cli.dry_run).then_some((engine, plan)))
+    Ok((engine, plan))
+}
+
+/// The end of a dry run: the plan as JSON when asked (the text was shown already).
+fn planned(cli: &Cli, plan: &Plan) -> Result<Outcome> {
+    if cli.json {
+        print_json(&Report::Plan { plan })?;
+    }
+    Ok(Outcome::Success)
 }
 
 fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
     DataOptions {
-        connections: usize::from(cli.connections),
         verify: cli.verify,
         stop: Arc::clone(stop),
     }
@@ -188,10 +194,25 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let source = &found.source;
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
-    let Some((engine, plan)) = plan(cli, source)? else {
-        return Ok(Outcome::Success);
-    };
+    let (engine, mut plan) = plan(cli, source)?;
     let running = source.power == Power::Running;
+    if cli.dry_run {
+        if cli.fixup.is_some() {
+            if running {
+                tracing::warn!("the fix-up's plan needs the disks of the halted VM: not shown");
+            } else {
+                let stage = staged::new_stage(cli, &plan)?;
+                for (index, (planned, vdi)) in plan.target.disks.iter().zip(&found.vdis).enumerate()
+                {
+                    staged::stage_disk(&stage, index, planned, stop, |push| {
+                        xapi_pieces(&session, vdi, planned, push)
+                    })?;
+                }
+                staged::fix(cli, &mut plan, &stage, true)?;
+            }
+        }
+        return planned(cli, &plan);
+    }
     let snapshot = if running && cli.live {
         Some(Snapshot::take(&session, &vm, &source.name)?)
     } else {
@@ -216,48 +237,85 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {url}",
         source.uuid, source.name
     );
-    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
-    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
-    let mut disks = Vec::new();
-    for ((planned, vdi), disk_id) in plan.target.disks.iter().zip(&vdis).zip(&created.disks) {
-        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
-        let _entered = span.enter();
-        let report = copy_xapi_disk(
-            &session,
-            vdi,
+    let (vm_id, disks) = if cli.fixup.is_some() {
+        let stage = staged::new_stage(cli, &plan)?;
+        for (index, (planned, vdi)) in plan.target.disks.iter().zip(&vdis).enumerate() {
+            staged::stage_disk(&stage, index, planned, stop, |push| {
+                xapi_pieces(&session, vdi, planned, push)
+            })?;
+        }
+        // The snapshot is not needed any more once the disks are staged.
+        drop(snapshot);
+        staged::fix(cli, &mut plan, &stage, false)?;
+        staged::upload(
+            cli,
             &engine,
-            disk_id,
-            planned,
+            &plan,
+            &stage,
+            &marker,
             &data_options(cli, stop),
-            progress.item().as_ref(),
-        )?;
-        disks.push(report);
-    }
-    let vm_id = created.id.clone();
-    created.keep(&marker)?;
+        )?
+    } else {
+        let mut target = engine::create(&engine, &plan.target, cli.keep_failed, cli.connections)?;
+        let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
+        let mut disks = Vec::new();
+        for (planned, vdi) in plan.target.disks.iter().zip(&vdis) {
+            let span =
+                tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
+            let _entered = span.enter();
+            let report = copy_disk(
+                &engine,
+                &mut target,
+                &plan.target,
+                planned,
+                &marker,
+                &data_options(cli, stop),
+                progress.item().as_ref(),
+                |push| xapi_pieces(&session, vdi, planned, push),
+            )?;
+            disks.push(report);
+        }
+        let vm_id = target.keep(&marker)?;
+        (vm_id, disks)
+    };
     if let Some(shut_down) = shut_down {
         shut_down.migrated();
     }
     finish(cli, &engine, &plan, vm_id, disks)
 }
 
-/// The VM of an XVA file: its disks in archive order, each checksum verified.
+/// The VM of an XVA file: its disks in archive order, each checksum verified; with
+/// `--fixup local` staged first.
 fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let (mut reader, source) = xva::open(path)?;
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
-    let Some((engine, plan)) = plan(cli, &source)? else {
-        return Ok(Outcome::Success);
-    };
+    let (engine, mut plan) = plan(cli, &source)?;
+    if cli.dry_run && cli.fixup.is_none() {
+        return planned(cli, &plan);
+    }
     let marker = format!(
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {}",
         source.uuid,
         source.name,
         path.display()
     );
-    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
+    let stage = cli
+        .fixup
+        .map(|_| staged::new_stage(cli, &plan))
+        .transpose()?;
+    let mut target = match stage {
+        Some(_) => None,
+        None => Some(engine::create(
+            &engine,
+            &plan.target,
+            cli.keep_failed,
+            cli.connections,
+        )?),
+    };
     let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
     let mut disks: Vec<Option<DiskReport>> = vec![None; plan.target.disks.len()];
+    let mut staged_disks = vec![false; plan.target.disks.len()];
     while let Some(next) = reader.next_disk().map(|d| d.vdi.uuid.clone()) {
         let Some(index) = plan.target.disks.iter().position(|d| d.source_uuid == next) else {
             xva::skip_disk(&mut reader)?;
@@ -266,42 +324,91 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         let planned = &plan.target.disks[index];
         let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
         let _entered = span.enter();
-        let report = copy_disk(
-            &engine,
-            &created.disks[index],
-            planned,
-            &data_options(cli, stop),
-            progress.item().as_ref(),
-            |push| {
-                let mut sink = PieceSink::new(push);
-                let read = reader.read_disk(Some(&mut sink), true, &NoProgress);
-                if let Some(failure) = sink.failure() {
-                    return Err(failure);
-                }
-                let report = read?.context("the archive ended before the disk")?;
-                Ok(report.data_bytes)
-            },
-        )?;
-        disks[index] = Some(report);
+        match (&stage, target.as_mut()) {
+            (Some(stage), _) => {
+                staged::stage_disk(stage, index, planned, stop, |push| {
+                    xva_pieces(&mut reader, push)
+                })?;
+                staged_disks[index] = true;
+            }
+            (None, Some(target)) => {
+                let report = copy_disk(
+                    &engine,
+                    target,
+                    &plan.target,
+                    planned,
+                    &marker,
+                    &data_options(cli, stop),
+                    progress.item().as_ref(),
+                    |push| xva_pieces(&mut reader, push),
+                )?;
+                disks[index] = Some(report);
+            }
+            (None, None) => unreachable!("a target is made when nothing is staged"),
+        }
     }
     reader
         .finish()
         .with_context(|| format!("reading the end of {}", path.display()))?;
+    let missing = |planned: &PlannedDisk| {
+        format!(
+            "the archive holds no data for disk {}",
+            migrate::label(planned)
+        )
+    };
+    if let Some(stage) = stage {
+        if let Some(planned) = plan
+            .target
+            .disks
+            .iter()
+            .zip(&staged_disks)
+            .find_map(|(planned, staged)| (!staged).then_some(planned))
+        {
+            anyhow::bail!(missing(planned));
+        }
+        return fix_and_upload(cli, &engine, &mut plan, &stage, &marker, stop);
+    }
     let disks = disks
         .into_iter()
         .zip(&plan.target.disks)
-        .map(|(report, planned)| {
-            report.with_context(|| {
-                format!(
-                    "the archive holds no data for disk {}",
-                    migrate::label(planned)
-                )
-            })
-        })
+        .map(|(report, planned)| report.with_context(|| missing(planned)))
         .collect::<Result<Vec<_>>>()?;
-    let vm_id = created.id.clone();
-    created.keep(&marker)?;
+    let target = target.context("a target is made when nothing is staged")?;
+    let vm_id = target.keep(&marker)?;
     finish(cli, &engine, &plan, vm_id, disks)
+}
+
+/// The staged disks fixed up, then (unless `--dry-run`) uploaded into the new VM.
+fn fix_and_upload(
+    cli: &Cli,
+    engine: &Connection,
+    plan: &mut Plan,
+    stage: &Stage,
+    marker: &str,
+    stop: &Arc<AtomicBool>,
+) -> Result<Outcome> {
+    staged::fix(cli, plan, stage, cli.dry_run)?;
+    if cli.dry_run {
+        return planned(cli, plan);
+    }
+    let (vm_id, disks) =
+        staged::upload(cli, engine, plan, stage, marker, &data_options(cli, stop))?;
+    finish(cli, engine, plan, vm_id, disks)
+}
+
+/// The pieces of the archive's next disk (its chunks, each checksum verified); returns the
+/// data bytes read.
+fn xva_pieces(
+    reader: &mut disk_image::xva::XvaReader<Box<dyn std::io::Read + Send>>,
+    push: &mut dyn FnMut(disk_image::Piece) -> Result<()>,
+) -> Result<u64> {
+    let mut sink = PieceSink::new(push);
+    let read = reader.read_disk(Some(&mut sink), true, &NoProgress);
+    if let Some(failure) = sink.failure() {
+        return Err(failure);
+    }
+    let report = read?.context("the archive ended before the disk")?;
+    Ok(report.data_bytes)
 }
 
 /// `--start`, then the result.
@@ -314,7 +421,7 @@ fn finish(
 ) -> Result<Outcome> {
     if cli.start {
         let timeout = Duration::from_secs(cli.start_timeout);
-        target::start(engine, &vm_id, &plan.target.name, timeout)?;
+        engine::start(engine, &vm_id, &plan.target.name, timeout)?;
     }
     print_result(cli.json, plan, vm_id, disks)?;
     Ok(Outcome::Success)

@@ -22,41 +22,7 @@ use std::io::{self, Read, Write};
 use anyhow::{Context, Result, bail, ensure};
 use disk_image::vhd::VhdCheck;
 
-/// A piece of the disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    /// These bytes at this offset.
-    Data {
-        /// Where they go.
-        offset: u64,
-        /// The bytes.
-        bytes: Vec<u8>,
-    },
-    /// `len` bytes reading as zeros at `offset`.
-    Zero {
-        /// Where.
-        offset: u64,
-        /// How many bytes.
-        len: u64,
-    },
-}
-
-impl Piece {
-    /// Its first byte.
-    pub fn offset(&self) -> u64 {
-        match self {
-            Piece::Data { offset, .. } | Piece::Zero { offset, .. } => *offset,
-        }
-    }
-
-    /// Its length.
-    pub fn len(&self) -> u64 {
-        match self {
-            Piece::Data { bytes, .. } => bytes.len() as u64,
-            Piece::Zero { len, .. } => *len,
-        }
-    }
-}
+pub use disk_image::Piece;
 
 /// All-zero runs of this size inside a block are sent as zero ranges.
 pub const ZERO_GRANULE: usize = 64 << 10;

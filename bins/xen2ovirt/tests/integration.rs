@@ -6,6 +6,7 @@
 mod integration {
     mod dry_run;
     mod faults;
+    mod fixup;
     mod migrate;
     mod shutdown;
     mod support;
