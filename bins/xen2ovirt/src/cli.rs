@@ -30,6 +30,7 @@ Examples:
   xen2ovirt … --name web-01-new --no-keep-macs --disk-interface virtio-scsi --json 6c5e4d8f-…
   xen2ovirt --xva /backup/web-01.xva.zst --ovirt … --network xenbr0=ovirtmgmt --verify
   xen2ovirt … --fixup local --work-dir /srv/stage --start web-01
+  xen2ovirt … --fixup appliance web-01                (run on an oVirt VM)
   xen2ovirt … --fixup local --dry-run web-01      (shows the fix-up as a diff; needs the
                                                    VM halted, its disks are read)
 
@@ -81,7 +82,9 @@ pub struct Cli {
     pub force_shutdown: bool,
     /// Fix the guest up for KVM before its first boot (virtio drivers in the initramfs, device
     /// names, grub, console, swap): `local` stages the disks in --work-dir, fixes them on
-    /// loop devices and uploads the result. A guest without Linux (Windows) is refused.
+    /// loop devices and uploads the result; `appliance` uploads first, then fixes the new
+    /// disks attached to the oVirt VM this runs on. A guest without Linux (Windows) is
+    /// refused.
     #[arg(long, value_name = "HOW", value_enum, conflicts_with = "no_fixup")]
     pub fixup: Option<FixupMode>,
     /// The guest needs no fix-up (an HVM guest already on virtio, or a Windows guest whose
@@ -97,6 +100,13 @@ pub struct Cli {
         requires = "fixup"
     )]
     pub work_dir: PathBuf,
+    /// `--fixup appliance`: the id of the oVirt VM xen2ovirt runs on (default: its SMBIOS
+    /// uuid, `/sys/class/dmi/id/product_uuid`).
+    #[arg(long, value_name = "ID")]
+    pub appliance_vm: Option<String>,
+    /// `--fixup appliance`: where attached disks appear by serial.
+    #[arg(long, value_name = "DIR", default_value = "/dev/disk/by-id")]
+    pub by_id_dir: PathBuf,
     /// Where the guest's root is mounted for the fix-up (a private mount point).
     #[arg(
         long,

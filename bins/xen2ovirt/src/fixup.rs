@@ -29,6 +29,8 @@ use crate::source::Virtualisation;
 pub enum FixupMode {
     /// Stage the disks in a local sparse work directory, fix them there, upload the result.
     Local,
+    /// Upload first, then fix the new disks attached to the oVirt VM xen2ovirt runs on.
+    Appliance,
 }
 
 /// The conversion for a source's virtualisation.

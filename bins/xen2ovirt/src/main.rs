@@ -11,6 +11,7 @@
 //! written locally. The source is never changed; on failure the new VM and its disks are
 //! removed.
 
+mod appliance;
 mod cli;
 mod digest;
 mod engine;

@@ -25,6 +25,9 @@ use crate::vhd_stream::read_vhd;
 pub struct DataOptions {
     /// Download each uploaded disk again and compare digests.
     pub verify: bool,
+    /// Leave the new disks floating (not attached to the VM): the appliance fixes them
+    /// first.
+    pub floating: bool,
     /// Set by SIGINT or SIGTERM: the copy stops at the next piece and the guards clean up.
     pub stop: Arc<AtomicBool>,
 }
@@ -106,18 +109,22 @@ pub fn copy_disk(
     let description = format!("{marker}, source disk {}", planned.source_uuid);
     progress.start(&planned.name, planned.size);
     let mut digest = BlockDigest::new(planned.size);
-    let (id, stream_bytes, sent) = target
-        .build()
-        .add_disk_pieces(&disk, &domain, &description, progress, |push| {
-            produce(&mut |piece| {
-                if options.stop.load(Ordering::SeqCst) {
-                    bail!("interrupted by a signal: removing what was made");
-                }
-                digest.add(&piece)?;
-                push(piece).map_err(anyhow::Error::from)
-            })
+    let pieces = |push: &mut ovirt_client::imageio::PushPiece<'_>| {
+        produce(&mut |piece| {
+            if options.stop.load(Ordering::SeqCst) {
+                bail!("interrupted by a signal: removing what was made");
+            }
+            digest.add(&piece)?;
+            push(piece).map_err(anyhow::Error::from)
         })
-        .with_context(|| format!("copying disk {name}"))?;
+    };
+    let build = target.build();
+    let uploaded = if options.floating {
+        build.upload_disk_pieces(&disk, &domain, &description, progress, pieces)
+    } else {
+        build.add_disk_pieces(&disk, &domain, &description, progress, pieces)
+    };
+    let (id, stream_bytes, sent) = uploaded.with_context(|| format!("copying disk {name}"))?;
     let digest = digest.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(disk = %planned.name, bytes = stream_bytes, seconds, %digest, "disk copied");

@@ -15,13 +15,13 @@ use serde::Serialize;
 use xenapi::{Session, SessionOptions, TlsTrust};
 
 use crate::cli::{Cli, OvirtArgs, XenArgs};
-use crate::fixup::Stage;
+use crate::fixup::{FixupMode, Stage};
 use crate::migrate::{self, DataOptions, DiskReport, copy_disk, xapi_pieces};
 use crate::plan::{self, Choices, Plan, PlannedDisk, WhenRunning};
 use crate::snapshot::Snapshot;
 use crate::source::{Power, SourceVm};
 use crate::xva::PieceSink;
-use crate::{engine, power, staged, xapi, xva};
+use crate::{appliance, engine, power, staged, xapi, xva};
 
 /// Where the XAPI password comes from without `--xen-password-file`.
 pub const XEN_PASSWORD_ENV: &str = "XEN2OVIRT_XEN_PASSWORD";
@@ -151,6 +151,13 @@ fn plan(cli: &Cli, source: &SourceVm) -> Result<(Connection, Plan)> {
     Ok((engine, plan))
 }
 
+/// The appliance of `--fixup appliance`, found before anything is made.
+fn appliance_of(cli: &Cli) -> Result<Option<ovirt_client::snapshot_backup::appliance::Appliance>> {
+    (cli.fixup == Some(FixupMode::Appliance))
+        .then(|| appliance::appliance(cli))
+        .transpose()
+}
+
 /// The end of a dry run: the plan as JSON when asked (the text was shown already).
 fn planned(cli: &Cli, plan: &Plan) -> Result<Outcome> {
     if cli.json {
@@ -162,6 +169,7 @@ fn planned(cli: &Cli, plan: &Plan) -> Result<Outcome> {
 fn data_options(cli: &Cli, stop: &Arc<AtomicBool>) -> DataOptions {
     DataOptions {
         verify: cli.verify,
+        floating: cli.fixup == Some(FixupMode::Appliance),
         stop: Arc::clone(stop),
     }
 }
@@ -197,19 +205,11 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let (engine, mut plan) = plan(cli, source)?;
     let running = source.power == Power::Running;
     if cli.dry_run {
-        if cli.fixup.is_some() {
-            if running {
-                tracing::warn!("the fix-up's plan needs the disks of the halted VM: not shown");
-            } else {
-                let stage = staged::new_stage(cli, &plan)?;
-                for (index, (planned, vdi)) in plan.target.disks.iter().zip(&found.vdis).enumerate()
-                {
-                    staged::stage_disk(&stage, index, planned, stop, |push| {
-                        xapi_pieces(&session, vdi, planned, push)
-                    })?;
-                }
-                staged::fix(cli, &mut plan, &stage, true)?;
-            }
+        if cli.fixup == Some(FixupMode::Local) && running {
+            tracing::warn!("the fix-up's plan needs the disks of the halted VM: not shown");
+        } else if cli.fixup == Some(FixupMode::Local) {
+            stage_xapi(cli, &session, &plan, &found.vdis, stop)
+                .and_then(|stage| staged::fix(cli, &mut plan, &stage, true))?;
         }
         return planned(cli, &plan);
     }
@@ -237,13 +237,9 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {url}",
         source.uuid, source.name
     );
-    let (vm_id, disks) = if cli.fixup.is_some() {
-        let stage = staged::new_stage(cli, &plan)?;
-        for (index, (planned, vdi)) in plan.target.disks.iter().zip(&vdis).enumerate() {
-            staged::stage_disk(&stage, index, planned, stop, |push| {
-                xapi_pieces(&session, vdi, planned, push)
-            })?;
-        }
+    let appliance = appliance_of(cli)?;
+    let (vm_id, disks) = if cli.fixup == Some(FixupMode::Local) {
+        let stage = stage_xapi(cli, &session, &plan, &vdis, stop)?;
         // The snapshot is not needed any more once the disks are staged.
         drop(snapshot);
         staged::fix(cli, &mut plan, &stage, false)?;
@@ -275,6 +271,9 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
             )?;
             disks.push(report);
         }
+        if let Some(appliance) = &appliance {
+            appliance::fix_and_attach(cli, &engine, appliance, &mut target, &mut plan, &disks)?;
+        }
         let vm_id = target.keep(&marker)?;
         (vm_id, disks)
     };
@@ -284,6 +283,23 @@ fn run_xapi(cli: &Cli, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     finish(cli, &engine, &plan, vm_id, disks)
 }
 
+/// A stage holding the disks `vdis` of the plan, read from XAPI's VHD exports.
+fn stage_xapi(
+    cli: &Cli,
+    session: &Session,
+    plan: &Plan,
+    vdis: &[xenapi::Ref],
+    stop: &Arc<AtomicBool>,
+) -> Result<Stage> {
+    let stage = staged::new_stage(cli, plan)?;
+    for (index, (planned, vdi)) in plan.target.disks.iter().zip(vdis).enumerate() {
+        staged::stage_disk(&stage, index, planned, stop, |push| {
+            xapi_pieces(session, vdi, planned, push)
+        })?;
+    }
+    Ok(stage)
+}
+
 /// The VM of an XVA file: its disks in archive order, each checksum verified; with
 /// `--fixup local` staged first.
 fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
@@ -291,7 +307,7 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid);
     let _entered = span.enter();
     let (engine, mut plan) = plan(cli, &source)?;
-    if cli.dry_run && cli.fixup.is_none() {
+    if cli.dry_run && cli.fixup != Some(FixupMode::Local) {
         return planned(cli, &plan);
     }
     let marker = format!(
@@ -300,10 +316,10 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         source.name,
         path.display()
     );
-    let stage = cli
-        .fixup
-        .map(|_| staged::new_stage(cli, &plan))
+    let stage = (cli.fixup == Some(FixupMode::Local))
+        .then(|| staged::new_stage(cli, &plan))
         .transpose()?;
+    let appliance = appliance_of(cli)?;
     let mut target = match stage {
         Some(_) => None,
         None => Some(engine::create(
@@ -373,7 +389,10 @@ fn run_xva(cli: &Cli, path: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
         .zip(&plan.target.disks)
         .map(|(report, planned)| report.with_context(|| missing(planned)))
         .collect::<Result<Vec<_>>>()?;
-    let target = target.context("a target is made when nothing is staged")?;
+    let mut target = target.context("a target is made when nothing is staged")?;
+    if let Some(appliance) = &appliance {
+        appliance::fix_and_attach(cli, &engine, appliance, &mut target, &mut plan, &disks)?;
+    }
     let vm_id = target.keep(&marker)?;
     finish(cli, &engine, &plan, vm_id, disks)
 }

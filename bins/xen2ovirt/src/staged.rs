@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Result, bail};
 use cli_common::Stdout;
 use disk_image::Piece;
+use guest_fixup::FixReport;
 use ovirt_client::Connection;
 
 use crate::cli::Cli;
@@ -62,6 +63,12 @@ pub fn fix(cli: &Cli, plan: &mut Plan, stage: &Stage, dry_run: bool) -> Result<(
     let span = tracing::info_span!("fixup", direction = fixup::direction_name(&direction));
     let _entered = span.enter();
     let report = fixup::fix(stage.disks(), &direction, &cli.fixup_root, dry_run)?;
+    record(cli, plan, &report, !dry_run)
+}
+
+/// The fix-up's details in the plan (and, unless chosen, the inspected OS type), shown in
+/// the text output.
+pub fn record(cli: &Cli, plan: &mut Plan, report: &FixReport, applied: bool) -> Result<()> {
     let inspected = os_type(&report.inspection);
     if let Some(planned) = plan.fixup.as_mut() {
         planned.guest = Some(report.inspection.os.name.clone());
@@ -77,7 +84,7 @@ pub fn fix(cli: &Cli, plan: &mut Plan, stage: &Stage, dry_run: bool) -> Result<(
             )?;
         }
     }
-    tracing::info!(os = %report.inspection.os.name, os_type = %inspected, applied = !dry_run, "guest fixed up");
+    tracing::info!(os = %report.inspection.os.name, os_type = %inspected, applied, "guest fixed up");
     Ok(())
 }
 

@@ -147,6 +147,7 @@ impl Display for PlannedFixup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mode = match self.mode {
             crate::fixup::FixupMode::Local => "local (staged in the work directory)",
+            crate::fixup::FixupMode::Appliance => "on the appliance (after the upload)",
         };
         writeln!(f, "fix-up: {mode}, {}", self.direction)?;
         match (&self.guest, &self.diff) {

@@ -45,6 +45,11 @@ fn cached_image() -> PathBuf {
 
 /// A pool whose PV VM `web-01` (one NIC) has the Debian image as its only disk, `power`.
 fn fixture(power: PowerState) -> Fixture {
+    fixture_on(power, ovirt_sim::SimConfig::new())
+}
+
+/// The same, the engine started from `config`.
+fn fixture_on(power: PowerState, config: ovirt_sim::SimConfig) -> Fixture {
     let mut vm = NewVm::new("web-01")
         .disk(NewDisk::new(
             "web-01 system",
@@ -55,7 +60,7 @@ fn fixture(power: PowerState) -> Fixture {
     vm.hvm = false;
     vm.memory = 768 << 20;
     vm.power_state = power;
-    let fixture = Fixture::with_vm(&vm);
+    let fixture = Fixture::with_engine(&vm, config);
     let status = Command::new("cp")
         .args(["--sparse=always", "--no-preserve=all"])
         .arg(cached_image())
@@ -174,7 +179,15 @@ fn fixup_boot_a_pv_debian_guest_migrated_with_local_fixup_boots_on_virtio() {
         .unwrap()
         .expect("the new VM");
     assert_eq!(vm.os.and_then(|o| o.os_type).as_deref(), Some("debian_9"));
-    let disk = report["disks"][0]["id"].as_str().unwrap();
+    let disk = report["disks"][0]["id"].as_str().unwrap().to_owned();
+    drop(engine); // its session is one of ours: the audit counts it
+    download_and_boot(&fixture, &disk, &dir);
+}
+
+/// Downloads the migrated disk `disk` from the engine, checks both audits, and boots it
+/// to the marker.
+fn download_and_boot(fixture: &Fixture, disk: &str, dir: &Path) {
+    let engine = fixture.engine();
     let image = dir.join("downloaded.raw");
     let file = std::fs::File::create(&image).unwrap();
     engine
@@ -187,11 +200,58 @@ fn fixup_boot_a_pv_debian_guest_migrated_with_local_fixup_boots_on_virtio() {
             &NoProgress,
         )
         .expect("download the migrated disk");
-    drop(file);
-    drop(engine); // its session is one of ours: the audit counts it
+    drop((file, engine));
     fixture.assert_clean();
     let marker = boot(&image).unwrap_or_else(|log| panic!("the migrated guest: {log}"));
     assert!(marker.contains("root=/dev/vda1 swaps=1"), "{marker}");
+}
+
+#[test]
+fn fixup_boot_the_same_guest_fixed_on_the_appliance_boots_on_virtio() {
+    let by_id = tempfile::tempdir().unwrap();
+    let mut config = ovirt_sim::SimConfig::demo();
+    config.by_id_dir = by_id.path().to_path_buf();
+    let fixture = fixture_on(PowerState::Halted, config);
+    let dir = fixture.dir.path().to_path_buf();
+    let engine = fixture.engine();
+    let appliance = engine
+        .find_vm(ovirt_sim::APPLIANCE_VM, false)
+        .unwrap()
+        .and_then(|vm| vm.id)
+        .expect("the demo's appliance");
+    let before = engine.attachments(&appliance).unwrap().len();
+    let output = fixture.run(&[
+        "--fixup",
+        "appliance",
+        "--appliance-vm",
+        &appliance,
+        "--by-id-dir",
+        &by_id.path().display().to_string(),
+        "--fixup-root",
+        &dir.join("mnt").display().to_string(),
+        "--storage-domain",
+        "data1",
+        "--json",
+        "web-01",
+    ]);
+    assert_eq!(code(&output), 0);
+    let report = json(&output);
+    let fixup = &report["plan"]["fixup"];
+    assert_eq!(fixup["mode"], "appliance", "{fixup}");
+    assert!(fixup["diff"].as_str().unwrap().contains("vda1"), "{fixup}");
+    // Only what the run attached was detached: the appliance has what it had.
+    assert_eq!(engine.attachments(&appliance).unwrap().len(), before);
+    let vm = report["vm_id"].as_str().unwrap();
+    let attachments = engine.attachments(vm).unwrap();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].bootable, Some(true));
+    let links: Vec<_> = std::fs::read_dir(by_id.path())
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(links.is_empty(), "by-id links left: {links:?}");
+    let disk = report["disks"][0]["id"].as_str().unwrap().to_owned();
+    drop(engine);
+    download_and_boot(&fixture, &disk, &dir);
 }
 
 /// The guest's `update-initramfs` replaced by one that fails: the fix-up's chroot step
@@ -288,5 +348,47 @@ fn a_guest_without_linux_is_refused_with_what_to_do() {
     assert!(stderr.contains("--no-fixup"), "{stderr}");
     assert_stage_gone(&dir);
     assert!(fixture.engine().vms(None).unwrap().is_empty());
+    fixture.assert_clean();
+}
+
+/// On the appliance, a failing fix-up detaches what it attached, and the new VM goes with
+/// its uploaded disks (floating until then).
+#[test]
+fn a_failing_fixup_on_the_appliance_detaches_and_removes_everything_it_made() {
+    let by_id = tempfile::tempdir().unwrap();
+    let mut config = ovirt_sim::SimConfig::demo();
+    config.by_id_dir = by_id.path().to_path_buf();
+    let fixture = fixture_on(PowerState::Halted, config);
+    let dir = fixture.dir.path().to_path_buf();
+    break_initramfs_tool(&fixture.source_disk(0), &dir.join("mnt-break"));
+    let engine = fixture.engine();
+    let appliance = engine
+        .find_vm(ovirt_sim::APPLIANCE_VM, false)
+        .unwrap()
+        .and_then(|vm| vm.id)
+        .expect("the demo's appliance");
+    let vms_before = engine.vms(None).unwrap().len();
+    let disks_before = engine.attachments(&appliance).unwrap().len();
+    let output = fixture.run(&[
+        "--fixup",
+        "appliance",
+        "--appliance-vm",
+        &appliance,
+        "--by-id-dir",
+        &by_id.path().display().to_string(),
+        "--fixup-root",
+        &dir.join("mnt").display().to_string(),
+        "--storage-domain",
+        "data1",
+        "web-01",
+    ]);
+    assert_eq!(code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken on purpose"), "{stderr}");
+    assert_eq!(engine.vms(None).unwrap().len(), vms_before, "a VM was left");
+    assert!(engine.find_vm("web-01", false).unwrap().is_none());
+    assert_eq!(engine.attachments(&appliance).unwrap().len(), disks_before);
+    drop(engine);
+    assert_eq!(fixture.source_power(), Some(PowerState::Halted));
     fixture.assert_clean();
 }

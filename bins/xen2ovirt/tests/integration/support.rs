@@ -53,9 +53,13 @@ impl Fixture {
 
     /// A pool with the source VM `vm`, an engine and password files.
     pub fn with_vm(vm: &NewVm) -> Fixture {
+        Fixture::with_engine(vm, ovirt_sim::SimConfig::new())
+    }
+
+    /// The same, the engine started from `config` (its timing made short).
+    pub fn with_engine(vm: &NewVm, mut config: ovirt_sim::SimConfig) -> Fixture {
         let xen = xapi_sim::Simulator::start(xapi_sim::SimConfig::new()).expect("xapi-sim starts");
         let source = xen.add_vm(vm).expect("add the source VM");
-        let mut config = ovirt_sim::SimConfig::new();
         config.timing = ovirt_sim::Timing {
             disk_lock: Duration::from_millis(100),
             snapshot_lock: Duration::from_millis(100),
