@@ -11,15 +11,18 @@
 //! written locally. The source is never changed; on failure the new VM and its disks are
 //! removed.
 
+mod appliance;
 mod backup;
 mod cli;
 mod digest;
+mod engine;
+mod fixup;
 mod migrate;
+mod os_type;
 mod plan;
 mod run;
 mod source;
-mod target;
-mod upload;
+mod staged;
 mod xapi;
 mod xl;
 mod xva;
