@@ -112,10 +112,15 @@ pub struct Cli {
     pub work_dir: PathBuf,
     /// `--fixup appliance`: the id of the oVirt VM xen2ovirt runs on (default: its SMBIOS
     /// uuid, `/sys/class/dmi/id/product_uuid`).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", requires = "fixup")]
     pub appliance_vm: Option<String>,
     /// `--fixup appliance`: where attached disks appear by serial.
-    #[arg(long, value_name = "DIR", default_value = "/dev/disk/by-id")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/dev/disk/by-id",
+        requires = "fixup"
+    )]
     pub by_id_dir: PathBuf,
     /// Where the guest's root is mounted for the fix-up (a private mount point).
     #[arg(

@@ -114,9 +114,14 @@ fn a_failing_producer_or_a_piece_past_the_end_fails_without_a_flush() {
         push(Piece::Zero {
             offset: 3 * MIB,
             len: 2 * MIB,
-        })
+        })?;
+        Ok::<(), SourceFailed>(())
     });
-    let error = past.unwrap_err().to_string();
-    assert!(error.contains("past the image"), "{error}");
+    match past {
+        Err(SourceFailed::Upload(error)) => {
+            assert!(error.to_string().contains("past the image"), "{error}");
+        }
+        other => panic!("a piece past the end must fail the upload: {other:?}"),
+    }
     assert!(log_lines(&daemon, "FLUSH").is_empty(), "nothing flushed");
 }

@@ -392,3 +392,33 @@ fn a_failing_fixup_on_the_appliance_detaches_and_removes_everything_it_made() {
     assert_eq!(fixture.source_power(), Some(PowerState::Halted));
     fixture.assert_clean();
 }
+
+/// `--dry-run --fixup local` stages and inspects the guest to show the fix-up as a diff and
+/// the inspected OS type, and makes nothing.
+#[test]
+fn a_dry_run_shows_the_fixup_as_a_diff_and_makes_nothing() {
+    let fixture = fixture(PowerState::Halted);
+    let dir = fixture.dir.path().to_path_buf();
+    let mut args = fixup_args(&dir);
+    args.extend(["--dry-run", "web-01"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = fixture.run(&args);
+    assert_eq!(code(&output), 0);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("fix-up: local"), "{stdout}");
+    assert!(
+        stdout.contains("rename /dev/xvda1 -> /dev/vda1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- a/etc/fstab"), "{stdout}");
+    assert!(stdout.contains("target OS type: debian_9"), "{stdout}");
+    assert_stage_gone(&dir);
+    assert!(fixture.engine().vms(None).unwrap().is_empty());
+    let same = Command::new("cmp")
+        .arg(cached_image())
+        .arg(fixture.source_disk(0))
+        .status()
+        .expect("run cmp");
+    assert!(same.success(), "the source disk changed");
+    fixture.assert_clean();
+}
