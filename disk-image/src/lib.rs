@@ -7,7 +7,8 @@
 //!   data ranges from `SEEK_DATA` / `SEEK_HOLE`, so holes are never read);
 //!   [`vhd::VhdDisk`] reads a VHD the same way; [`StreamDisk`] wraps any `Read` of known size
 //!   (an HTTP body). All are [`RandomAccessDisk`]s or [`SequentialDisk`]s, handed to writers
-//!   as a [`DiskInput`].
+//!   as a [`DiskInput`]. A streamed source in any order (a VHD as it streams) yields
+//!   [`Piece`]s: data at an offset, or a zero range.
 //! - **The chunk pipeline** ([`chunks`]): 1 MiB chunks read, zero-checked and hashed on
 //!   every core, delivered in order to one consumer, with a fixed pool of buffers.
 //! - **Writers.** [`xva::write_xva`] (a VM described by a `VmSpec`) and

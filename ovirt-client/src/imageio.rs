@@ -12,6 +12,8 @@
 //!   as many connections as `max_writers` allows, zero ranges as `PATCH {"op":"zero"}`
 //!   instead of zeros, every write with `flush=n`, and one `PATCH {"op":"flush"}` at the
 //!   end.
+//! - Uploads from pieces in any order ([`ImageioClient::upload_pieces`]): a producer such as
+//!   a VHD read as it streams hands over data and zero ranges as it makes them.
 //!
 //! Errors follow the protocol: 403 (ticket missing, expired, cancelled, or not allowed) and
 //! 416 (outside the image) are not retried; a 500 fails the transfer, whose owner cancels it
@@ -20,10 +22,12 @@
 
 mod client;
 mod download;
+mod pieces;
 mod upload;
 
 pub use client::{Extent, ExtentContext, ImageioClient, ServerOptions};
 pub use download::DownloadSummary;
+pub use pieces::PushPiece;
 pub use upload::UploadSummary;
 
 /// How a transfer moves data.

@@ -11,6 +11,9 @@
 //!   raw disks), waits until it is `ok`, uploads a [`DiskInput`] through an image
 //!   transfer (data as `PUT`, zero ranges as `PATCH zero`, one flush; a failed upload is
 //!   cancelled, which deletes the disk), and attaches it with its interface and boot flag.
+//!   [`VmBuild::add_disk_pieces`] does the same from pieces in any order (a VHD as it
+//!   streams), the disk made attached so that it goes with the VM whatever happens;
+//!   [`VmBuild::upload_disk_pieces`] leaves it floating, to be fixed up elsewhere first.
 //! - [`RestorePlan::from_records`] turns a backup's [`VmRecords`] into the settings: the
 //!   source's memory, CPU topology, OS type, firmware and boot order, its NICs (their MACs
 //!   with `keep_macs`, else the engine chooses), its disks' sizes, interfaces and boot flags.
@@ -18,8 +21,8 @@
 //!   records, such as oVirtSimpleBackup's `data.xml`); the OVF knows networks by name only,
 //!   so its NICs go on the profile the caller chooses.
 //!
-//! xen2ovirt builds a [`RestorePlan`] from XenServer's records instead and runs the same
-//! steps.
+//! xen2ovirt builds its own plan from XenServer's records and runs the same steps from
+//! pieces.
 
 use std::time::Duration;
 
@@ -27,7 +30,7 @@ use disk_image::{DiskInput, Progress};
 
 use crate::connection::Connection;
 use crate::error::{OvirtError, Result};
-use crate::imageio::{TransferOptions, UploadSummary};
+use crate::imageio::{PushPiece, TransferOptions, UploadSummary};
 use crate::ovf::{OvfDisk, OvfVm};
 use crate::records::VmRecords;
 use crate::transfers::TransferSettings;
@@ -239,6 +242,91 @@ impl<'c> VmBuild<'c> {
         Ok((id, summary))
     }
 
+    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag),
+    /// described by `description`, uploads the pieces `produce` hands over (in any order:
+    /// see [`crate::imageio::ImageioClient::upload_pieces`]) and finalizes once `produce`
+    /// returned. A disk made attached goes with the VM on every path, even when the run is
+    /// killed (the next run's [`crate::sweep_unfinished_vms`] removes the half-made VM with
+    /// it). Returns the disk's id, what `produce` returned and what the upload did.
+    pub fn add_disk_pieces<T, E: From<OvirtError>>(
+        &mut self,
+        disk: &NewDisk,
+        domain: &TargetDomain,
+        description: &str,
+        progress: &dyn Progress,
+        produce: impl FnOnce(&mut PushPiece<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(String, T, UploadSummary), E> {
+        let span = tracing::info_span!("disk", name = %disk.name);
+        let _entered = span.enter();
+        let id = self.new_disk(disk, domain, description, true)?;
+        self.upload_pieces(&id, disk, progress, produce)
+    }
+
+    /// [`VmBuild::add_disk_pieces`] without the attachment: the disk stays floating (to be
+    /// fixed up elsewhere first, e.g. on the appliance; [`VmBuild::attach`] it afterwards).
+    /// It belongs to the build and goes with it if the build fails.
+    pub fn upload_disk_pieces<T, E: From<OvirtError>>(
+        &mut self,
+        disk: &NewDisk,
+        domain: &TargetDomain,
+        description: &str,
+        progress: &dyn Progress,
+        produce: impl FnOnce(&mut PushPiece<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(String, T, UploadSummary), E> {
+        let span = tracing::info_span!("disk", name = %disk.name);
+        let _entered = span.enter();
+        let id = self.new_disk(disk, domain, description, false)?;
+        self.upload_pieces(&id, disk, progress, produce)
+    }
+
+    fn new_disk(
+        &mut self,
+        disk: &NewDisk,
+        domain: &TargetDomain,
+        description: &str,
+        attached: bool,
+    ) -> Result<String> {
+        let mut body = domain.disk(disk);
+        body.description = Some(description.to_owned());
+        let id = if attached {
+            let attachment =
+                self.connection
+                    .attach_new_disk(&self.vm, &body, disk.interface, disk.bootable)?;
+            attachment.disk.and_then(|d| d.id).or(attachment.id)
+        } else {
+            self.connection.create_disk(&body)?.id
+        };
+        let id = id.ok_or_else(|| OvirtError::Failed {
+            what: format!("creating disk `{}`", disk.name),
+            state: "the engine returned a disk without an id".into(),
+        })?;
+        self.disks.push(id.clone());
+        self.connection
+            .wait_disk_ok(&id, self.settings.disk_timeout)?;
+        Ok(id)
+    }
+
+    fn upload_pieces<T, E: From<OvirtError>>(
+        &self,
+        id: &str,
+        disk: &NewDisk,
+        progress: &dyn Progress,
+        produce: impl FnOnce(&mut PushPiece<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(String, T, UploadSummary), E> {
+        let (produced, summary) = self.connection.upload_pieces(
+            id,
+            disk.size,
+            &self.settings.options,
+            &self.settings.transfer,
+            progress,
+            produce,
+        )?;
+        self.connection
+            .wait_disk_ok(id, self.settings.disk_timeout)?;
+        tracing::info!(disk = %id, data = summary.data_bytes, "disk uploaded");
+        Ok((id.to_owned(), produced, summary))
+    }
+
     /// The second half of [`VmBuild::add_disk`]: the uploaded disk `id` attached to the
     /// VM with `disk`'s interface and boot flag.
     pub fn attach(&mut self, id: &str, disk: &NewDisk) -> Result<()> {
@@ -254,6 +342,15 @@ impl<'c> VmBuild<'c> {
         self.connection.set_vm_description(&self.vm, description)?;
         self.open = false;
         Ok(std::mem::take(&mut self.vm))
+    }
+
+    /// Leaves the unfinished VM and its disks as they are (to look at a failure) and
+    /// returns its id; its description is still the owner mark, so a sweep removes it
+    /// once this process is gone.
+    pub fn abandon(mut self) -> String {
+        self.open = false;
+        tracing::warn!(vm = %self.vm, "unfinished VM left in place, as asked");
+        std::mem::take(&mut self.vm)
     }
 
     fn remove(&mut self) {

@@ -22,7 +22,7 @@ use disk_image::{DiskInput, DiskSink, Progress};
 use crate::connection::{Connection, Query};
 use crate::error::{OvirtError, Result};
 use crate::imageio::{
-    DownloadSummary, ExtentContext, ImageioClient, TransferOptions, UploadSummary,
+    DownloadSummary, ExtentContext, ImageioClient, PushPiece, TransferOptions, UploadSummary,
 };
 use crate::types::{
     Action, DiskStatus, ImageTransfer, ImageTransferDirection, ImageTransferPhase, Ref,
@@ -358,5 +358,26 @@ impl Connection {
         let summary = transfer.imageio()?.upload(input, options, progress)?;
         transfer.finish()?;
         Ok(summary)
+    }
+
+    /// Uploads the pieces `produce` hands over (in any order, see
+    /// [`ImageioClient::upload_pieces`]) into a disk of `size` bytes and finalizes once
+    /// `produce` returned (so a source's own verdict comes before the finalize); on any
+    /// failure the transfer is cancelled (and the engine deletes the disk).
+    pub fn upload_pieces<T, E: From<OvirtError>>(
+        &self,
+        disk: &str,
+        size: u64,
+        options: &TransferOptions,
+        settings: &TransferSettings,
+        progress: &dyn Progress,
+        produce: impl FnOnce(&mut PushPiece<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(T, UploadSummary), E> {
+        let transfer = self.start_upload(disk, settings)?;
+        let uploaded = transfer
+            .imageio()?
+            .upload_pieces(size, options, progress, produce)?;
+        transfer.finish()?;
+        Ok(uploaded)
     }
 }

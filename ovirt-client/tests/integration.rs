@@ -7,6 +7,7 @@ mod integration {
     mod engine;
     mod engine_tls;
     mod imageio;
+    mod pieces;
     mod restore;
     mod samples;
     mod simplebackup;

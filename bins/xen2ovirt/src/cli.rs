@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser};
 
+use crate::fixup::FixupMode;
 use crate::plan::DiskBus;
 
 const EXAMPLES: &str = "\
@@ -17,6 +18,10 @@ The VM must be shut down, or be shut down by --shutdown (cleanly, within
 migration then fails. Nothing else of the source is ever changed; on failure the new VM and
 its disks are removed.
 
+A Linux guest from Xen needs a fix-up before it boots on KVM (PV guests always): --fixup
+local. A Windows guest is refused by the fix-up: install its virtio drivers (virtio-win)
+before the migration and give --no-fixup.
+
 Examples:
   xen2ovirt --xen https://xs1.example --xen-fingerprint AB:CD:… \\
             --ovirt https://engine.example --ovirt-ca-file /etc/pki/ovirt-engine/ca.pem \\
@@ -27,6 +32,10 @@ Examples:
   xen2ovirt --backup /backups/web-01/2026-11-22T013005Z --ovirt … --network xenbr0=ovirtmgmt
   xen2ovirt --xen-config /etc/xen/web.cfg --ssh root@xen1 --ssh-key ~/.ssh/id_ed25519 \\
             --ovirt … --network xenbr0=ovirtmgmt --shutdown
+  xen2ovirt … --fixup local --work-dir /srv/stage --start web-01
+  xen2ovirt … --fixup appliance web-01                (run on an oVirt VM)
+  xen2ovirt … --fixup local --dry-run web-01      (shows the fix-up as a diff; needs the
+                                                   VM halted, its disks are read)
 
 Exit codes: 0 migrated (or planned), 1 the migration failed (nothing is left on the
 target), 2 the migration cannot start as asked (unmapped networks, unknown names, a running
@@ -81,8 +90,48 @@ pub struct Cli {
     /// After the deadline, shut the VM down hard (pull the plug).
     #[arg(long, requires = "shutdown")]
     pub force_shutdown: bool,
+    /// Fix the guest up for KVM before its first boot (virtio drivers in the initramfs, device
+    /// names, grub, console, swap): `local` stages the disks in --work-dir, fixes them on
+    /// loop devices and uploads the result; `appliance` uploads first, then fixes the new
+    /// disks attached to the oVirt VM this runs on. A guest without Linux (Windows) is
+    /// refused.
+    #[arg(long, value_name = "HOW", value_enum, conflicts_with = "no_fixup")]
+    pub fixup: Option<FixupMode>,
+    /// The guest needs no fix-up (an HVM guest already on virtio, or a Windows guest whose
+    /// virtio drivers were installed before the migration).
+    #[arg(long)]
+    pub no_fixup: bool,
+    /// Where --fixup local stages the disks: it needs free space for their data (not their
+    /// virtual size), and is checked before anything is read.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/tmp",
+        requires = "fixup"
+    )]
+    pub work_dir: PathBuf,
+    /// `--fixup appliance`: the id of the oVirt VM xen2ovirt runs on (default: its SMBIOS
+    /// uuid, `/sys/class/dmi/id/product_uuid`).
+    #[arg(long, value_name = "ID", requires = "fixup")]
+    pub appliance_vm: Option<String>,
+    /// `--fixup appliance`: where attached disks appear by serial.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/dev/disk/by-id",
+        requires = "fixup"
+    )]
+    pub by_id_dir: PathBuf,
+    /// Where the guest's root is mounted for the fix-up (a private mount point).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/mnt/linux",
+        requires = "fixup"
+    )]
+    pub fixup_root: PathBuf,
     /// Start the new VM once migrated and wait until the engine says it is up (a PV guest
-    /// boots only after its fix-up, which this version does not do).
+    /// boots there only after its fix-up: give --fixup).
     #[arg(long)]
     pub start: bool,
     /// How long the new VM may take to come up with --start.

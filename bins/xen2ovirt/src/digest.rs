@@ -10,10 +10,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
-use disk_image::DiskSink;
+use disk_image::{DiskSink, Piece};
 use sha2::{Digest, Sha256};
-
-use disk_image::Piece;
 
 /// Bytes per hashed block.
 pub const BLOCK: u64 = 2 << 20;

@@ -11,22 +11,23 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 use disk_image::vhd::read_dynamic_pieces;
 use disk_image::{NoProgress, Piece, PieceError, Progress};
-use ovirt_client::imageio::TransferOptions;
+use ovirt_client::imageio::{TransferOptions, UploadSummary};
 use ovirt_client::{Connection, TransferSettings};
 use serde::Serialize;
 use xenapi::{DiskFormat, Ref, Session};
 
 use crate::digest::{BlockDigest, DigestSink};
-use crate::plan::PlannedDisk;
-use crate::upload::{Sent, upload};
+use crate::engine::{Target, new_disk};
+use crate::plan::{PlannedDisk, TargetVm};
 
 /// How disks move.
 #[derive(Debug, Clone)]
 pub struct DataOptions {
-    /// imageio connections per disk, at most (the server may allow fewer).
-    pub connections: usize,
     /// Download each uploaded disk again and compare digests.
     pub verify: bool,
+    /// Leave the new disks floating (not attached to the VM): the appliance fixes them
+    /// first.
+    pub floating: bool,
     /// Set by SIGINT or SIGTERM: the copy stops at the next piece and the guards clean up.
     pub stop: Arc<AtomicBool>,
 }
@@ -42,49 +43,45 @@ pub struct DiskReport {
     pub source_uuid: String,
     /// Virtual size in bytes.
     pub size: u64,
-    /// Bytes of the VHD stream read from the source.
+    /// Bytes read from the source (the VHD stream, the archive's data, the staged image).
     pub stream_bytes: u64,
     /// What went to imageio.
-    pub sent: Sent,
-    /// The digest of the disk's contents (`sha256-2m:…`, see `digest`).
+    pub sent: UploadSummary,
+    /// The digest of the disk's contents as uploaded (`sha256-2m:…`, see `digest`).
     pub digest: String,
     /// Whether a download of the uploaded disk gave the same digest (`None`: not checked).
     pub verified: Option<bool>,
-    /// Seconds the copy took (the verification not included).
+    /// Seconds the upload took (the verification not included).
     pub seconds: f64,
 }
 
-/// Streams the source disk `vdi` (XAPI's VHD export) into the engine's disk `disk_id`.
-pub fn copy_xapi_disk(
+/// Reads XAPI's VHD export of `vdi` as it streams: the pieces of disk `planned`. The
+/// export task's verdict comes before the function returns (so before the upload is
+/// finalized).
+pub fn xapi_pieces(
     session: &Session,
     vdi: &Ref,
-    engine: &Connection,
-    disk_id: &str,
     planned: &PlannedDisk,
-    options: &DataOptions,
-    progress: &dyn Progress,
-) -> Result<DiskReport> {
+    push: &mut dyn FnMut(Piece) -> Result<()>,
+) -> Result<u64> {
     let name = label(planned);
-    copy_disk(engine, disk_id, planned, options, progress, |push| {
-        let mut download = session
-            .export_raw_vdi(vdi, DiskFormat::Vhd, None)
-            .with_context(|| format!("exporting disk {name} from the source"))?;
-        let summary = read_dynamic_pieces(&mut download, &name, push).map_err(|e| match e {
-            PieceError::Source(e) => anyhow::Error::new(e),
-            PieceError::Sink(e) => e,
-        })?;
-        ensure!(
-            summary.size == planned.size,
-            "the export of disk {name} holds {} bytes, the disk has {}",
-            summary.size,
-            planned.size
-        );
-        // The task's verdict, before the upload is flushed and finalized.
-        download
-            .finish()
-            .with_context(|| format!("the export of disk {name} failed on the source"))?;
-        Ok(summary.stream_bytes)
-    })
+    let mut download = session
+        .export_raw_vdi(vdi, DiskFormat::Vhd, None)
+        .with_context(|| format!("exporting disk {name} from the source"))?;
+    let summary = read_dynamic_pieces(&mut download, &name, push).map_err(|e| match e {
+        PieceError::Source(e) => anyhow::Error::new(e),
+        PieceError::Sink(e) => e,
+    })?;
+    ensure!(
+        summary.size == planned.size,
+        "the export of disk {name} holds {} bytes, the disk has {}",
+        summary.size,
+        planned.size
+    );
+    download
+        .finish()
+        .with_context(|| format!("the export of disk {name} failed on the source"))?;
+    Ok(summary.stream_bytes)
 }
 
 /// How a disk is named in messages: its target name and its source UUID.
@@ -93,71 +90,56 @@ pub fn label(planned: &PlannedDisk) -> String {
 }
 
 /// Uploads what `produce` hands over (every byte of the disk once, as data or zeros; it
-/// returns the bytes it read from the source) into the engine's disk `disk_id`, with the
-/// digest computed on the way; finalizes; with `options.verify`, downloads it again and
-/// compares digests. On failure the transfer is cancelled (and the engine deletes the disk).
+/// returns the bytes it read from its source) into a new disk of the target for
+/// `planned`, with the digest computed on the way; with `options.verify`, downloads it
+/// again and compares digests. On failure the transfer is cancelled (and the engine
+/// deletes the disk).
+#[allow(clippy::too_many_arguments)] // one disk's whole context
 pub fn copy_disk(
     engine: &Connection,
-    disk_id: &str,
+    target: &mut Target<'_>,
+    vm: &TargetVm,
     planned: &PlannedDisk,
+    marker: &str,
     options: &DataOptions,
     progress: &dyn Progress,
     produce: impl FnOnce(&mut dyn FnMut(Piece) -> Result<()>) -> Result<u64>,
 ) -> Result<DiskReport> {
     let started = Instant::now();
     let name = label(planned);
-    let transfer = engine
-        .start_upload(disk_id, &TransferSettings::default())
-        .with_context(|| format!("disk {name}"))?;
-    let first = transfer.imageio()?;
-    let connections = options.connections.min(first.server().max_writers).max(1);
-    let mut clients = vec![first];
-    for _ in 1..connections {
-        clients.push(transfer.imageio()?);
-    }
+    let disk = new_disk(vm, planned);
+    let domain = target.domain.clone();
+    let description = format!("{marker}, source disk {}", planned.source_uuid);
     progress.start(&planned.name, planned.size);
     let mut digest = BlockDigest::new(planned.size);
-    let (stream_bytes, sent) = upload(&clients, progress, |push| {
+    let pieces = |push: &mut ovirt_client::imageio::PushPiece<'_>| {
         produce(&mut |piece| {
             if options.stop.load(Ordering::SeqCst) {
                 bail!("interrupted by a signal: removing what was made");
             }
             digest.add(&piece)?;
-            push(piece)
+            push(piece).map_err(anyhow::Error::from)
         })
-    })
-    .with_context(|| format!("copying disk {name}"))?;
-    progress.finish();
+    };
+    let build = target.build();
+    let uploaded = if options.floating {
+        build.upload_disk_pieces(&disk, &domain, &description, progress, pieces)
+    } else {
+        build.add_disk_pieces(&disk, &domain, &description, progress, pieces)
+    };
+    let (id, stream_bytes, sent) = uploaded.with_context(|| format!("copying disk {name}"))?;
     let digest = digest.finish()?;
-    transfer
-        .finish()
-        .with_context(|| format!("finalizing the upload of disk {name}"))?;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(disk = %planned.name, bytes = stream_bytes, seconds, %digest, "disk copied");
     let verified = if options.verify {
-        let mut sink = DigestSink::new(planned.size);
-        engine
-            .download_disk(
-                disk_id,
-                planned.size,
-                &mut sink,
-                &TransferOptions::default(),
-                &TransferSettings::default(),
-                &NoProgress,
-            )
-            .with_context(|| format!("downloading disk {name} to verify it"))?;
-        let again = sink.digest().unwrap_or_default();
-        if again != digest {
-            bail!("disk {name} differs after the upload: {digest} sent, {again} read back");
-        }
-        tracing::info!(disk = %planned.name, "verified");
+        verify(engine, &id, planned, &digest)?;
         Some(true)
     } else {
         None
     };
     Ok(DiskReport {
         name: planned.name.clone(),
-        id: disk_id.to_owned(),
+        id,
         source_uuid: planned.source_uuid.clone(),
         size: planned.size,
         stream_bytes,
@@ -166,4 +148,26 @@ pub fn copy_disk(
         verified,
         seconds,
     })
+}
+
+/// Downloads the uploaded disk `id` and compares its digest with `digest`.
+fn verify(engine: &Connection, id: &str, planned: &PlannedDisk, digest: &str) -> Result<()> {
+    let name = label(planned);
+    let mut sink = DigestSink::new(planned.size);
+    engine
+        .download_disk(
+            id,
+            planned.size,
+            &mut sink,
+            &TransferOptions::default(),
+            &TransferSettings::default(),
+            &NoProgress,
+        )
+        .with_context(|| format!("downloading disk {name} to verify it"))?;
+    let again = sink.digest().unwrap_or_default();
+    if again != digest {
+        bail!("disk {name} differs after the upload: {digest} sent, {again} read back");
+    }
+    tracing::info!(disk = %planned.name, "verified");
+    Ok(())
 }

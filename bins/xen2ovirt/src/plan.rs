@@ -8,6 +8,7 @@ mod render;
 
 use serde::Serialize;
 
+use crate::fixup::{self, FixupMode};
 use crate::source::{Firmware, Power, SourceVm, Virtualisation};
 
 /// A vNIC profile of the engine.
@@ -76,6 +77,10 @@ pub struct Choices {
     pub os_type: Option<String>,
     /// What to do with a running source.
     pub running: WhenRunning,
+    /// The fix-up before the first boot (`None`: none).
+    pub fixup: Option<FixupMode>,
+    /// `--no-fixup`: the user says the guest needs none.
+    pub no_fixup: bool,
 }
 
 /// What to do with a running source.
@@ -146,6 +151,21 @@ pub struct TargetVm {
     pub disks: Vec<PlannedDisk>,
 }
 
+/// The fix-up of the plan: decided up front, its details once the guest was inspected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedFixup {
+    /// How.
+    pub mode: FixupMode,
+    /// The conversion (`xen-pv->kvm-virtio`).
+    pub direction: String,
+    /// The guest's distribution, once inspected.
+    pub guest: Option<String>,
+    /// Whether the OS type comes from the inspection (not from `--os-type`).
+    pub os_type_inspected: bool,
+    /// The fix-up's plan as a diff, once inspected.
+    pub diff: Option<String>,
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -153,6 +173,8 @@ pub struct Plan {
     pub source: SourceVm,
     /// What will be made of it.
     pub target: TargetVm,
+    /// The fix-up before the first boot.
+    pub fixup: Option<PlannedFixup>,
     /// Things worth knowing that do not stop the run.
     pub warnings: Vec<String>,
 }
@@ -229,10 +251,20 @@ impl Plan {
                 domain.name
             ));
         }
-        let os_type = choices
-            .os_type
-            .clone()
-            .unwrap_or_else(|| guess_os_type(&mut warnings));
+        let os_type = match (&choices.os_type, choices.fixup) {
+            (Some(chosen), _) => chosen.clone(),
+            // Replaced by the inspection's answer once the guest was inspected.
+            (None, Some(FixupMode::Local)) => crate::os_type::OTHER_LINUX.to_owned(),
+            (None, Some(FixupMode::Appliance)) => {
+                warnings.push(
+                    "OS type `other_linux`: on the appliance the guest is inspected after the \
+                     VM is made (set it with --os-type, or use --fixup local)"
+                        .to_owned(),
+                );
+                crate::os_type::OTHER_LINUX.to_owned()
+            }
+            (None, None) => guess_os_type(&mut warnings),
+        };
         let disks = source
             .disks
             .iter()
@@ -246,13 +278,7 @@ impl Plan {
                 bootable: i == 0,
             })
             .collect();
-        if source.virtualisation != Virtualisation::Hvm {
-            warnings.push(
-                "a PV guest boots on the target only after its fix-up (virtio drivers in the \
-                 initramfs, xvd* names, console): not done by this version"
-                    .to_owned(),
-            );
-        }
+        let fixup = planned_fixup(source, choices, &mut warnings);
         Ok(Plan {
             source: source.clone(),
             target: TargetVm {
@@ -268,9 +294,34 @@ impl Plan {
                 nics,
                 disks,
             },
+            fixup,
             warnings,
         })
     }
+}
+
+/// The fix-up of the plan, or a warning that a PV guest needs one.
+fn planned_fixup(
+    source: &SourceVm,
+    choices: &Choices,
+    warnings: &mut Vec<String>,
+) -> Option<PlannedFixup> {
+    if source.virtualisation != Virtualisation::Hvm && choices.fixup.is_none() && !choices.no_fixup
+    {
+        warnings.push(
+            "a PV guest boots on the target only after its fix-up (virtio drivers in the \
+             initramfs, xvd* names, console): give --fixup local (or --no-fixup if it needs \
+             none)"
+                .to_owned(),
+        );
+    }
+    choices.fixup.map(|mode| PlannedFixup {
+        mode,
+        direction: fixup::direction_name(&fixup::direction(source.virtualisation)).to_owned(),
+        guest: None,
+        os_type_inspected: choices.os_type.is_none() && mode == FixupMode::Local,
+        diff: None,
+    })
 }
 
 /// The longest VM name the engine takes.

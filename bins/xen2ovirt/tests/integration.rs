@@ -7,6 +7,7 @@ mod integration {
     mod backup;
     mod dry_run;
     mod faults;
+    mod fixup;
     mod migrate;
     mod shutdown;
     mod support;

@@ -19,10 +19,10 @@ use crate::error::{OvirtError, Result};
 /// Zero detection granularity inside a piece.
 const BLOCK: usize = 1 << 20;
 /// Largest `PATCH zero` (the official client's request limit).
-const MAX_ZERO: u64 = 1 << 30;
+pub(super) const MAX_ZERO: u64 = 1 << 30;
 
 /// What an upload did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UploadSummary {
     /// The source size.
     pub size: u64,
@@ -150,7 +150,7 @@ impl ImageioClient {
 }
 
 /// Zeros written as data, for servers without the `zero` feature.
-fn write_zeros(
+pub(super) fn write_zeros(
     http: &reqwest::blocking::Client,
     url: &str,
     server: &super::ServerOptions,

@@ -17,9 +17,8 @@ use disk_image::{ImageFormat, Piece, PieceError};
 
 use super::{BackupData, ManifestCheck};
 use crate::cli::Cli;
-use crate::migrate::copy_disk;
 use crate::plan::PlannedDisk;
-use crate::{run, target};
+use crate::run;
 
 /// `--backup DIR`.
 pub fn run_backup(cli: &Cli, dir: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
@@ -34,37 +33,25 @@ pub fn run_backup(cli: &Cli, dir: &Path, stop: &Arc<AtomicBool>) -> Result<Outco
     };
     let span = tracing::info_span!("vm", name = %source.name, uuid = %source.uuid, backup = %dir.display());
     let _entered = span.enter();
-    let Some((engine, plan)) = run::plan(cli, source)? else {
-        return Ok(Outcome::Success);
-    };
+    let (engine, mut plan) = run::plan(cli, source)?;
+    let mut pieces =
+        |_: usize, planned: &PlannedDisk, push: &mut dyn FnMut(Piece) -> Result<()>| {
+            let Some((recorded, file)) = disks
+                .iter()
+                .find(|(d, _)| d.volume_uuid == planned.source_uuid)
+            else {
+                bail!("the backup holds no image of disk {}", planned.source_uuid);
+            };
+            stream_image(&backup.dir, recorded, file, planned, push)
+        };
+    if cli.dry_run {
+        return run::dry_run(cli, &mut plan, true, stop, pieces);
+    }
     let marker = format!(
         "xen2ovirt: migrated from XenServer VM {} (`{}`) of {origin}",
         source.uuid, source.name
     );
-    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
-    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
-    let mut reports = Vec::new();
-    for (planned, disk_id) in plan.target.disks.iter().zip(&created.disks) {
-        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
-        let _entered = span.enter();
-        let Some((recorded, file)) = disks
-            .iter()
-            .find(|(d, _)| d.volume_uuid == planned.source_uuid)
-        else {
-            bail!("the backup holds no image of disk {}", planned.source_uuid);
-        };
-        let report = copy_disk(
-            &engine,
-            disk_id,
-            planned,
-            &run::data_options(cli, stop),
-            progress.item().as_ref(),
-            |push| stream_image(&backup.dir, recorded, file, planned, push),
-        )?;
-        reports.push(report);
-    }
-    let vm_id = created.id.clone();
-    created.keep(&marker)?;
+    let (vm_id, reports) = run::migrate_disks(cli, &engine, &mut plan, &marker, stop, &mut pieces)?;
     run::finish(cli, &engine, &plan, vm_id, reports)
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Display, Write as _};
 
-use super::{DiskBus, Plan};
+use super::{DiskBus, Plan, PlannedFixup};
 use crate::source::{Firmware, Virtualisation};
 
 /// `2 GiB`, `512 MiB`, `1536 B`: the largest binary unit that divides the value.
@@ -133,10 +133,37 @@ impl Display for Plan {
                 nic.mac.as_deref().unwrap_or("chosen by the engine")
             );
         }
+        if let Some(fixup) = &self.fixup {
+            let _ = write!(out, "{fixup}");
+        }
         for warning in &self.warnings {
             let _ = writeln!(out, "warning: {warning}");
         }
         f.write_str(&out)
+    }
+}
+
+impl Display for PlannedFixup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.mode {
+            crate::fixup::FixupMode::Local => "local (staged in the work directory)",
+            crate::fixup::FixupMode::Appliance => "on the appliance (after the upload)",
+        };
+        writeln!(f, "fix-up: {mode}, {}", self.direction)?;
+        match (&self.guest, &self.diff) {
+            (Some(guest), Some(diff)) => {
+                writeln!(f, "  guest: {guest}")?;
+                for line in diff.lines() {
+                    writeln!(f, "  {line}")?;
+                }
+                Ok(())
+            }
+            _ => writeln!(
+                f,
+                "  (its plan, and the OS type, come from the guest's inspection once its disks \
+                 are read)"
+            ),
+        }
     }
 }
 

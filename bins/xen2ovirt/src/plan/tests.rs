@@ -84,6 +84,8 @@ fn choices() -> Choices {
         keep_macs: true,
         bus: DiskBus::Virtio,
         os_type: None,
+        fixup: None,
+        no_fixup: false,
         running: WhenRunning::Refuse,
     }
 }

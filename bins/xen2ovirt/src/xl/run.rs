@@ -21,10 +21,9 @@ use super::host::{SshTarget, XenHost, default_key};
 use super::live::LiveDisks;
 use super::power;
 use crate::cli::Cli;
-use crate::migrate::copy_disk;
 use crate::plan::PlannedDisk;
+use crate::run;
 use crate::source::Power;
-use crate::{run, target};
 
 /// `--xen-config FILE`, with or without `--ssh`.
 pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcome> {
@@ -49,9 +48,16 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
     let source = super::source_vm(&parsed, &shown, power, &mut |path| host.disk_size(path))?;
     let span = tracing::info_span!("vm", name = %source.name, config = %shown);
     let _entered = span.enter();
-    let Some((engine, plan)) = run::plan(cli, &source)? else {
-        return Ok(Outcome::Success);
-    };
+    let (engine, mut plan) = run::plan(cli, &source)?;
+    if cli.dry_run {
+        return run::dry_run(
+            cli,
+            &mut plan,
+            power == Power::Halted,
+            stop,
+            |_, planned, push| disk_pieces::<lvm_snap::SystemRunner>(&host, None, planned, push),
+        );
+    }
     let shut_down = if power == Power::Running && cli.shutdown {
         Some(power::shut_down(
             &host,
@@ -77,24 +83,14 @@ pub fn run_xl(cli: &Cli, config: &Path, stop: &Arc<AtomicBool>) -> Result<Outcom
         "xen2ovirt: migrated from Xen guest `{}` of {shown}",
         source.name
     );
-    let created = target::create(&engine, &plan.target, &marker, cli.keep_failed)?;
-    let progress = cli_common::ProgressSet::new(cli.quiet || cli.json);
-    let mut disks = Vec::new();
-    for (planned, disk_id) in plan.target.disks.iter().zip(&created.disks) {
-        let span = tracing::info_span!("disk", name = %planned.name, source = %planned.source_uuid);
-        let _entered = span.enter();
-        let report = copy_disk(
-            &engine,
-            disk_id,
-            planned,
-            &run::data_options(cli, stop),
-            progress.item().as_ref(),
-            |push| disk_pieces(&host, live.as_ref(), planned, push),
-        )?;
-        disks.push(report);
-    }
-    let vm_id = created.id.clone();
-    created.keep(&marker)?;
+    let (vm_id, disks) = run::migrate_disks(
+        cli,
+        &engine,
+        &mut plan,
+        &marker,
+        stop,
+        |_, planned, push| disk_pieces(&host, live.as_ref(), planned, push),
+    )?;
     if let Some(shut_down) = shut_down {
         shut_down.completed();
     }

@@ -71,7 +71,7 @@ fn the_second_disk_upload_refused() {
 fn finalizing_an_upload_fails() {
     let fixture = Fixture::new();
     fixture.ovirt.faults().fail_next_finalize();
-    fails_cleanly(&fixture, "finalizing the upload of disk web-01_disk0");
+    fails_cleanly(&fixture, "finalizing transfer");
 }
 
 #[test]

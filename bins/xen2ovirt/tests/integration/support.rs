@@ -39,7 +39,6 @@ impl Fixture {
 
     /// The same, the source VM in `power`.
     pub fn with_source(power: PowerState) -> Fixture {
-        let xen = xapi_sim::Simulator::start(xapi_sim::SimConfig::new()).expect("xapi-sim starts");
         let mut vm = NewVm::new("web-01")
             .disk(NewDisk::new("web-01 system", 40 << 20, pattern(7, 6)))
             .disk(NewDisk::new("web-01 data", 10 << 20, pattern(8, 2)))
@@ -49,8 +48,18 @@ impl Fixture {
         vm.vcpus = 2;
         vm.memory = 1536 << 20;
         vm.power_state = power;
-        let source = xen.add_vm(&vm).expect("add the source VM");
-        let mut config = ovirt_sim::SimConfig::new();
+        Fixture::with_vm(&vm)
+    }
+
+    /// A pool with the source VM `vm`, an engine and password files.
+    pub fn with_vm(vm: &NewVm) -> Fixture {
+        Fixture::with_engine(vm, ovirt_sim::SimConfig::new())
+    }
+
+    /// The same, the engine started from `config` (its timing made short).
+    pub fn with_engine(vm: &NewVm, mut config: ovirt_sim::SimConfig) -> Fixture {
+        let xen = xapi_sim::Simulator::start(xapi_sim::SimConfig::new()).expect("xapi-sim starts");
+        let source = xen.add_vm(vm).expect("add the source VM");
         config.timing = ovirt_sim::Timing {
             disk_lock: Duration::from_millis(100),
             snapshot_lock: Duration::from_millis(100),
