@@ -141,6 +141,8 @@ pub struct VmBuild<'c> {
     connection: &'c Connection,
     vm: String,
     name: String,
+    /// The VM's description while it is built (its owner mark), given to its disks too.
+    mark: Option<String>,
     disks: Vec<String>,
     settings: BuildSettings,
     open: bool,
@@ -163,6 +165,7 @@ impl<'c> VmBuild<'c> {
             connection,
             vm: id,
             name: vm.name.clone(),
+            mark: vm.description.clone(),
             disks: Vec::new(),
             settings: settings.clone(),
             open: true,
@@ -185,8 +188,11 @@ impl<'c> VmBuild<'c> {
         &self.vm
     }
 
-    /// Creates `disk` on `domain`, uploads `input` into it and attaches it; returns the new
-    /// disk's id (to download it again for a check) and what the upload did.
+    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag,
+    /// the VM's owner mark as its description) and uploads `input` into it; returns the new
+    /// disk's id (to download it again for a check) and what the upload did. A disk made
+    /// attached goes with the VM on every path, even when the run is killed: the next run's
+    /// [`crate::sweep_unfinished_vms`] cancels its upload and removes the VM with it.
     pub fn add_disk(
         &mut self,
         disk: &NewDisk,
@@ -194,20 +200,30 @@ impl<'c> VmBuild<'c> {
         input: DiskInput<'_>,
         progress: &dyn Progress,
     ) -> Result<(String, UploadSummary)> {
-        let (id, summary) = self.upload_disk(disk, domain, input, progress)?;
-        self.attach(&id, disk)?;
-        Ok((id, summary))
+        self.put_disk(disk, domain, input, progress, true)
     }
 
-    /// The first half of [`VmBuild::add_disk`]: the disk created and uploaded, not yet
-    /// attached (to fix it up elsewhere first, e.g. on the appliance); it belongs to the
-    /// build and goes with it if the build fails.
+    /// [`VmBuild::add_disk`] without the attachment: the disk created (described by the
+    /// VM's owner mark) and uploaded, not yet attached (to fix it up elsewhere first, e.g.
+    /// on the appliance; [`VmBuild::attach`] it afterwards); it belongs to the build and
+    /// goes with it if the build fails.
     pub fn upload_disk(
         &mut self,
         disk: &NewDisk,
         domain: &TargetDomain,
         input: DiskInput<'_>,
         progress: &dyn Progress,
+    ) -> Result<(String, UploadSummary)> {
+        self.put_disk(disk, domain, input, progress, false)
+    }
+
+    fn put_disk(
+        &mut self,
+        disk: &NewDisk,
+        domain: &TargetDomain,
+        input: DiskInput<'_>,
+        progress: &dyn Progress,
+        attached: bool,
     ) -> Result<(String, UploadSummary)> {
         let span = tracing::info_span!("disk", name = %disk.name);
         let _entered = span.enter();
@@ -221,14 +237,8 @@ impl<'c> VmBuild<'c> {
                 ),
             });
         }
-        let made = self.connection.create_disk(&domain.disk(disk))?;
-        let id = made.id.ok_or_else(|| OvirtError::Failed {
-            what: format!("creating disk `{}`", disk.name),
-            state: "the engine returned a disk without an id".into(),
-        })?;
-        self.disks.push(id.clone());
-        self.connection
-            .wait_disk_ok(&id, self.settings.disk_timeout)?;
+        let mark = self.mark.clone();
+        let id = self.new_disk(disk, domain, mark.as_deref(), attached)?;
         let summary = self.connection.upload_disk(
             &id,
             input,
@@ -258,7 +268,7 @@ impl<'c> VmBuild<'c> {
     ) -> std::result::Result<(String, T, UploadSummary), E> {
         let span = tracing::info_span!("disk", name = %disk.name);
         let _entered = span.enter();
-        let id = self.new_disk(disk, domain, description, true)?;
+        let id = self.new_disk(disk, domain, Some(description), true)?;
         self.upload_pieces(&id, disk, progress, produce)
     }
 
@@ -275,7 +285,7 @@ impl<'c> VmBuild<'c> {
     ) -> std::result::Result<(String, T, UploadSummary), E> {
         let span = tracing::info_span!("disk", name = %disk.name);
         let _entered = span.enter();
-        let id = self.new_disk(disk, domain, description, false)?;
+        let id = self.new_disk(disk, domain, Some(description), false)?;
         self.upload_pieces(&id, disk, progress, produce)
     }
 
@@ -283,11 +293,11 @@ impl<'c> VmBuild<'c> {
         &mut self,
         disk: &NewDisk,
         domain: &TargetDomain,
-        description: &str,
+        description: Option<&str>,
         attached: bool,
     ) -> Result<String> {
         let mut body = domain.disk(disk);
-        body.description = Some(description.to_owned());
+        body.description = description.map(str::to_owned);
         let id = if attached {
             let attachment =
                 self.connection

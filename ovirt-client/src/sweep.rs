@@ -16,7 +16,8 @@
 //! A failure on one object is recorded and the sweep goes on.
 //!
 //! [`sweep_unfinished_vms`] does the same for VMs a restore or a migration was building
-//! when its run died (their description is still the owner mark).
+//! when its run died (their description is still the owner mark): the uploads still open
+//! into their disks are cancelled, then each VM is removed with its disks.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -173,7 +174,7 @@ fn finalize_transfers(
         }
     };
     for transfer in transfers {
-        if !is_open_download(&transfer) {
+        if !is_open(&transfer, ImageTransferDirection::Download) {
             continue;
         }
         let image = transfer.snapshot.as_ref().and_then(|r| r.id.as_deref());
@@ -211,8 +212,74 @@ fn finalize_transfers(
     }
 }
 
-fn is_open_download(transfer: &ImageTransfer) -> bool {
-    transfer.direction == Some(ImageTransferDirection::Download)
+/// Cancels the open uploads into the disks of the unfinished VM `vm` (a killed run's:
+/// cancelling deletes the disk, which goes with the VM anyway), so that the VM can be
+/// removed; a failure is recorded.
+fn cancel_uploads_into(connection: &Connection, vm: &str, failures: &mut Vec<OvirtError>) {
+    let disks: BTreeSet<String> = match connection.attachments(vm) {
+        Ok(list) => list
+            .into_iter()
+            .filter_map(|a| a.disk.and_then(|d| d.id).or(a.id))
+            .collect(),
+        Err(error) => return failures.push(error),
+    };
+    let transfers = match connection.get::<ImageTransfers>(
+        "/imagetransfers",
+        &Query::new(),
+        "listing image transfers",
+    ) {
+        Ok(list) => list.items,
+        Err(error) => return failures.push(error),
+    };
+    for transfer in transfers {
+        let into = transfer
+            .disk
+            .as_ref()
+            .and_then(|d| d.id.as_deref())
+            .or(transfer.image.as_ref().and_then(|r| r.id.as_deref()));
+        if !is_open(&transfer, ImageTransferDirection::Upload)
+            || !into.is_some_and(|d| disks.contains(d))
+        {
+            continue;
+        }
+        let Some(id) = transfer.id else { continue };
+        match connection.action(
+            &format!("/imagetransfers/{id}"),
+            "cancel",
+            &Query::new(),
+            &Action::default(),
+            &format!("cancelling the leftover upload {id} into VM {vm}"),
+        ) {
+            Ok(_) => tracing::info!(transfer = %id, %vm, "leftover upload cancelled"),
+            Err(error) if error.is_not_found() => {}
+            Err(error) => failures.push(error),
+        }
+    }
+}
+
+/// How long the removal of an unfinished VM may be refused as busy: its disks stay locked
+/// while the engine ends the uploads just cancelled.
+const VM_REMOVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Removes `vm` with its disks, retrying while the engine says it is busy (a disk still
+/// locked), up to [`VM_REMOVE_TIMEOUT`].
+fn remove_vm_patiently(connection: &Connection, vm: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    let (_, pause) = connection.poll_intervals();
+    loop {
+        match connection.remove_vm(vm, false) {
+            Err(error) if error.is_busy() && started.elapsed() < VM_REMOVE_TIMEOUT => {
+                tracing::debug!(vm, %error, "unfinished VM busy; retrying its removal");
+                std::thread::sleep(pause);
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether `transfer` goes in `direction` and is not over.
+fn is_open(transfer: &ImageTransfer, direction: ImageTransferDirection) -> bool {
+    transfer.direction == Some(direction)
         && matches!(
             transfer.phase,
             Some(
@@ -243,7 +310,8 @@ pub fn sweep_unfinished_vms(
         if !Mark::parse(&description).is_some_and(|m| m.is_leftover(here, now)) {
             continue;
         }
-        match connection.remove_vm(&id, false) {
+        cancel_uploads_into(connection, &id, &mut failures);
+        match remove_vm_patiently(connection, &id) {
             Ok(()) => {
                 tracing::info!(vm = %id, %description, "unfinished VM of a dead run removed");
                 removed.push(id);

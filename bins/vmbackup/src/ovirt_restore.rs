@@ -140,9 +140,6 @@ pub fn restore(
     for (disk, image) in plan.disks.iter().zip(&images) {
         cancel.check()?;
         let (id, content) = upload(&mut build, disk, image, &target, &mut restored)?;
-        build
-            .attach(&id, disk)
-            .map_err(error::engine(format!("attaching disk `{}`", disk.name)))?;
         restored.disks.push(id.clone());
         contents.push((disk, id, content));
     }
@@ -214,8 +211,8 @@ struct Target<'a> {
     progress: &'a dyn Progress,
 }
 
-/// Uploads one disk's image into a new disk of the build, checking it as it is read;
-/// returns the disk's id and the XXH64 of its bytes.
+/// Uploads one disk's image into a new disk attached to the build's VM, checking it as it
+/// is read; returns the disk's id and the XXH64 of its bytes.
 fn upload(
     build: &mut VmBuild<'_>,
     disk: &NewDisk,
@@ -259,7 +256,7 @@ fn upload(
                     ));
                 }
                 let (id, summary) = build
-                    .upload_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
+                    .add_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
                 let through = stream.finish().map_err(error::read(path))?;
                 (id, summary, through, path, Some(&file.digest))
@@ -267,7 +264,7 @@ fn upload(
                 let source =
                     CheckedFile::open(path, Some(kind), cancel).map_err(error::read(path))?;
                 let (id, summary) = build
-                    .upload_disk(disk, domain, DiskInput::Random(&source), progress)
+                    .add_disk(disk, domain, DiskInput::Random(&source), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
                 (id, summary, source.finish(), path, Some(&file.digest))
             }
@@ -289,7 +286,7 @@ fn upload(
                 }
                 let source = CheckedFile::open(path, None, cancel).map_err(error::read(path))?;
                 let (id, summary) = build
-                    .upload_disk(disk, domain, DiskInput::Random(&source), progress)
+                    .add_disk(disk, domain, DiskInput::Random(&source), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
                 (id, summary, source.finish(), path, None)
             } else {
@@ -298,7 +295,7 @@ fn upload(
                     .map_err(|e| error::backup(dir, e.to_string()))?;
                 let mut stream = CheckedStream::seed(reader, path, disk.size, cancel);
                 let (id, summary) = build
-                    .upload_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
+                    .add_disk(disk, domain, DiskInput::Stream(&mut stream), progress)
                     .map_err(|e| interrupted_or(cancel, e, failed))?;
                 let through = stream.finish().map_err(error::read(path))?;
                 (id, summary, through, path, None)

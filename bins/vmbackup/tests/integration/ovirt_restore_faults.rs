@@ -1,7 +1,8 @@
 //! An oVirt restore that fails or is stopped part way removes what it made: the real
 //! binary against the simulated engine with the real imageio daemon, with the upload's
-//! ticket cancelled under it, the storage domain full, SIGTERM mid-upload; each ends with
-//! the engine's VMs and disks as before and a clean audit.
+//! ticket cancelled under it, the storage domain full, SIGTERM mid-upload, SIGKILL
+//! mid-upload (the next restore sweeps what it left); each ends with the engine's VMs and
+//! disks as before and a clean audit.
 
 use std::path::Path;
 use std::time::Duration;
@@ -73,7 +74,7 @@ fn a_restore_whose_ticket_is_cancelled_or_that_is_stopped_removes_what_it_made()
 
     // The storage domain is full when the second disk is made (the engine's fault).
     engine.sim.faults().fail_call(
-        Call::new("POST", "disks"),
+        Call::new("POST", "diskattachments"),
         2,
         400,
         "Cannot add Virtual Disk. Low disk space on Storage Domain data1.",
@@ -91,4 +92,36 @@ fn a_restore_whose_ticket_is_cancelled_or_that_is_stopped_removes_what_it_made()
     let output = engine.restore(&backup, &["--vnic-profile", "ovirtmgmt", "--name", "fine"]);
     assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
     assert!(engine.sim.vm_names().contains(&"fine".to_owned()));
+    let per_vm = engine.sim.disk_list().len() - disks.len();
+
+    // SIGKILL while the disk uploads: the half-made VM, its disk (made attached) and the
+    // open upload stay behind; the rerun cancels that upload and removes exactly those.
+    let restore = Running::start(&args);
+    wait_for_a_transfer(&engine.sim);
+    std::thread::sleep(Duration::from_millis(100));
+    kill(Pid::from_raw(restore.pid()), Signal::SIGKILL).unwrap();
+    let output = restore.wait(Duration::from_secs(60));
+    assert_eq!(output.status.code(), None, "{}", texts(&output).1);
+    let output = engine.restore(
+        &backup,
+        &["--vnic-profile", "ovirtmgmt", "--name", "doomed"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", texts(&output).1);
+    let names = engine.sim.vm_names();
+    assert_eq!(
+        names.iter().filter(|n| *n == "doomed").count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(engine.sim.disk_list().len(), disks.len() + 2 * per_vm);
+    // The killed process could not revoke its SSO token (an engine expires it); nothing
+    // else is left.
+    let audit = serde_json::to_value(engine.sim.audit()).unwrap();
+    let kinds: Vec<&str> = audit["leftovers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["token"], "{audit}");
 }
