@@ -1,5 +1,7 @@
-//! Faults at each step of the data path: the run fails (exit 1), the new VM and its disks
-//! are gone, the source VM is as it was, and both simulators' audits are clean.
+//! Faults at each step of the data path (the source export cut or short, an upload refused,
+//! its ticket cancelled, the target storage full, finalize failing, a stop): the run fails
+//! (exit 1), the new VM and its disks are gone, the source VM is as it was, and both
+//! simulators' audits are clean.
 
 use std::time::{Duration, Instant};
 
@@ -149,6 +151,49 @@ fn sigterm_during_a_stalled_export_removes_the_target() {
         "the target VM is left"
     );
     drop(engine);
+    assert_eq!(fixture.xen.vm(&fixture.source.vm), Some(before));
+    fixture.assert_clean();
+}
+
+#[test]
+fn the_target_storage_full_when_the_second_disk_is_made() {
+    let fixture = Fixture::new();
+    fixture.ovirt.faults().fail_call(
+        Call::new("POST", "diskattachments"),
+        2,
+        400,
+        "Cannot add Virtual Disk. Low disk space on Storage Domain data1.",
+    );
+    fails_cleanly(&fixture, "Low disk space");
+}
+
+#[test]
+fn the_upload_ticket_cancelled_mid_upload() {
+    let fixture = Fixture::new();
+    // The export stalls a moment after its first blocks, with the upload open.
+    fixture.xen.faults().transfer(
+        Endpoint::ExportRawVdi,
+        TransferFault::Stall {
+            at_byte: 2 << 20,
+            duration: Duration::from_secs(3),
+        },
+    );
+    let before = fixture.xen.vm(&fixture.source.vm).expect("the source VM");
+    let running = fixture.spawn(&["--storage-domain", "data1", "web-01"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !fixture.ovirt.audit().leftovers.iter().any(
+        |l| matches!(l, ovirt_sim::Leftover::Transfer { phase, .. } if phase == "transferring"),
+    ) {
+        assert!(Instant::now() < deadline, "no upload started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The engine takes the ticket away behind the upload's back.
+    fixture.ovirt.revoke_tickets();
+    assert_eq!(running.wait(), 1);
+    assert!(
+        fixture.engine().vms(None).unwrap().is_empty(),
+        "the failed migration left its VM"
+    );
     assert_eq!(fixture.xen.vm(&fixture.source.vm), Some(before));
     fixture.assert_clean();
 }
