@@ -28,16 +28,16 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(420);
 const IMAGE_SIZE: u64 = 2 << 30;
 
 /// The cached image of guest-fixup's `xen-pv` layout.
-fn cached_image() -> PathBuf {
+fn cached_image(layout: &str) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../guest-fixup/tests/support/guest-image.sh");
     let output = Command::new(&script)
-        .args(["image", "xen-pv"])
+        .args(["image", layout])
         .output()
         .expect("guest-image.sh runs");
     assert!(
         output.status.success(),
-        "building the xen-pv guest image (scripts/install-test-deps installs its tools): {}",
+        "building the {layout} guest image (scripts/install-test-deps installs its tools): {}",
         String::from_utf8_lossy(&output.stderr)
     );
     PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
@@ -50,6 +50,12 @@ fn fixture(power: PowerState) -> Fixture {
 
 /// The same, the engine started from `config`.
 fn fixture_on(power: PowerState, config: ovirt_sim::SimConfig) -> Fixture {
+    fixture_of("xen-pv", power, config)
+}
+
+/// A pool whose VM `web-01` (PV for `xen-pv`, HVM for `xen-hvm`; one NIC) has the Debian
+/// image of that `layout` as its only disk, `power`, the engine started from `config`.
+fn fixture_of(layout: &str, power: PowerState, config: ovirt_sim::SimConfig) -> Fixture {
     let mut vm = NewVm::new("web-01")
         .disk(NewDisk::new(
             "web-01 system",
@@ -57,13 +63,13 @@ fn fixture_on(power: PowerState, config: ovirt_sim::SimConfig) -> Fixture {
             DiskContents::Empty,
         ))
         .vif(MAC);
-    vm.hvm = false;
+    vm.hvm = layout == "xen-hvm";
     vm.memory = 768 << 20;
     vm.power_state = power;
     let fixture = Fixture::with_engine(&vm, config);
     let status = Command::new("cp")
         .args(["--sparse=always", "--no-preserve=all"])
-        .arg(cached_image())
+        .arg(cached_image(layout))
         .arg(fixture.source_disk(0))
         .status()
         .expect("run cp");
@@ -181,6 +187,24 @@ fn fixup_boot_a_pv_debian_guest_migrated_with_local_fixup_boots_on_virtio() {
     assert_eq!(vm.os.and_then(|o| o.os_type).as_deref(), Some("debian_9"));
     let disk = report["disks"][0]["id"].as_str().unwrap().to_owned();
     drop(engine); // its session is one of ours: the audit counts it
+    download_and_boot(&fixture, &disk, &dir);
+}
+
+#[test]
+fn fixup_boot_an_hvm_debian_guest_migrated_with_local_fixup_boots_on_virtio() {
+    let fixture = fixture_of("xen-hvm", PowerState::Halted, ovirt_sim::SimConfig::new());
+    let dir = fixture.dir.path().to_path_buf();
+    let mut args = fixup_args(&dir);
+    args.extend(["--json", "web-01"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = fixture.run(&args);
+    assert_eq!(code(&output), 0);
+    let report = json(&output);
+    let fixup = &report["plan"]["fixup"];
+    assert_eq!(fixup["direction"], "xen-hvm->kvm-virtio", "{fixup}");
+    assert!(fixup["diff"].as_str().unwrap().contains("vda1"), "{fixup}");
+    assert_stage_gone(&dir);
+    let disk = report["disks"][0]["id"].as_str().unwrap().to_owned();
     download_and_boot(&fixture, &disk, &dir);
 }
 
@@ -415,7 +439,7 @@ fn a_dry_run_shows_the_fixup_as_a_diff_and_makes_nothing() {
     assert_stage_gone(&dir);
     assert!(fixture.engine().vms(None).unwrap().is_empty());
     let same = Command::new("cmp")
-        .arg(cached_image())
+        .arg(cached_image("xen-pv"))
         .arg(fixture.source_disk(0))
         .status()
         .expect("run cmp");
