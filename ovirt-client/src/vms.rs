@@ -185,6 +185,23 @@ impl Connection {
         )
     }
 
+    /// Sets a VM's guest OS type (the engine's id: `debian_9`, `rhel_8x64`, …), as when it
+    /// is known only after the VM was made (its disks inspected).
+    pub fn set_vm_os_type(&self, id: &str, os_type: &str) -> Result<Vm> {
+        let body = Vm {
+            os: Some(Os {
+                os_type: Some(os_type.to_owned()),
+                ..Os::default()
+            }),
+            ..Vm::default()
+        };
+        self.update(
+            &format!("/vms/{id}"),
+            &body,
+            &format!("setting the OS type of VM {id}"),
+        )
+    }
+
     /// Starts a VM (see [`Connection::wait_vm_status`]).
     pub fn start_vm(&self, id: &str) -> Result<()> {
         self.vm_action(id, "start", false)

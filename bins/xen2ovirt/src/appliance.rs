@@ -5,8 +5,9 @@
 //! detached again — only what this run attached, and on every path (the guards of
 //! `ovirt_client::snapshot_backup::appliance`). Then they are attached to the new VM.
 //!
-//! The new VM exists before its disks are inspected here, so its OS type is `--os-type` or
-//! `other_linux` (`--fixup local` takes it from the inspection).
+//! The new VM exists before its disks are inspected here: it is made with `--os-type` or
+//! `other_linux`, and without `--os-type` it gets the inspected OS type once the fix-up
+//! is done.
 
 use std::path::{Path, PathBuf};
 
@@ -87,6 +88,12 @@ pub fn fix_and_attach(
     let direction = fixup::direction(plan.source.virtualisation);
     let report = fix(engine, appliance, &ids, &direction, &cli.fixup_root)?;
     staged::record(cli, plan, &report, true)?;
+    if plan.fixup.as_ref().is_some_and(|f| f.os_type_inspected) {
+        // The VM was made before the inspection: its OS type follows now.
+        engine
+            .set_vm_os_type(target.build().vm(), &plan.target.os_type)
+            .context("setting the new VM's OS type from the inspection")?;
+    }
     for (planned, id) in plan.target.disks.iter().zip(&ids) {
         target
             .build()

@@ -253,14 +253,9 @@ impl Plan {
         }
         let os_type = match (&choices.os_type, choices.fixup) {
             (Some(chosen), _) => chosen.clone(),
-            // Replaced by the inspection's answer once the guest was inspected.
-            (None, Some(FixupMode::Local)) => crate::os_type::OTHER_LINUX.to_owned(),
-            (None, Some(FixupMode::Appliance)) => {
-                warnings.push(
-                    "OS type `other_linux`: on the appliance the guest is inspected after the \
-                     VM is made (set it with --os-type, or use --fixup local)"
-                        .to_owned(),
-                );
+            // Replaced by the inspection's answer once the guest was inspected (on the
+            // appliance, after the VM is made).
+            (None, Some(FixupMode::Local | FixupMode::Appliance)) => {
                 crate::os_type::OTHER_LINUX.to_owned()
             }
             (None, None) => guess_os_type(&mut warnings),
@@ -319,7 +314,7 @@ fn planned_fixup(
         mode,
         direction: fixup::direction_name(&fixup::direction(source.virtualisation)).to_owned(),
         guest: None,
-        os_type_inspected: choices.os_type.is_none() && mode == FixupMode::Local,
+        os_type_inspected: choices.os_type.is_none(),
         diff: None,
     })
 }

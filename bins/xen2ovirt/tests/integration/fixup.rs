@@ -266,6 +266,9 @@ fn fixup_boot_the_same_guest_fixed_on_the_appliance_boots_on_virtio() {
     // Only what the run attached was detached: the appliance has what it had.
     assert_eq!(engine.attachments(&appliance).unwrap().len(), before);
     let vm = report["vm_id"].as_str().unwrap();
+    // Made before the inspection, the VM gets the inspected OS type afterwards.
+    let os = engine.vm(vm, false).unwrap().os.and_then(|o| o.os_type);
+    assert_eq!(os.as_deref(), Some("debian_9"));
     let attachments = engine.attachments(vm).unwrap();
     assert_eq!(attachments.len(), 1);
     assert_eq!(attachments[0].bootable, Some(true));

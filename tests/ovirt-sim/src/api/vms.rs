@@ -27,6 +27,9 @@ pub(super) fn route(engine: &mut Engine, r: &ApiRequest<'_>) -> Handled {
             if let Some(description) = body.text_at("description") {
                 description.clone_into(&mut vm.description);
             }
+            if let Some(os_type) = body.text_at("os/type") {
+                os_type.clone_into(&mut vm.os_type);
+            }
             let vm = engine.vm(id)?;
             let mut x = Xml::new();
             views::vm(engine, vm, false, None, &mut x);
