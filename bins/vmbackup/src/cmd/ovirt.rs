@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use cli_common::secrets::Secret;
-use cli_common::{Outcome, UsageError, printable};
+use cli_common::{Outcome, printable};
 use vmbackup::Config;
 use vmbackup::config::ReadMode;
 use vmbackup::ovirt::inventory::OvirtInventory;
@@ -150,22 +150,5 @@ pub fn preview(config: &Config, output: Output) -> Result<Outcome> {
             eprintln!("warning: {}", printable(warning));
         }
     }
-    if !errors.is_empty() {
-        let shown: Vec<_> = errors.iter().map(|e| printable(e)).collect();
-        let text = format!(
-            "the configuration does not fit the engine:\n  {}",
-            shown.join("\n  ")
-        );
-        if output.json {
-            eprintln!("error: {text}");
-            return Ok(Outcome::ConfigurationProblem);
-        }
-        bail!(UsageError(text));
-    }
-    if !output.json {
-        let mut out = cli_common::Stdout::lock();
-        writeln!(out, "SUCCESS preview of parameters")?;
-        out.flush()?;
-    }
-    Ok(Outcome::Success)
+    super::run::preview_verdict(output, &errors, "engine")
 }

@@ -222,10 +222,21 @@ pub fn preview(args: &RunArgs, output: Output, cancel: &Cancel) -> Result<Outcom
             eprintln!("warning: {}", printable(warning));
         }
     }
+    preview_verdict(output, &errors, "pool")
+}
+
+/// The end of a preview: the configuration's `errors` against the `platform` (`pool`,
+/// `engine`) refuse it (exit 2; with `--json` the preview document was printed already),
+/// else NAUbackup's success line.
+pub(crate) fn preview_verdict(
+    output: Output,
+    errors: &[String],
+    platform: &str,
+) -> Result<Outcome> {
     if !errors.is_empty() {
         let shown: Vec<_> = errors.iter().map(|e| printable(e)).collect();
         let text = format!(
-            "the configuration does not fit the pool:\n  {}",
+            "the configuration does not fit the {platform}:\n  {}",
             shown.join("\n  ")
         );
         if output.json {
