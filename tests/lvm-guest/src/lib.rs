@@ -1,14 +1,14 @@
 //! Real LVM for tests, in a QEMU guest: the host kernel here has no device-mapper, so the
 //! tests that need LVM boot a stock Debian kernel (software emulation, no KVM) with busybox,
-//! lvm2, mkfs.ext4 and mkfs.xfs in an initramfs, run one static test binary of ours inside,
+//! lvm2, mkfs.ext4 and mkfs.xfs in an initramfs, run one test binary of ours inside,
 //! and read what it reports.
 //!
 //! - [`GuestImage::cached`] builds the kernel and base initramfs once, cached by recipe
 //!   under `~/.cache/vmtoolkit/lvm-guest/<hash>` (`scripts/lib/lvm-guest-image` does it).
-//! - [`static_binary`] gives a binary of this workspace built statically against glibc (the
-//!   musl target cannot be installed here), in a target directory of its own; all the guest
-//!   binaries come from one shared, locked cargo invocation.
-//! - [`boot`] appends an initramfs holding that binary, attaches sparse virtio disks
+//! - The binaries run in the guest are the workspace's ordinary builds (a test's own
+//!   `CARGO_BIN_EXE_<name>`, or [`workspace_binary`] for another package's).
+//! - [`boot`] appends an initramfs holding that binary and the shared libraries it links
+//!   (its `ldd` closure, the host's glibc: the same as the base image's), attaches sparse virtio disks
 //!   (`/dev/vda`, `/dev/vdb`, …), boots with `qemu-system-x86_64 -accel tcg -nographic`, and
 //!   returns the guest's exit status (the init prints `@@GUEST_RC=<n>` on the console,
 //!   `/dev/ttyS0`), the console and the lines the binary wrote to `/dev/ttyS1`. QEMU is
@@ -19,7 +19,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Where a missing tool comes from.
@@ -73,118 +72,53 @@ impl GuestImage {
     }
 }
 
-/// The packages whose binaries run in the guest. [`static_binary`] builds every binary of
-/// all of them in ONE cargo invocation: separate invocations (one per binary) unify features
-/// differently and compiled the shared dependencies more than once (a cold `.ci/run` spent
-/// 24 minutes there). A scenario binary added to `lvm-guest` is part of it by itself.
-pub const STATIC_PACKAGES: [&str; 2] = ["lvm-guest", "lvmbackup"];
-
-/// The cargo profile of the static build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildProfile {
-    /// `dev` (the tests: dependencies optimized, our crates not).
-    Dev,
-    /// `release` (the benchmark).
-    Release,
+/// The directory of the workspace binaries built with the running test or example:
+/// `target/<profile>`, the parent of the `deps` (tests) or `examples` directory it runs from.
+pub fn build_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the running executable: {e}"))?;
+    exe.ancestors()
+        .find(|dir| {
+            dir.file_name()
+                .is_some_and(|name| name == "deps" || name == "examples")
+        })
+        .and_then(Path::parent)
+        .map(Path::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "{} runs from no cargo target directory (no deps or examples above it)",
+                exe.display()
+            )
+        })
 }
 
-/// Binary `bin` of package `package` (one of [`STATIC_PACKAGES`]), built statically against
-/// glibc (`-C target-feature=+crt-static --target x86_64-unknown-linux-gnu`, the musl target
-/// cannot be installed here) in `target/lvm-guest`, so it does not disturb the normal build.
-pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf, String> {
-    static_binary_with(BuildProfile::Dev, package, bin)
-}
-
-/// [`static_binary`] in `profile`. Every binary of [`STATIC_PACKAGES`] is built by one
-/// cargo invocation per process and profile, serialized across processes (nextest runs each
-/// test in its own) by a lock file in the target directory: the first caller builds, the
-/// others wait, then find everything up to date.
-pub fn static_binary_with(
-    profile: BuildProfile,
-    package: &str,
-    bin: &str,
-) -> Result<PathBuf, String> {
-    static DEV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    static RELEASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    if !STATIC_PACKAGES.contains(&package) {
-        return Err(format!(
-            "{package} is not one of the statically built packages {STATIC_PACKAGES:?} (add it there)"
-        ));
-    }
-    let once = match profile {
-        BuildProfile::Dev => &DEV,
-        BuildProfile::Release => &RELEASE,
-    };
-    let dir = once.get_or_init(|| build_static(profile)).clone()?;
-    let path = dir.join(bin);
+/// Binary `bin` of another workspace package, from [`build_dir`]: cargo builds every binary
+/// of the workspace with a `cargo nextest run --workspace` or `cargo test --workspace`, in
+/// the same profile and with the same features as the tests. A test's own package's binaries
+/// come from `env!("CARGO_BIN_EXE_<name>")` instead.
+///
+/// The guest runs these dynamically linked builds with their `ldd` closure copied in by
+/// [`boot`]. An earlier harness built static copies in a target directory of their own: a
+/// second compilation of every dependency, a third of a cold CI run's time.
+pub fn workspace_binary(bin: &str) -> Result<PathBuf, String> {
+    let path = build_dir()?.join(bin);
     if path.is_file() {
         Ok(path)
     } else {
         Err(format!(
-            "the static build made no {} (is {bin} a binary of {package}?)",
+            "{} is not built: run the whole workspace's tests (scripts/test, or cargo nextest run --workspace), or cargo build the package of {bin} first",
             path.display()
         ))
     }
 }
 
-/// Builds every binary of [`STATIC_PACKAGES`] at once; returns their directory.
-fn build_static(profile: BuildProfile) -> Result<PathBuf, String> {
-    let root = workspace_root();
-    let target_dir = root.join("target/lvm-guest");
-    fs::create_dir_all(&target_dir).map_err(|e| format!("{}: {e}", target_dir.display()))?;
-    let lock_path = target_dir.join(".static-build.lock");
-    let lock_file =
-        fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, errno)| format!("locking {}: {errno}", lock_path.display()))?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(&root).args(["build", "--quiet"]);
-    for package in STATIC_PACKAGES {
-        command.args(["-p", package]);
-    }
-    command.args(["--bins", "--target", "x86_64-unknown-linux-gnu"]);
-    if profile == BuildProfile::Release {
-        command.arg("--release");
-    }
-    let started = Instant::now();
-    let status = command
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env(
-            "RUSTFLAGS",
-            "-C target-feature=+crt-static -C strip=debuginfo",
-        )
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building the static binaries of {STATIC_PACKAGES:?} failed ({status})"
-        ));
-    }
-    eprintln!(
-        "static binaries of {STATIC_PACKAGES:?} ({profile:?}) ready after {:?}",
-        started.elapsed()
-    );
-    let profile_dir = match profile {
-        BuildProfile::Dev => "debug",
-        BuildProfile::Release => "release",
-    };
-    Ok(target_dir
-        .join("x86_64-unknown-linux-gnu")
-        .join(profile_dir))
-}
-
 /// One boot: which binary to run with which arguments, and the disks to attach.
 #[derive(Debug, Clone)]
 pub struct GuestRun<'a> {
-    /// The static binary; it becomes `/<file name>` in the guest.
+    /// The binary; it becomes `/<file name>` in the guest.
     pub binary: &'a Path,
     /// Its arguments (plain words: they go through the guest's shell unquoted).
     pub args: &'a [&'a str],
-    /// More files (static binaries the test binary runs), each becoming `/<file name>`.
+    /// More executables (ones the test binary runs), each becoming `/<file name>`.
     pub extra: &'a [&'a Path],
     /// Sizes of sparse virtio disks in MiB: `/dev/vda`, `/dev/vdb`, …
     pub disks_mib: &'a [u64],
@@ -338,7 +272,8 @@ fn qemu_command(
     Ok(command)
 }
 
-/// The base initramfs with an archive holding the binary and `/run-test` appended.
+/// The base initramfs with an archive holding the binary, the extra executables, their
+/// shared libraries and `/run-test` appended.
 fn initrd(image: &GuestImage, run: &GuestRun<'_>, work: &Path) -> Result<PathBuf, String> {
     let name = run
         .binary
@@ -353,6 +288,14 @@ fn initrd(image: &GuestImage, run: &GuestRun<'_>, work: &Path) -> Result<PathBuf
             .ok_or_else(|| format!("{} has no file name", file.display()))?;
         fs::copy(file, overlay.join(file_name))
             .map_err(|e| format!("copying {}: {e}", file.display()))?;
+        for library in shared_libraries(file)? {
+            let inside = overlay.join(library.strip_prefix("/").unwrap_or(&library));
+            if let Some(dir) = inside.parent() {
+                fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            fs::copy(&library, &inside)
+                .map_err(|e| format!("copying {}: {e}", library.display()))?;
+        }
     }
     let script = format!("#!/bin/sh\nexec /{name} {}\n", run.args.join(" "));
     write_executable(&overlay.join("run-test"), &script)?;
@@ -390,13 +333,42 @@ fn write_executable(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// A newc cpio archive of the files directly in `dir` (the kernel unpacks concatenated
-/// archives in order, so this one adds to the base initramfs).
+/// The shared libraries `executable` loads, by absolute path (`ldd`'s closure, symbolic links
+/// resolved when copied); none for a static one.
+fn shared_libraries(executable: &Path) -> Result<Vec<PathBuf>, String> {
+    let output = Command::new("ldd")
+        .arg(executable)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run ldd: {e}; {INSTALL_HINT}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        return if all.contains("not a dynamic executable") {
+            Ok(Vec::new())
+        } else {
+            Err(format!("ldd {} failed: {}", executable.display(), all.trim()))
+        };
+    }
+    if let Some(missing) = stdout.lines().find(|l| l.contains("not found")) {
+        return Err(format!(
+            "{} needs a library this machine lacks: {}",
+            executable.display(),
+            missing.trim()
+        ));
+    }
+    Ok(stdout
+        .split_whitespace()
+        .filter(|word| word.starts_with('/'))
+        .map(PathBuf::from)
+        .collect())
+}
+
+/// A newc cpio archive of everything under `dir`, directories before what they hold (the
+/// kernel unpacks concatenated archives in order, so this one adds to the base initramfs).
 fn cpio(dir: &Path) -> Result<Vec<u8>, String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
+    let mut names = Vec::new();
+    relative_paths(dir, Path::new(""), &mut names)?;
     names.sort();
     let mut child = Command::new("cpio")
         .args(["-o", "-H", "newc", "--quiet"])
@@ -417,4 +389,22 @@ fn cpio(dir: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("cpio failed ({})", output.status));
     }
     Ok(output.stdout)
+}
+
+/// Every path under `root.join(prefix)`, relative to `root`, into `names`.
+fn relative_paths(root: &Path, prefix: &Path, names: &mut Vec<String>) -> Result<(), String> {
+    let dir = root.join(prefix);
+    for entry in fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let relative = prefix.join(entry.file_name());
+        let name = relative
+            .to_str()
+            .ok_or_else(|| format!("{} is not UTF-8", relative.display()))?
+            .to_owned();
+        names.push(name);
+        if entry.file_type().map_err(|e| format!("{}: {e}", dir.display()))?.is_dir() {
+            relative_paths(root, &relative, names)?;
+        }
+    }
+    Ok(())
 }

@@ -1,5 +1,5 @@
-//! Real LVM: boots the QEMU guest once per scenario group with a static scenario binary
-//! (`lvm-snap-scenarios`, or `lvmbackup-scenarios` with the static `lvmbackup`) and asserts
+//! Real LVM: boots the QEMU guest once per scenario group with a scenario binary
+//! (`lvm-snap-scenarios`, or `lvmbackup-scenarios` with the workspace's `lvmbackup`) and asserts
 //! on what it reports.
 
 mod integration {

@@ -3,20 +3,20 @@
 //! a panic, UUID and name clashes), all in one boot.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use lvm_guest::{GuestImage, GuestRun, boot, static_binary, tail};
+use lvm_guest::{GuestImage, GuestRun, boot, tail};
 use serde_json::Value;
 
 #[test]
 fn a_guest_with_its_root_on_lvm_is_fixed_up_and_its_volume_group_never_left_active() {
     let image = GuestImage::cached().unwrap_or_else(|e| panic!("{e}"));
-    let binary =
-        static_binary("lvm-guest", "guest-fixup-scenarios").unwrap_or_else(|e| panic!("{e}"));
+    let binary = Path::new(env!("CARGO_BIN_EXE_guest-fixup-scenarios"));
     let outcome = boot(
         &image,
         &GuestRun {
-            binary: &binary,
+            binary,
             args: &["lvm"],
             extra: &[],
             // /dev/vda holds the images, /dev/vdb the "host's" own volume group.

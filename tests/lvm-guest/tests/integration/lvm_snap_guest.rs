@@ -1,10 +1,10 @@
 //! lvm-snap on real LVM in the guest: the scenario groups of `lvm-snap-scenarios`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lvm_guest::{GuestImage, GuestRun, boot, static_binary, tail};
+use lvm_guest::{GuestImage, GuestRun, boot, tail};
 use serde_json::Value;
 
 /// What one boot reported: scenario name to (ok, detail), and the captured lvm2 outputs.
@@ -15,11 +15,11 @@ struct Reported {
 
 fn run_group(group: &str, disks_mib: &[u64], expected: &[&str]) -> Reported {
     let image = GuestImage::cached().unwrap_or_else(|e| panic!("{e}"));
-    let binary = static_binary("lvm-guest", "lvm-snap-scenarios").unwrap_or_else(|e| panic!("{e}"));
+    let binary = Path::new(env!("CARGO_BIN_EXE_lvm-snap-scenarios"));
     let outcome = boot(
         &image,
         &GuestRun {
-            binary: &binary,
+            binary,
             args: &[group],
             extra: &[],
             disks_mib,

@@ -1,20 +1,20 @@
-//! lvmbackup on real LVM in the guest: the real binary (static) driven by the scenario
+//! lvmbackup on real LVM in the guest: the real binary driven by the scenario
 //! groups of `lvmbackup-scenarios`, one boot per group.
 
+use std::path::Path;
 use std::time::Duration;
 
-use lvm_guest::{GuestImage, GuestRun, boot, static_binary, tail};
+use lvm_guest::{GuestImage, GuestRun, boot, tail, workspace_binary};
 use serde_json::Value;
 
 fn run_group(group: &str, disks_mib: &[u64], expected: &[&str]) {
     let image = GuestImage::cached().unwrap_or_else(|e| panic!("{e}"));
-    let scenarios =
-        static_binary("lvm-guest", "lvmbackup-scenarios").unwrap_or_else(|e| panic!("{e}"));
-    let lvmbackup = static_binary("lvmbackup", "lvmbackup").unwrap_or_else(|e| panic!("{e}"));
+    let scenarios = Path::new(env!("CARGO_BIN_EXE_lvmbackup-scenarios"));
+    let lvmbackup = workspace_binary("lvmbackup").unwrap_or_else(|e| panic!("{e}"));
     let outcome = boot(
         &image,
         &GuestRun {
-            binary: &scenarios,
+            binary: scenarios,
             args: &[group],
             extra: &[&lvmbackup],
             disks_mib,

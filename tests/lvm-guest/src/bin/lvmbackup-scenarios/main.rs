@@ -1,5 +1,5 @@
 //! Runs INSIDE the QEMU guest (see the `lvm-guest` library): the real `lvmbackup` binary
-//! (static, at `/lvmbackup`) on real LVM. `lvmbackup-scenarios nights|failures` runs one
+//! (at `/lvmbackup`) on real LVM. `lvmbackup-scenarios nights|failures` runs one
 //! group on the guest's empty disks and writes one JSON line per scenario to /dev/ttyS1; it
 //! exits 0 when every scenario passed, 1 otherwise. After each scenario: no volume of ours
 //! in any volume group, no mount under the snapshots' directory.
