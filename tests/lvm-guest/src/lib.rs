@@ -347,7 +347,11 @@ fn shared_libraries(executable: &Path) -> Result<Vec<PathBuf>, String> {
         return if all.contains("not a dynamic executable") {
             Ok(Vec::new())
         } else {
-            Err(format!("ldd {} failed: {}", executable.display(), all.trim()))
+            Err(format!(
+                "ldd {} failed: {}",
+                executable.display(),
+                all.trim()
+            ))
         };
     }
     if let Some(missing) = stdout.lines().find(|l| l.contains("not found")) {
@@ -402,7 +406,11 @@ fn relative_paths(root: &Path, prefix: &Path, names: &mut Vec<String>) -> Result
             .ok_or_else(|| format!("{} is not UTF-8", relative.display()))?
             .to_owned();
         names.push(name);
-        if entry.file_type().map_err(|e| format!("{}: {e}", dir.display()))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .is_dir()
+        {
             relative_paths(root, &relative, names)?;
         }
     }
