@@ -1,6 +1,6 @@
 //! Disk attachments: attach an existing disk, a snapshot of a disk (the backup-appliance
-//! way), or a new disk — always with `active` sent, as the API asks; deactivate; detach
-//! (the disk is kept).
+//! way), or a new disk — always with `active` sent, as the API asks; deactivate; describe
+//! an attached disk; detach (the disk is kept).
 
 use std::time::Duration;
 
@@ -105,6 +105,29 @@ impl Connection {
                 Poll::Pending("active".into())
             })
         })
+    }
+
+    /// Sets the description of `disk`, attached to `vm`, through its attachment (the way
+    /// the API edits an attached disk: `PUT` of a `<disk_attachment>` holding the `<disk>`).
+    pub fn set_attached_disk_description(
+        &self,
+        vm: &str,
+        disk: &str,
+        description: &str,
+    ) -> Result<()> {
+        let body = DiskAttachment {
+            disk: Some(Disk {
+                description: Some(description.to_owned()),
+                ..Disk::default()
+            }),
+            ..DiskAttachment::default()
+        };
+        let _: DiskAttachment = self.update(
+            &format!("/vms/{vm}/diskattachments/{disk}"),
+            &body,
+            &format!("describing disk {disk} of VM {vm}"),
+        )?;
+        Ok(())
     }
 
     /// Detaches a disk from a VM, keeping the disk (`detach_only=true`, said explicitly).

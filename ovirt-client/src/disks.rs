@@ -1,4 +1,4 @@
-//! Disks: create floating disks, get, remove, wait until `ok`; and the inventory a disk
+//! Disks: create floating disks, list, get, remove, wait until `ok`; and the inventory a disk
 //! needs (storage domains), clusters, networks and vNIC profiles.
 
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::connection::{Connection, Query};
 use crate::error::{OvirtError, Result};
 use crate::types::{
-    Cluster, Clusters, Disk, DiskStatus, Network, Networks, StorageDomain, StorageDomains,
+    Cluster, Clusters, Disk, DiskStatus, Disks, Network, Networks, StorageDomain, StorageDomains,
     VnicProfile, VnicProfiles,
 };
 use crate::wait::Poll;
@@ -22,6 +22,13 @@ impl Connection {
             disk,
             &format!("creating disk `{name}`"),
         )
+    }
+
+    /// Every disk of the engine (`GET /disks`): floating ones and attached ones.
+    pub fn disks(&self) -> Result<Vec<Disk>> {
+        Ok(self
+            .get::<Disks>("/disks", &Query::new(), "listing disks")?
+            .items)
     }
 
     /// A disk by id.

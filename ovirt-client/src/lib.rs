@@ -32,7 +32,7 @@
 //!     snapshot (sparse, into any [`disk_image::DiskSink`]) or read on the backup appliance
 //!     by serial ([`snapshot_backup::appliance`]); the VM's OVF and records ([`records`]);
 //!   - [`sweep`]: what dead runs left (snapshots, their transfers and appliance
-//!     attachments, half-built VMs), found by the owner mark, removed — only those;
+//!     attachments, half-built VMs and their floating disks), found by the owner mark, removed — only those;
 //!   - [`restore`]: a new VM with given settings, NICs (MACs kept when asked) and disks
 //!     (sparse where the domain allows), uploaded through imageio, removed if anything
 //!     fails; its plan from a backup's records or from an OVF ([`ovf`]);
@@ -146,7 +146,7 @@ pub use owner::{Mark, Owner};
 pub use records::VmRecords;
 pub use restore::{NewDisk, NewNic, RestoreChoices, RestorePlan, TargetDomain, VmBuild};
 pub use snapshot_backup::{BackupSettings, SnapshotBackup, SnapshotDisk, StopFlag, VmSnapshot};
-pub use sweep::{SweepReport, sweep_leftovers, sweep_unfinished_vms};
+pub use sweep::{SweepReport, sweep_leftovers, sweep_unfinished_disks, sweep_unfinished_vms};
 pub use tls::{Fingerprint, Trust};
 pub use transfers::{Download, TransferSettings, Upload};
 pub use vms::NewVm;

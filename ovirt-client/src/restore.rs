@@ -136,14 +136,29 @@ impl Default for BuildSettings {
     }
 }
 
+/// A disk a [`VmBuild`] made.
+struct BuiltDisk {
+    id: String,
+    /// Its description once the VM is kept (`None`: the VM's).
+    description: Option<String>,
+    /// Attached to the VM yet.
+    attached: bool,
+}
+
 /// A VM being built: removed with its disks when dropped before [`VmBuild::commit`].
+///
+/// While it is built, the VM and every disk it makes are described by the VM's owner mark
+/// (when [`NewVm::description`] is one): a disk left floating by a killed run (one
+/// uploaded to be fixed up elsewhere first) is found by it and removed by the next run's
+/// [`crate::sweep_unfinished_disks`]. [`VmBuild::commit`] gives the disks their final
+/// descriptions, then the VM its own.
 pub struct VmBuild<'c> {
     connection: &'c Connection,
     vm: String,
     name: String,
     /// The VM's description while it is built (its owner mark), given to its disks too.
     mark: Option<String>,
-    disks: Vec<String>,
+    disks: Vec<BuiltDisk>,
     settings: BuildSettings,
     open: bool,
 }
@@ -188,8 +203,8 @@ impl<'c> VmBuild<'c> {
         &self.vm
     }
 
-    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag,
-    /// the VM's owner mark as its description) and uploads `input` into it; returns the new
+    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag;
+    /// described like the VM once kept) and uploads `input` into it; returns the new
     /// disk's id (to download it again for a check) and what the upload did. A disk made
     /// attached goes with the VM on every path, even when the run is killed: the next run's
     /// [`crate::sweep_unfinished_vms`] cancels its upload and removes the VM with it.
@@ -203,8 +218,8 @@ impl<'c> VmBuild<'c> {
         self.put_disk(disk, domain, input, progress, true)
     }
 
-    /// [`VmBuild::add_disk`] without the attachment: the disk created (described by the
-    /// VM's owner mark) and uploaded, not yet attached (to fix it up elsewhere first, e.g.
+    /// [`VmBuild::add_disk`] without the attachment: the disk created and uploaded, not
+    /// yet attached (to fix it up elsewhere first, e.g.
     /// on the appliance; [`VmBuild::attach`] it afterwards); it belongs to the build and
     /// goes with it if the build fails.
     pub fn upload_disk(
@@ -237,8 +252,7 @@ impl<'c> VmBuild<'c> {
                 ),
             });
         }
-        let mark = self.mark.clone();
-        let id = self.new_disk(disk, domain, mark.as_deref(), attached)?;
+        let id = self.new_disk(disk, domain, None, attached)?;
         let summary = self.connection.upload_disk(
             &id,
             input,
@@ -252,8 +266,8 @@ impl<'c> VmBuild<'c> {
         Ok((id, summary))
     }
 
-    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag),
-    /// described by `description`, uploads the pieces `produce` hands over (in any order:
+    /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag;
+    /// described by `description` once the VM is kept), uploads the pieces `produce` hands over (in any order:
     /// see [`crate::imageio::ImageioClient::upload_pieces`]) and finalizes once `produce`
     /// returned. A disk made attached goes with the VM on every path, even when the run is
     /// killed (the next run's [`crate::sweep_unfinished_vms`] removes the half-made VM with
@@ -289,6 +303,8 @@ impl<'c> VmBuild<'c> {
         self.upload_pieces(&id, disk, progress, produce)
     }
 
+    /// Creates `disk` on `domain` (attached or floating), described by the build's owner
+    /// mark, else by `description`; `description` is the one it keeps (`None`: the VM's).
     fn new_disk(
         &mut self,
         disk: &NewDisk,
@@ -297,7 +313,7 @@ impl<'c> VmBuild<'c> {
         attached: bool,
     ) -> Result<String> {
         let mut body = domain.disk(disk);
-        body.description = description.map(str::to_owned);
+        body.description = self.mark.clone().or_else(|| description.map(str::to_owned));
         let id = if attached {
             let attachment =
                 self.connection
@@ -310,7 +326,11 @@ impl<'c> VmBuild<'c> {
             what: format!("creating disk `{}`", disk.name),
             state: "the engine returned a disk without an id".into(),
         })?;
-        self.disks.push(id.clone());
+        self.disks.push(BuiltDisk {
+            id: id.clone(),
+            description: description.map(str::to_owned),
+            attached,
+        });
         self.connection
             .wait_disk_ok(&id, self.settings.disk_timeout)?;
         Ok(id)
@@ -342,13 +362,33 @@ impl<'c> VmBuild<'c> {
     pub fn attach(&mut self, id: &str, disk: &NewDisk) -> Result<()> {
         self.connection
             .attach_disk(&self.vm, id, disk.interface, disk.bootable)?;
+        if let Some(built) = self.disks.iter_mut().find(|d| d.id == id) {
+            built.attached = true;
+        }
         tracing::info!(disk = %id, vm = %self.vm, "disk attached");
         Ok(())
     }
 
-    /// Keeps the VM: sets its final description (replacing the owner mark) and returns
-    /// its id.
+    /// Keeps the VM: gives its disks their final descriptions, then the VM `description`
+    /// (each replacing the owner mark), and returns its id. Every disk must be attached by
+    /// then: a floating one would keep the mark and be swept as a leftover.
     pub fn commit(mut self, description: &str) -> Result<String> {
+        if let Some(floating) = self.disks.iter().find(|d| !d.attached) {
+            return Err(OvirtError::Failed {
+                what: format!("keeping VM `{}`", self.name),
+                state: format!("its disk {} was never attached", floating.id),
+            });
+        }
+        if self.mark.is_some() {
+            for disk in &self.disks {
+                let final_description = disk.description.as_deref().unwrap_or(description);
+                self.connection.set_attached_disk_description(
+                    &self.vm,
+                    &disk.id,
+                    final_description,
+                )?;
+            }
+        }
         self.connection.set_vm_description(&self.vm, description)?;
         self.open = false;
         Ok(std::mem::take(&mut self.vm))
@@ -373,7 +413,7 @@ impl<'c> VmBuild<'c> {
             }
         }
         // Disks not attached yet (or whose VM could not be removed).
-        for disk in &self.disks {
+        for disk in self.disks.iter().map(|d| &d.id) {
             match self.connection.remove_disk(disk) {
                 Ok(()) => tracing::warn!(disk, "unfinished disk removed"),
                 Err(error) if error.is_not_found() => {}

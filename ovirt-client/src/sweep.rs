@@ -18,6 +18,8 @@
 //! [`sweep_unfinished_vms`] does the same for VMs a restore or a migration was building
 //! when its run died (their description is still the owner mark): the uploads still open
 //! into their disks are cancelled, then each VM is removed with its disks.
+//! [`sweep_unfinished_disks`] then removes the disks such a build made and had not
+//! attached yet (floating, or on the appliance to be fixed up), by the same mark.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -223,6 +225,15 @@ fn cancel_uploads_into(connection: &Connection, vm: &str, failures: &mut Vec<Ovi
             .collect(),
         Err(error) => return failures.push(error),
     };
+    cancel_uploads_into_disks(connection, &disks, failures);
+}
+
+/// Cancels the open uploads into `disks` (a killed run's); a failure is recorded.
+fn cancel_uploads_into_disks(
+    connection: &Connection,
+    disks: &BTreeSet<String>,
+    failures: &mut Vec<OvirtError>,
+) {
     let transfers = match connection.get::<ImageTransfers>(
         "/imagetransfers",
         &Query::new(),
@@ -237,39 +248,109 @@ fn cancel_uploads_into(connection: &Connection, vm: &str, failures: &mut Vec<Ovi
             .as_ref()
             .and_then(|d| d.id.as_deref())
             .or(transfer.image.as_ref().and_then(|r| r.id.as_deref()));
-        if !is_open(&transfer, ImageTransferDirection::Upload)
-            || !into.is_some_and(|d| disks.contains(d))
-        {
+        let Some(disk) = into.filter(|d| disks.contains(*d)) else {
+            continue;
+        };
+        if !is_open(&transfer, ImageTransferDirection::Upload) {
             continue;
         }
-        let Some(id) = transfer.id else { continue };
+        let Some(id) = transfer.id.as_deref() else {
+            continue;
+        };
         match connection.action(
             &format!("/imagetransfers/{id}"),
             "cancel",
             &Query::new(),
             &Action::default(),
-            &format!("cancelling the leftover upload {id} into VM {vm}"),
+            &format!("cancelling the leftover upload {id} into disk {disk}"),
         ) {
-            Ok(_) => tracing::info!(transfer = %id, %vm, "leftover upload cancelled"),
+            Ok(_) => tracing::info!(transfer = %id, %disk, "leftover upload cancelled"),
             Err(error) if error.is_not_found() => {}
             Err(error) => failures.push(error),
         }
     }
 }
 
-/// How long the removal of an unfinished VM may be refused as busy: its disks stay locked
-/// while the engine ends the uploads just cancelled.
-const VM_REMOVE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Removes the disks that dead runs of `here.tool` made for a VM they were building and
+/// left outside it (uploaded floating, to be fixed up on the appliance first): their
+/// description is still the build's owner mark ([`crate::VmBuild`] replaces it when the VM
+/// is kept). Each is detached from `appliance` (a VM id) if attached there, its open
+/// upload cancelled, then removed (retried while the engine says it is busy). Run after
+/// [`sweep_unfinished_vms`], which removes the disks attached to a half-made VM with it.
+/// Returns the ids removed; a disk that cannot be removed is recorded as a failure.
+pub fn sweep_unfinished_disks(
+    connection: &Connection,
+    here: &Owner,
+    now: Timestamp,
+    appliance: Option<&str>,
+) -> Result<(Vec<String>, Vec<OvirtError>)> {
+    let leftovers: BTreeSet<String> = connection
+        .disks()?
+        .into_iter()
+        .filter(|disk| {
+            disk.description
+                .as_deref()
+                .and_then(Mark::parse)
+                .is_some_and(|m| m.is_leftover(here, now))
+        })
+        .filter_map(|disk| disk.id)
+        .collect();
+    let mut removed = Vec::new();
+    let mut failures = Vec::new();
+    if leftovers.is_empty() {
+        return Ok((removed, failures));
+    }
+    if let Some(appliance) = appliance {
+        match connection.attachments(appliance) {
+            Ok(attachments) => {
+                for disk in attachments
+                    .into_iter()
+                    .filter_map(|a| a.disk.and_then(|d| d.id).or(a.id))
+                    .filter(|disk| leftovers.contains(disk))
+                {
+                    match connection.detach_disk(appliance, &disk) {
+                        Ok(()) => tracing::info!(%disk, %appliance, "leftover disk detached"),
+                        Err(error) if error.is_not_found() => {}
+                        Err(error) => failures.push(error),
+                    }
+                }
+            }
+            Err(error) => failures.push(error),
+        }
+    }
+    cancel_uploads_into_disks(connection, &leftovers, &mut failures);
+    for disk in leftovers {
+        match patiently(|| connection.remove_disk(&disk), &disk, connection) {
+            // Not found: the engine deleted it when its upload was cancelled.
+            Err(error) if !error.is_not_found() => failures.push(error),
+            _ => {
+                tracing::info!(%disk, "unfinished disk of a dead run removed");
+                removed.push(disk);
+            }
+        }
+    }
+    Ok((removed, failures))
+}
+
+/// How long the removal of an unfinished VM or disk may be refused as busy: disks stay
+/// locked while the engine ends the uploads just cancelled.
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Removes `vm` with its disks, retrying while the engine says it is busy (a disk still
-/// locked), up to [`VM_REMOVE_TIMEOUT`].
+/// locked), up to [`REMOVE_TIMEOUT`].
 fn remove_vm_patiently(connection: &Connection, vm: &str) -> Result<()> {
+    patiently(|| connection.remove_vm(vm, false), vm, connection)
+}
+
+/// Runs `remove` (of the object `id`) until the engine stops saying it is busy, up to
+/// [`REMOVE_TIMEOUT`].
+fn patiently(remove: impl Fn() -> Result<()>, id: &str, connection: &Connection) -> Result<()> {
     let started = std::time::Instant::now();
     let (_, pause) = connection.poll_intervals();
     loop {
-        match connection.remove_vm(vm, false) {
-            Err(error) if error.is_busy() && started.elapsed() < VM_REMOVE_TIMEOUT => {
-                tracing::debug!(vm, %error, "unfinished VM busy; retrying its removal");
+        match remove() {
+            Err(error) if error.is_busy() && started.elapsed() < REMOVE_TIMEOUT => {
+                tracing::debug!(id, %error, "busy; retrying the removal");
                 std::thread::sleep(pause);
             }
             result => return result,

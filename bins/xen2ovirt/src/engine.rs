@@ -12,7 +12,8 @@ use ovirt_client::types::{
     BiosType, DiskInterface, NicInterface, StorageDomainType, VmStatus, VmType,
 };
 use ovirt_client::{
-    Connection, NewDisk, NewNic, NewVm, Owner, TargetDomain, VmBuild, sweep_unfinished_vms,
+    Connection, NewDisk, NewNic, NewVm, Owner, TargetDomain, VmBuild, sweep_unfinished_disks,
+    sweep_unfinished_vms,
 };
 
 use crate::plan::{DiskBus, Domain, Inventory, PlannedDisk, Profile, TargetVm};
@@ -70,10 +71,13 @@ pub fn inventory(engine: &Connection, name: &str) -> Result<Inventory> {
     })
 }
 
-/// Removes the VMs that dead runs of xen2ovirt were building (interrupted hard, their guards
-/// never ran): their description is still the owner mark (see `ovirt_client::owner`). A
-/// migrated VM has its final description and is never touched.
-pub fn sweep(engine: &Connection) -> Result<()> {
+/// Removes what dead runs of xen2ovirt (interrupted hard, their guards never ran) left on
+/// the engine, found by the owner mark (see `ovirt_client::owner`): the VMs they were
+/// building, with their disks (a failure stops the run: such a VM may hold the name), then
+/// the disks they had uploaded but not attached yet, detached first from `appliance` (the
+/// `--fixup appliance` VM) where they were being fixed up (a failure is a warning). A
+/// migrated VM and its disks have their final descriptions and are never touched.
+pub fn sweep(engine: &Connection, appliance: Option<&str>) -> Result<()> {
     let here = Owner::this_process(TOOL);
     let (removed, failures) = sweep_unfinished_vms(engine, &here, Timestamp::now())?;
     for vm in removed {
@@ -82,6 +86,16 @@ pub fn sweep(engine: &Connection) -> Result<()> {
     if let Some(failure) = failures.into_iter().next() {
         return Err(anyhow::Error::new(failure)
             .context("removing the half-made VM of an interrupted xen2ovirt run"));
+    }
+    let (removed, failures) = sweep_unfinished_disks(engine, &here, Timestamp::now(), appliance)?;
+    for disk in removed {
+        tracing::warn!(%disk, "removed a disk an interrupted xen2ovirt run had uploaded");
+    }
+    for error in failures {
+        tracing::warn!(
+            error = %format!("{:#}", anyhow::Error::new(error)),
+            "could not remove a disk an interrupted xen2ovirt run left (one on an appliance goes with a run using --fixup appliance there)"
+        );
     }
     Ok(())
 }

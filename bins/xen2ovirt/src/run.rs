@@ -144,7 +144,8 @@ pub(crate) fn plan(cli: &Cli, source: &SourceVm) -> Result<(Connection, Plan)> {
     let engine = connect_ovirt(&cli.ovirt)?;
     if !cli.dry_run {
         // Before the plan: a half-made VM of a dead run may hold the name.
-        engine::sweep(&engine)?;
+        let appliance = appliance_of(cli)?;
+        engine::sweep(&engine, appliance.as_ref().map(|a| a.vm.as_str()))?;
     }
     let choices = choices(cli);
     let name = plan::planned_name(source, choices.name.as_deref());

@@ -378,12 +378,92 @@ fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
     let device = plugged.device().to_path_buf();
     plugged.detach().unwrap();
     assert!(!device.exists(), "detached");
+    // Until the VM is kept, the floating disk carries the build's owner mark.
+    let marked = engine.disk(&id).unwrap().description.unwrap();
+    assert!(ovirt_client::Mark::parse(&marked).is_some(), "{marked}");
     build.attach(&id, disk).unwrap();
     let made = build.commit("migrated").unwrap();
+    assert_eq!(
+        engine.disk(&id).unwrap().description.as_deref(),
+        Some("migrated"),
+        "a kept VM's disk has its final description, not the mark"
+    );
     let bytes = std::fs::read(s.sim.disk_file(&id).unwrap()).unwrap();
     assert_eq!(&bytes[3 << 20..(3 << 20) + 5], b"fixed");
     assert_eq!(engine.attachments(&made).unwrap().len(), 1);
     engine.remove_vm(&made, false).unwrap();
+
+    // Runs killed hard: one with its uploaded disk plugged into the appliance, one in the
+    // middle of an upload into a floating disk. Beside them a live run's floating disk and
+    // someone else's. The sweeps take exactly the dead runs' VMs and disks.
+    let here = Owner::this_process("vmbackup");
+    let dead = Owner {
+        start: here.start + 1,
+        ..here.clone()
+    };
+    let now = jiff::Timestamp::now();
+    let input = FileDisk::open(&source).unwrap();
+    let build_as = |name: &str, owner: &Owner| {
+        let mut vm = plan.vm.clone();
+        vm.name = name.to_owned();
+        vm.description = Some(owner.describe("restoring", now));
+        VmBuild::create(&engine, &vm, &[], &build_settings()).unwrap()
+    };
+    let mut killed = build_as("killed-fixing", &dead);
+    let (on_appliance, _) = killed
+        .upload_disk(disk, &domain, DiskInput::Random(&input), &NoProgress)
+        .unwrap();
+    std::mem::forget(appliance.attach_disk(&engine, &on_appliance, None).unwrap());
+    std::mem::forget(killed);
+    let mut killed = build_as("killed-uploading", &dead);
+    let uploading = killed
+        .upload_disk_pieces(disk, &domain, "final", &NoProgress, |_push| {
+            Ok::<_, ovirt_client::OvirtError>(())
+        })
+        .map(|(id, (), _)| id)
+        .unwrap();
+    let open = engine
+        .start_upload(&uploading, &ovirt_client::TransferSettings::default())
+        .unwrap();
+    std::mem::forget(open);
+    std::mem::forget(killed);
+    let mut live = build_as("still-running", &here);
+    let (live_disk, _) = live
+        .upload_disk(disk, &domain, DiskInput::Random(&input), &NoProgress)
+        .unwrap();
+    let by_hand = engine
+        .create_disk(&ovirt_client::types::Disk {
+            name: Some("by-hand".into()),
+            description: Some("made by hand".into()),
+            format: Some(ovirt_client::types::DiskFormat::Raw),
+            sparse: Some(true),
+            provisioned_size: Some(1 << 20),
+            storage_domains: Some(ovirt_client::types::StorageDomains::from(vec![
+                ovirt_client::types::StorageDomain::with_id(&domain.id),
+            ])),
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+        .unwrap();
+    assert!(!s.sim.audit().is_clean(), "the killed runs left things");
+    let later = jiff::Timestamp::now();
+    let (vms, failures) = ovirt_client::sweep_unfinished_vms(&engine, &here, later).unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(vms.len(), 2, "both killed runs' VMs: {vms:?}");
+    let (mut disks, failures) =
+        ovirt_client::sweep_unfinished_disks(&engine, &here, later, Some(appliance.vm.as_str()))
+            .unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    disks.sort();
+    let mut expected = vec![on_appliance, uploading];
+    expected.sort();
+    assert_eq!(disks, expected);
+    assert!(engine.disk(&live_disk).is_ok(), "the live run's disk stays");
+    assert!(engine.disk(&by_hand).is_ok(), "someone else's disk stays");
+    assert!(engine.attachments(&appliance.vm).unwrap().is_empty());
+    drop(live);
+    engine.remove_disk(&by_hand).unwrap();
     drop(engine);
     let audit = s.sim.audit();
     assert!(audit.is_clean(), "{audit}");

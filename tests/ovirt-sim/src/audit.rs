@@ -1,5 +1,5 @@
 //! What a client left behind: snapshots it made, disks attached as snapshots or to the
-//! backup appliance, transfers not finished, SSO tokens not revoked, backups not finalized.
+//! backup appliance, disks it made and left floating, transfers not finished, SSO tokens not revoked, backups not finalized.
 
 use std::fmt;
 
@@ -24,6 +24,15 @@ pub enum Leftover {
         vm: String,
         /// The disk id.
         disk: String,
+    },
+    /// A disk a client made that is attached to no VM (floating).
+    FloatingDisk {
+        /// The disk's id.
+        id: String,
+        /// The disk's name.
+        name: String,
+        /// Its description.
+        description: String,
     },
     /// An image transfer not finished or cancelled.
     Transfer {
@@ -78,6 +87,19 @@ impl Audit {
                         disk: a.disk.clone(),
                     });
                 }
+            }
+        }
+        for disk in &engine.disks {
+            let attached = engine
+                .vms
+                .iter()
+                .any(|vm| vm.attachments.iter().any(|a| a.disk == disk.id));
+            if !attached && !engine.initial_disks.contains(&disk.id) {
+                leftovers.push(Leftover::FloatingDisk {
+                    id: disk.id.clone(),
+                    name: disk.name.clone(),
+                    description: disk.description.clone(),
+                });
             }
         }
         for t in engine.transfers.iter().filter(|t| !t.phase.is_over()) {

@@ -68,10 +68,12 @@ pub(crate) fn engine(
         imageio_base: imageio.base_url(),
         imageio: Some(imageio),
         initial_snapshots: Vec::new(),
+        initial_disks: Vec::new(),
     };
     if config.demo {
         demo(&mut engine)?;
     }
+    engine.initial_disks = engine.disks.iter().map(|d| d.id.clone()).collect();
     Ok(engine)
 }
 

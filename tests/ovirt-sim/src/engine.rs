@@ -137,6 +137,8 @@ pub(crate) struct Engine {
     pub imageio_base: String,
     /// The objects the engine had before any client came: not leftovers.
     pub initial_snapshots: Vec<String>,
+    /// The disks it had then (a floating one among them is not a leftover).
+    pub initial_disks: Vec<String>,
 }
 
 /// A new id.

@@ -1,6 +1,7 @@
 //! A whole migration: the VM's settings, NICs and disks on the engine; the disks' bytes,
 //! downloaded from the engine, identical to the source's (`qemu-img compare`); a rerun after
-//! a hard interruption removes the half-made VM, and nothing else.
+//! a hard interruption removes the half-made VM and the disks it had uploaded, and nothing
+//! else.
 
 use std::path::Path;
 
@@ -228,4 +229,83 @@ fn a_rerun_removes_the_half_made_vm_of_a_dead_run_and_nothing_else() {
     assert!(left.contains(&other) && left.contains(&done), "{left:?}");
     drop(engine);
     fixture.assert_clean();
+}
+
+/// `--fixup appliance` uploads the disks floating (the fix-up comes before they join the
+/// VM). A run killed hard then leaves a VM and floating disks, both described by its owner
+/// mark; the next run removes both (the engine's audit counts floating disks), then
+/// migrates.
+#[test]
+fn a_rerun_after_a_kill_during_an_appliance_upload_removes_the_floating_disks() {
+    let fixture = Fixture::new();
+    let engine = fixture.engine();
+    let disks_before = engine.disks().unwrap().len();
+    let running = fixture.spawn(&[
+        "--fixup",
+        "appliance",
+        "--appliance-vm",
+        "00000000-0000-4000-8000-0000000000aa",
+        "--storage-domain",
+        "data1",
+        "web-01",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let marked = || {
+        engine
+            .disks()
+            .unwrap()
+            .into_iter()
+            .filter(|d| {
+                d.description
+                    .as_deref()
+                    .and_then(ovirt_client::Mark::parse)
+                    .is_some()
+            })
+            .count()
+    };
+    while marked() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no disk was uploaded within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    running.kill();
+    assert!(marked() >= 1, "the killed run left its floating disk");
+    assert!(engine.find_vm("web-01", false).unwrap().is_some());
+    assert!(!fixture.ovirt.audit().is_clean(), "the kill left things");
+
+    let output = fixture.run(&["--no-fixup", "--storage-domain", "data1", "web-01"]);
+    assert_eq!(code(&output), 0);
+    assert_eq!(marked(), 0, "no disk carries a mark once the VM is kept");
+    let vm = engine
+        .find_vm("web-01", false)
+        .unwrap()
+        .and_then(|vm| vm.id)
+        .expect("the new VM");
+    assert_eq!(engine.attachments(&vm).unwrap().len(), 2);
+    assert_eq!(engine.disks().unwrap().len(), disks_before + 2);
+    for attachment in engine.attachments(&vm).unwrap() {
+        let disk = engine.disk(attachment.id.as_deref().unwrap()).unwrap();
+        let description = disk.description.unwrap_or_default();
+        assert!(
+            description.starts_with("xen2ovirt: migrated from XenServer VM"),
+            "{description}"
+        );
+    }
+    drop(engine);
+    // The killed run could log out of neither side: its SSO token and its XAPI session
+    // stay until the engine and XAPI expire them (neither can be listed, so no run can
+    // sweep them). Nothing else is left.
+    let mut ovirt = fixture.ovirt.audit();
+    let tokens = ovirt.leftovers.len();
+    ovirt
+        .leftovers
+        .retain(|l| !matches!(l, ovirt_sim::Leftover::Token { .. }));
+    assert_eq!(tokens - ovirt.leftovers.len(), 1, "one token: {ovirt}");
+    assert!(ovirt.is_clean(), "ovirt-sim: {ovirt}");
+    let mut xen = fixture.xen.audit();
+    assert_eq!(xen.sessions.len(), 1, "xapi-sim: {xen:?}");
+    xen.sessions.clear();
+    assert!(xen.is_clean(), "xapi-sim: {xen:?}");
 }

@@ -196,6 +196,14 @@ impl Running {
         assert!(status.success(), "kill -TERM {pid}");
     }
 
+    /// Kills the process hard (SIGKILL: no guard runs) and reaps it.
+    pub fn kill(mut self) {
+        let mut child = self.0.take().expect("running");
+        child.kill().expect("SIGKILL xen2ovirt");
+        let status = child.wait().expect("wait for xen2ovirt");
+        assert!(status.code().is_none(), "killed, not exited: {status}");
+    }
+
     /// Waits for the exit; its code.
     pub fn wait(mut self) -> i32 {
         let status = self

@@ -165,6 +165,10 @@ fn update(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str, disk: &str) -> H
     if let Some(bootable) = bootable {
         attachment.bootable = bootable;
     }
+    // The disk's own properties go inline, as the API edits an attached disk.
+    if let Some(description) = body.text_at("disk/description") {
+        engine.disk_mut(disk)?.description = description.to_owned();
+    }
     let vm = engine.vm(vm_id)?;
     let mut x = Xml::new();
     views::attachment(engine, vm, &vm.attachments[index], false, &mut x);
