@@ -354,15 +354,7 @@ fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
             &NoProgress,
         )
         .unwrap();
-    let appliance_id = engine
-        .find_vm(ovirt_sim::APPLIANCE_VM, false)
-        .unwrap()
-        .unwrap()
-        .id
-        .unwrap();
-    let mut appliance = ovirt_client::snapshot_backup::appliance::Appliance::new(appliance_id);
-    appliance.by_id_dir = s.by_id().to_path_buf();
-    appliance.appear_timeout = Duration::from_secs(10);
+    let appliance = appliance(&s, &engine);
     let plugged = appliance.attach_disk(&engine, &id, None).unwrap();
     assert_identical(&source, plugged.device());
     // The "fix-up": a write through the device reaches the disk.
@@ -393,9 +385,45 @@ fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
     assert_eq!(engine.attachments(&made).unwrap().len(), 1);
     engine.remove_vm(&made, false).unwrap();
 
-    // Runs killed hard: one with its uploaded disk plugged into the appliance, one in the
-    // middle of an upload into a floating disk. Beside them a live run's floating disk and
-    // someone else's. The sweeps take exactly the dead runs' VMs and disks.
+    drop(engine);
+    let audit = s.sim.audit();
+    assert!(audit.is_clean(), "{audit}");
+}
+
+/// The simulator's backup appliance, its disks appearing under the test's by-id directory.
+fn appliance(
+    s: &super::support::Sim,
+    engine: &Connection,
+) -> ovirt_client::snapshot_backup::appliance::Appliance {
+    let id = engine
+        .find_vm(ovirt_sim::APPLIANCE_VM, false)
+        .unwrap()
+        .unwrap()
+        .id
+        .unwrap();
+    let mut appliance = ovirt_client::snapshot_backup::appliance::Appliance::new(id);
+    appliance.by_id_dir = s.by_id().to_path_buf();
+    appliance.appear_timeout = Duration::from_secs(10);
+    appliance
+}
+
+/// Builds killed hard: one with its uploaded disk plugged into the appliance, one in the
+/// middle of an upload into a floating disk. Beside them a live build's floating disk and
+/// someone else's. The sweeps take exactly the dead builds' VMs and disks.
+#[test]
+fn the_sweeps_remove_exactly_the_vms_and_floating_disks_of_killed_builds() {
+    let s = sim();
+    let engine = connect(&s.sim);
+    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let records = back_up(&engine, &vm, dir.path());
+    let plan = RestorePlan::from_records(&records, &choices("unused", false)).unwrap();
+    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let disk = &plan.disks[0];
+    let source = dir
+        .path()
+        .join(format!("{}.raw", disk.source.as_deref().unwrap()));
+    let appliance = appliance(&s, &engine);
     let here = Owner::this_process("vmbackup");
     let dead = Owner {
         start: here.start + 1,

@@ -167,7 +167,7 @@ fn update(engine: &mut Engine, r: &ApiRequest<'_>, vm_id: &str, disk: &str) -> H
     }
     // The disk's own properties go inline, as the API edits an attached disk.
     if let Some(description) = body.text_at("disk/description") {
-        engine.disk_mut(disk)?.description = description.to_owned();
+        description.clone_into(&mut engine.disk_mut(disk)?.description);
     }
     let vm = engine.vm(vm_id)?;
     let mut x = Xml::new();
