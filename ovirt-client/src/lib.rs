@@ -32,7 +32,8 @@
 //!     snapshot (sparse, into any [`disk_image::DiskSink`]) or read on the backup appliance
 //!     by serial ([`snapshot_backup::appliance`]); the VM's OVF and records ([`records`]);
 //!   - [`sweep`]: what dead runs left (snapshots, their transfers and appliance
-//!     attachments, half-built VMs and their floating disks), found by the owner mark, removed — only those;
+//!     attachments, half-built VMs and their floating disks), found by the owner mark,
+//!     removed — only those;
 //!   - [`restore`]: a new VM with given settings, NICs (MACs kept when asked) and disks
 //!     (sparse where the domain allows), uploaded through imageio, removed if anything
 //!     fails; its plan from a backup's records or from an OVF ([`ovf`]);

@@ -219,9 +219,8 @@ impl<'c> VmBuild<'c> {
     }
 
     /// [`VmBuild::add_disk`] without the attachment: the disk created and uploaded, not
-    /// yet attached (to fix it up elsewhere first, e.g.
-    /// on the appliance; [`VmBuild::attach`] it afterwards); it belongs to the build and
-    /// goes with it if the build fails.
+    /// yet attached (to fix it up elsewhere first, e.g. on the appliance; [`VmBuild::attach`]
+    /// it afterwards); it belongs to the build and goes with it if the build fails.
     pub fn upload_disk(
         &mut self,
         disk: &NewDisk,
@@ -267,9 +266,9 @@ impl<'c> VmBuild<'c> {
     }
 
     /// Creates `disk` on `domain` already attached to the VM (its interface and boot flag;
-    /// described by `description` once the VM is kept), uploads the pieces `produce` hands over (in any order:
-    /// see [`crate::imageio::ImageioClient::upload_pieces`]) and finalizes once `produce`
-    /// returned. A disk made attached goes with the VM on every path, even when the run is
+    /// described by `description` once the VM is kept), uploads the pieces `produce` hands
+    /// over (in any order: see [`crate::imageio::ImageioClient::upload_pieces`]) and
+    /// finalizes once `produce` returned. A disk made attached goes with the VM on every path, even when the run is
     /// killed (the next run's [`crate::sweep_unfinished_vms`] removes the half-made VM with
     /// it). Returns the disk's id, what `produce` returned and what the upload did.
     pub fn add_disk_pieces<T, E: From<OvirtError>>(

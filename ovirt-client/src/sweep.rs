@@ -126,23 +126,8 @@ pub fn sweep_leftovers(
     };
     finalize_transfers(connection, &leftovers, &live_disks, &mut report);
     if let Some(appliance) = appliance {
-        match connection.attachments(appliance) {
-            Ok(attachments) => {
-                for attachment in attachments {
-                    let Some(disk) = attachment.id.or(attachment.disk.and_then(|d| d.id)) else {
-                        continue;
-                    };
-                    if !held(&disk) {
-                        continue;
-                    }
-                    match connection.detach_disk(appliance, &disk) {
-                        Ok(()) => report.attachments.push((appliance.to_owned(), disk)),
-                        Err(error) if error.is_not_found() => {}
-                        Err(error) => report.failures.push(error),
-                    }
-                }
-            }
-            Err(error) => report.failures.push(error),
+        for disk in detach_from_appliance(connection, appliance, held, &mut report.failures) {
+            report.attachments.push((appliance.to_owned(), disk));
         }
     }
     for (snapshot, _) in leftovers {
@@ -155,6 +140,39 @@ pub fn sweep_leftovers(
         }
     }
     Ok(report)
+}
+
+/// Detaches from `appliance` every disk attached there that `held` says is a leftover's
+/// (plain detach: the disk stays); returns the disks detached, records the failures.
+fn detach_from_appliance(
+    connection: &Connection,
+    appliance: &str,
+    held: impl Fn(&str) -> bool,
+    failures: &mut Vec<OvirtError>,
+) -> Vec<String> {
+    let attachments = match connection.attachments(appliance) {
+        Ok(attachments) => attachments,
+        Err(error) => {
+            failures.push(error);
+            return Vec::new();
+        }
+    };
+    let mut detached = Vec::new();
+    for disk in attachments
+        .into_iter()
+        .filter_map(|a| a.id.or(a.disk.and_then(|d| d.id)))
+        .filter(|disk| held(disk))
+    {
+        match connection.detach_disk(appliance, &disk) {
+            Ok(()) => {
+                tracing::info!(%disk, %appliance, "leftover disk detached from the appliance");
+                detached.push(disk);
+            }
+            Err(error) if error.is_not_found() => {}
+            Err(error) => failures.push(error),
+        }
+    }
+    detached
 }
 
 /// Finalizes open downloads of the leftovers' disks (not of disks a live run holds).
@@ -301,22 +319,8 @@ pub fn sweep_unfinished_disks(
         return Ok((removed, failures));
     }
     if let Some(appliance) = appliance {
-        match connection.attachments(appliance) {
-            Ok(attachments) => {
-                for disk in attachments
-                    .into_iter()
-                    .filter_map(|a| a.disk.and_then(|d| d.id).or(a.id))
-                    .filter(|disk| leftovers.contains(disk))
-                {
-                    match connection.detach_disk(appliance, &disk) {
-                        Ok(()) => tracing::info!(%disk, %appliance, "leftover disk detached"),
-                        Err(error) if error.is_not_found() => {}
-                        Err(error) => failures.push(error),
-                    }
-                }
-            }
-            Err(error) => failures.push(error),
-        }
+        let held = |disk: &str| leftovers.contains(disk);
+        detach_from_appliance(connection, appliance, held, &mut failures);
     }
     cancel_uploads_into_disks(connection, &leftovers, &mut failures);
     for disk in leftovers {

@@ -336,16 +336,9 @@ fn a_backup_in_the_seeds_layout_restores_from_its_ovf_as_a_stream() {
 fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
     let s = sim();
     let engine = connect(&s.sim);
-    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let records = back_up(&engine, &vm, dir.path());
-    let plan = RestorePlan::from_records(&records, &choices("fixed", false)).unwrap();
-    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let (_dir, plan, domain, source) = first_disk_case(&engine, "fixed");
     let mut build = VmBuild::create(&engine, &plan.vm, &plan.nics, &build_settings()).unwrap();
     let disk = &plan.disks[0];
-    let source = dir
-        .path()
-        .join(format!("{}.raw", disk.source.as_deref().unwrap()));
     let (id, _) = build
         .upload_disk(
             disk,
@@ -390,6 +383,23 @@ fn a_new_disk_is_fixed_up_on_the_appliance_before_it_joins_its_vm() {
     assert!(audit.is_clean(), "{audit}");
 }
 
+/// `vm1` backed up into a new directory (kept alive by the first value), the plan of a
+/// restore named `name`, the domain `data1`, and the backup file of the plan's first disk.
+fn first_disk_case(
+    engine: &Connection,
+    name: &str,
+) -> (tempfile::TempDir, RestorePlan, TargetDomain, PathBuf) {
+    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let records = back_up(engine, &vm, dir.path());
+    let plan = RestorePlan::from_records(&records, &choices(name, false)).unwrap();
+    let domain = TargetDomain::find(engine, "data1").unwrap();
+    let source = dir
+        .path()
+        .join(format!("{}.raw", plan.disks[0].source.as_deref().unwrap()));
+    (dir, plan, domain, source)
+}
+
 /// The simulator's backup appliance, its disks appearing under the test's by-id directory.
 fn appliance(
     s: &super::support::Sim,
@@ -414,15 +424,8 @@ fn appliance(
 fn the_sweeps_remove_exactly_the_vms_and_floating_disks_of_killed_builds() {
     let s = sim();
     let engine = connect(&s.sim);
-    let vm = engine.find_vm("vm1", false).unwrap().unwrap().id.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let records = back_up(&engine, &vm, dir.path());
-    let plan = RestorePlan::from_records(&records, &choices("unused", false)).unwrap();
-    let domain = TargetDomain::find(&engine, "data1").unwrap();
+    let (_dir, plan, domain, source) = first_disk_case(&engine, "unused");
     let disk = &plan.disks[0];
-    let source = dir
-        .path()
-        .join(format!("{}.raw", disk.source.as_deref().unwrap()));
     let appliance = appliance(&s, &engine);
     let here = Owner::this_process("vmbackup");
     let dead = Owner {

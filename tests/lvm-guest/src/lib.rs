@@ -8,8 +8,8 @@
 //! - The binaries run in the guest are the workspace's ordinary builds (a test's own
 //!   `CARGO_BIN_EXE_<name>`, or [`workspace_binary`] for another package's).
 //! - [`boot`] appends an initramfs holding that binary and the shared libraries it links
-//!   (its `ldd` closure, the host's glibc: the same as the base image's), attaches sparse virtio disks
-//!   (`/dev/vda`, `/dev/vdb`, …), boots with `qemu-system-x86_64 -accel tcg -nographic`, and
+//!   (its `ldd` closure, the host's glibc: the same as the base image's), attaches sparse
+//!   virtio disks (`/dev/vda`, `/dev/vdb`, …), boots with `qemu-system-x86_64 -accel tcg -nographic`, and
 //!   returns the guest's exit status (the init prints `@@GUEST_RC=<n>` on the console,
 //!   `/dev/ttyS0`), the console and the lines the binary wrote to `/dev/ttyS1`. QEMU is
 //!   killed on every path (a guard), a hung guest by the deadline.
@@ -97,8 +97,8 @@ pub fn build_dir() -> Result<PathBuf, String> {
 /// come from `env!("CARGO_BIN_EXE_<name>")` instead.
 ///
 /// The guest runs these dynamically linked builds with their `ldd` closure copied in by
-/// [`boot`]. An earlier harness built static copies in a target directory of their own: a
-/// second compilation of every dependency, a third of a cold CI run's time.
+/// [`boot`]. An earlier harness built static copies in a target directory of their own,
+/// which compiled every dependency a second time.
 pub fn workspace_binary(bin: &str) -> Result<PathBuf, String> {
     let path = build_dir()?.join(bin);
     if path.is_file() {

@@ -1,5 +1,6 @@
 //! What a client left behind: snapshots it made, disks attached as snapshots or to the
-//! backup appliance, disks it made and left floating, transfers not finished, SSO tokens not revoked, backups not finalized.
+//! backup appliance, disks it made and left floating, transfers not finished, SSO tokens
+//! not revoked, backups not finalized.
 
 use std::fmt;
 
